@@ -1,0 +1,309 @@
+/* rtcbotd-config-reader.c — typed, range-checked access to one INI file. */
+#include "rtcbotd-config-reader.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtcbotd-error.h"
+
+struct _RtcbotdConfigReader
+{
+  GKeyFile *keyfile;
+  char *name;
+  GHashTable *lines; /* "group" or "group\nkey" -> line number */
+};
+
+static char *
+line_key (const char *group, const char *key)
+{
+  return key ? g_strconcat (group, "\n", key, NULL) : g_strdup (group);
+}
+
+static guint
+reader_line (RtcbotdConfigReader *self, const char *group, const char *key)
+{
+  g_autofree char *k = line_key (group, key);
+  return GPOINTER_TO_UINT (g_hash_table_lookup (self->lines, k));
+}
+
+/* Records where each group and key is, and rejects what GKeyFile would merge
+ * silently: a group or a key given twice. */
+static gboolean
+index_lines (RtcbotdConfigReader *self, const char *data, GError **error)
+{
+  g_auto (GStrv) lines = g_strsplit (data, "\n", -1);
+  g_autofree char *group = NULL;
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      g_autofree char *key = NULL;
+      char *text = g_strstrip (lines[i]);
+      guint previous;
+
+      if (*text == '\0' || *text == '#' || *text == ';')
+        continue;
+      if (*text == '[')
+        {
+          char *end = strchr (text, ']');
+          g_free (group);
+          group = g_strndup (text + 1, end ? (gsize) (end - text - 1) : strlen (text + 1));
+          g_strstrip (group);
+        }
+      else if (group && strchr (text, '='))
+        key = g_strstrip (g_strndup (text, strchr (text, '=') - text));
+      else
+        continue;
+
+      g_autofree char *k = line_key (group, key);
+      previous = GPOINTER_TO_UINT (g_hash_table_lookup (self->lines, k));
+      if (previous)
+        {
+          g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG,
+                       "%s:%u: [%s]%s%s: given twice (first on line %u)", self->name, i + 1, group,
+                       key ? " " : "", key ? key : "", previous);
+          return FALSE;
+        }
+      g_hash_table_insert (self->lines, g_steal_pointer (&k), GUINT_TO_POINTER (i + 1));
+    }
+  return TRUE;
+}
+
+RtcbotdConfigReader *
+rtcbotd_config_reader_new (const char *data, const char *name, GError **error)
+{
+  g_autoptr (RtcbotdConfigReader) self = g_new0 (RtcbotdConfigReader, 1);
+  g_autoptr (GError) local_error = NULL;
+
+  self->keyfile = g_key_file_new ();
+  self->name = g_strdup (name);
+  self->lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_key_file_set_list_separator (self->keyfile, ';');
+
+  if (!g_utf8_validate (data, -1, NULL))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: not UTF-8 text", name);
+      return NULL;
+    }
+  if (!g_key_file_load_from_data (self->keyfile, data, -1, G_KEY_FILE_NONE, &local_error))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: %s", name,
+                   local_error->message);
+      return NULL;
+    }
+  if (!index_lines (self, data, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+void
+rtcbotd_config_reader_free (RtcbotdConfigReader *self)
+{
+  if (!self)
+    return;
+  g_clear_pointer (&self->keyfile, g_key_file_unref);
+  g_clear_pointer (&self->lines, g_hash_table_unref);
+  g_free (self->name);
+  g_free (self);
+}
+
+char **
+rtcbotd_config_reader_get_groups (RtcbotdConfigReader *self)
+{
+  return g_key_file_get_groups (self->keyfile, NULL);
+}
+
+void
+rtcbotd_config_reader_error (RtcbotdConfigReader *self, GError **error, const char *group,
+                             const char *key, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  g_autofree char *where = NULL;
+  guint line = reader_line (self, group, key);
+  va_list args;
+
+  if (!line && key)
+    line = reader_line (self, group, NULL);
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (line)
+    where = g_strdup_printf ("%s:%u", self->name, line);
+  else
+    where = g_strdup (self->name);
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: [%s]%s%s: %s", where, group,
+               key ? " " : "", key ? key : "", message);
+}
+
+gboolean
+rtcbotd_config_reader_check_keys (RtcbotdConfigReader *self, const char *group,
+                                  const char *const *allowed, GError **error)
+{
+  g_auto (GStrv) keys = g_key_file_get_keys (self->keyfile, group, NULL, NULL);
+
+  for (guint i = 0; keys && keys[i]; i++)
+    {
+      if (g_strv_contains (allowed, keys[i]))
+        continue;
+      g_autofree char *accepted = g_strjoinv (", ", (char **) allowed);
+      rtcbotd_config_reader_error (self, error, group, keys[i], "unknown key; accepted: %s",
+                                   accepted);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+rtcbotd_config_reader_has_key (RtcbotdConfigReader *self, const char *group, const char *key)
+{
+  return g_key_file_has_key (self->keyfile, group, key, NULL);
+}
+
+/* Returns the raw value without its inline comment, trimmed; NULL if absent. */
+static char *
+get_raw (RtcbotdConfigReader *self, const char *group, const char *key)
+{
+  char *value = g_key_file_get_value (self->keyfile, group, key, NULL);
+
+  if (!value)
+    return NULL;
+  for (char *p = value; *p; p++)
+    {
+      if ((*p == ';' || *p == '#') && (p == value || g_ascii_isspace (p[-1])))
+        {
+          *p = '\0';
+          break;
+        }
+    }
+  return g_strstrip (value);
+}
+
+gboolean
+rtcbotd_config_reader_get_string (RtcbotdConfigReader *self, const char *group, const char *key,
+                                  const char *fallback, char **out, GError **error)
+{
+  g_autofree char *value = get_raw (self, group, key);
+
+  if (!value)
+    {
+      *out = g_strdup (fallback);
+      return TRUE;
+    }
+  if (*value == '\0')
+    {
+      rtcbotd_config_reader_error (self, error, group, key, "empty value");
+      return FALSE;
+    }
+  *out = g_steal_pointer (&value);
+  return TRUE;
+}
+
+gboolean
+rtcbotd_config_reader_get_uint (RtcbotdConfigReader *self, const char *group, const char *key,
+                                guint fallback, guint min, guint max, guint *out, GError **error)
+{
+  g_autofree char *value = get_raw (self, group, key);
+  guint64 number;
+
+  if (!value)
+    {
+      *out = fallback;
+      return TRUE;
+    }
+  if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT, &number, NULL))
+    {
+      rtcbotd_config_reader_error (self, error, group, key, "\"%s\" is not a whole number", value);
+      return FALSE;
+    }
+  if (number < min || number > max)
+    {
+      rtcbotd_config_reader_error (self, error, group, key, "%s is out of range; accepted: %u..%u",
+                                   value, min, max);
+      return FALSE;
+    }
+  *out = (guint) number;
+  return TRUE;
+}
+
+gboolean
+rtcbotd_config_reader_get_double (RtcbotdConfigReader *self, const char *group, const char *key,
+                                  double fallback, double min, double max, double *out,
+                                  GError **error)
+{
+  g_autofree char *value = get_raw (self, group, key);
+  char *end = NULL;
+  double number;
+
+  if (!value)
+    {
+      *out = fallback;
+      return TRUE;
+    }
+  errno = 0;
+  number = g_ascii_strtod (value, &end);
+  if (*value == '\0' || *end != '\0' || errno != 0 || number != number)
+    {
+      rtcbotd_config_reader_error (self, error, group, key, "\"%s\" is not a number", value);
+      return FALSE;
+    }
+  if (number < min || number > max)
+    {
+      rtcbotd_config_reader_error (self, error, group, key, "%s is out of range; accepted: %g..%g",
+                                   value, min, max);
+      return FALSE;
+    }
+  *out = number;
+  return TRUE;
+}
+
+gboolean
+rtcbotd_config_reader_get_choice (RtcbotdConfigReader *self, const char *group, const char *key,
+                                  const char *const *names, guint fallback, guint *out,
+                                  GError **error)
+{
+  g_autofree char *value = get_raw (self, group, key);
+
+  if (!value)
+    {
+      *out = fallback;
+      return TRUE;
+    }
+  for (guint i = 0; names[i]; i++)
+    {
+      if (g_str_equal (names[i], value))
+        {
+          *out = i;
+          return TRUE;
+        }
+    }
+  g_autofree char *accepted = g_strjoinv ("|", (char **) names);
+  rtcbotd_config_reader_error (self, error, group, key, "\"%s\" is not accepted; accepted: %s",
+                               value, accepted);
+  return FALSE;
+}
+
+gboolean
+rtcbotd_config_reader_get_list (RtcbotdConfigReader *self, const char *group, const char *key,
+                                char ***out, GError **error)
+{
+  g_autofree char *value = get_raw (self, group, key);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) items = NULL;
+
+  if (!value || *value == '\0')
+    {
+      rtcbotd_config_reader_error (self, error, group, key, "%s",
+                                   value ? "empty value" : "missing; this key is required");
+      return FALSE;
+    }
+  items = g_strsplit (value, ";", -1);
+  for (guint i = 0; items[i]; i++)
+    {
+      char *item = g_strstrip (items[i]);
+      if (*item != '\0')
+        g_strv_builder_add (builder, item);
+    }
+  *out = g_strv_builder_end (builder);
+  return TRUE;
+}

@@ -1,0 +1,599 @@
+/* rtcbotd-config.c — the parsed and validated configuration file. */
+#include "rtcbotd-config.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "rtcbotd-config-reader.h"
+#include "rtcbotd-error.h"
+
+static const char *const daemon_keys[] = { "listen", "web-root", "max-peers", "peer-timeout",
+                                           NULL };
+static const char *const test_video_keys[] = { "type",    "width",   "height",
+                                               "framerate", "pattern", "motion",
+                                               "overlay", "encoder", "bitrate",
+                                               "keyframe-interval", NULL };
+static const char *const test_audio_keys[] = { "type", "frequency", "volume", NULL };
+static const char *const route_keys[] = { "from", "to", NULL };
+
+/* Indexed by RtcbotdSourceType. */
+static const char *const source_types[] = { "test-video", "test-audio", NULL };
+/* Indexed by RtcbotdEncoder. */
+static const char *const encoders[] = { "auto", "x264", "openh264", "vp8", NULL };
+static const char *const overlays[] = { "none", "clock", NULL };
+/* videotestsrc's patterns, by nick. */
+static const char *const patterns[] = {
+  "smpte", "snow", "black", "white", "red", "green", "blue", "checkers-1", "checkers-2",
+  "checkers-4", "checkers-8", "circular", "blink", "smpte75", "zone-plate", "gamut",
+  "chroma-zone-plate", "solid-color", "ball", "smpte100", "bar", "pinwheel", "spokes",
+  "gradient", "colors", "smpte-rp-219", NULL
+};
+
+static void
+source_config_free (RtcbotdSourceConfig *source)
+{
+  g_free (source->name);
+  g_free (source->pattern);
+  g_free (source);
+}
+
+static void
+sink_config_free (RtcbotdSinkConfig *sink)
+{
+  g_free (sink->name);
+  g_free (sink->type);
+  g_free (sink);
+}
+
+static void
+route_end_free (RtcbotdRouteEnd *end)
+{
+  g_free (end->name);
+  g_free (end);
+}
+
+static void
+route_config_free (RtcbotdRouteConfig *route)
+{
+  g_free (route->name);
+  g_ptr_array_unref (route->from);
+  g_ptr_array_unref (route->to);
+  g_free (route);
+}
+
+void
+rtcbotd_config_free (RtcbotdConfig *self)
+{
+  if (!self)
+    return;
+  g_free (self->path);
+  g_free (self->listen_host);
+  g_free (self->web_root);
+  g_ptr_array_unref (self->sources);
+  g_ptr_array_unref (self->sinks);
+  g_ptr_array_unref (self->routes);
+  g_free (self);
+}
+
+const char *
+rtcbotd_kind_to_string (RtcbotdKind kind)
+{
+  switch (kind)
+    {
+    case RTCBOTD_KIND_VIDEO:
+      return "video";
+    case RTCBOTD_KIND_AUDIO:
+      return "audio";
+    case RTCBOTD_KIND_MESSAGES:
+      return "messages";
+    }
+  return "unknown";
+}
+
+const char *
+rtcbotd_encoder_to_string (RtcbotdEncoder encoder)
+{
+  return encoder < G_N_ELEMENTS (encoders) - 1 ? encoders[encoder] : "unknown";
+}
+
+gboolean
+rtcbotd_config_parse_address (const char *text, char **host, guint16 *port, GError **error)
+{
+  const char *colon = strrchr (text, ':');
+  guint64 number;
+  g_autofree char *h = NULL;
+
+  if (!colon || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &number, NULL))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_USAGE,
+                   "\"%s\" is not an address; expected HOST:PORT (e.g. 0.0.0.0:8080, "
+                   "[::]:8080, :8080) with PORT 0..65535",
+                   text);
+      return FALSE;
+    }
+  h = g_strndup (text, colon - text);
+  if (h[0] == '[' && h[strlen (h) - 1] == ']')
+    {
+      char *inner = g_strndup (h + 1, strlen (h) - 2);
+      g_free (h);
+      h = inner;
+    }
+  if (*h == '\0')
+    {
+      g_free (h);
+      h = g_strdup ("0.0.0.0");
+    }
+  if (!g_hostname_is_ip_address (h) && !g_str_equal (h, "localhost"))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_USAGE,
+                   "\"%s\" is not an IP address; use a numeric address such as 0.0.0.0, "
+                   "127.0.0.1 or ::",
+                   h);
+      return FALSE;
+    }
+  *host = g_steal_pointer (&h);
+  *port = (guint16) number;
+  return TRUE;
+}
+
+gboolean
+rtcbotd_config_set_listen (RtcbotdConfig *self, const char *address, GError **error)
+{
+  g_autofree char *host = NULL;
+  guint16 port;
+
+  if (!rtcbotd_config_parse_address (address, &host, &port, error))
+    return FALSE;
+  g_free (self->listen_host);
+  self->listen_host = g_steal_pointer (&host);
+  self->listen_port = port;
+  return TRUE;
+}
+
+static gboolean
+parse_daemon (RtcbotdConfig *self, RtcbotdConfigReader *reader, GError **error)
+{
+  const char *g = "daemon";
+  g_autofree char *listen = NULL;
+  g_autofree char *web_root = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!rtcbotd_config_reader_check_keys (reader, g, daemon_keys, error) ||
+      !rtcbotd_config_reader_get_string (reader, g, "listen", "0.0.0.0:8080", &listen, error) ||
+      !rtcbotd_config_reader_get_string (reader, g, "web-root", "builtin", &web_root, error) ||
+      !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers,
+                                       error) ||
+      !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
+                                       &self->peer_timeout, error))
+    return FALSE;
+  if (!rtcbotd_config_set_listen (self, listen, &local_error))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "listen", "%s", local_error->message);
+      return FALSE;
+    }
+  if (!g_str_equal (web_root, "builtin"))
+    {
+      if (!g_file_test (web_root, G_FILE_TEST_IS_DIR))
+        {
+          rtcbotd_config_reader_error (reader, error, g, "web-root",
+                                       "\"%s\" is not a directory; accepted: builtin or a "
+                                       "directory",
+                                       web_root);
+          return FALSE;
+        }
+      self->web_root = g_steal_pointer (&web_root);
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_test_video (RtcbotdSourceConfig *s, RtcbotdConfigReader *reader, const char *g,
+                  GError **error)
+{
+  guint pattern, overlay, encoder;
+
+  s->kind = RTCBOTD_KIND_VIDEO;
+  if (!rtcbotd_config_reader_check_keys (reader, g, test_video_keys, error) ||
+      !rtcbotd_config_reader_get_uint (reader, g, "width", 640, 16, 3840, &s->width, error) ||
+      !rtcbotd_config_reader_get_uint (reader, g, "height", 480, 16, 2160, &s->height, error) ||
+      !rtcbotd_config_reader_get_uint (reader, g, "framerate", 30, 1, 120, &s->framerate,
+                                       error) ||
+      !rtcbotd_config_reader_get_choice (reader, g, "pattern", patterns, 0, &pattern, error) ||
+      !rtcbotd_config_reader_get_uint (reader, g, "motion", 2, 0, 64, &s->motion, error) ||
+      !rtcbotd_config_reader_get_choice (reader, g, "overlay", overlays, 1, &overlay, error) ||
+      !rtcbotd_config_reader_get_choice (reader, g, "encoder", encoders, 0, &encoder, error) ||
+      !rtcbotd_config_reader_get_uint (reader, g, "bitrate", 1500, 50, 50000, &s->bitrate,
+                                       error) ||
+      !rtcbotd_config_reader_get_uint (reader, g, "keyframe-interval", 2 * s->framerate, 1,
+                                       1000, &s->keyframe_interval, error))
+    return FALSE;
+  if (s->width % 2 || s->height % 2)
+    {
+      rtcbotd_config_reader_error (reader, error, g, s->width % 2 ? "width" : "height",
+                                   "%u is odd; H.264 and VP8 need an even size",
+                                   s->width % 2 ? s->width : s->height);
+      return FALSE;
+    }
+  s->pattern = g_strdup (patterns[pattern]);
+  s->clock_overlay = overlay == 1;
+  s->encoder = encoder;
+  return TRUE;
+}
+
+static gboolean
+parse_test_audio (RtcbotdSourceConfig *s, RtcbotdConfigReader *reader, const char *g,
+                  GError **error)
+{
+  s->kind = RTCBOTD_KIND_AUDIO;
+  return rtcbotd_config_reader_check_keys (reader, g, test_audio_keys, error) &&
+         rtcbotd_config_reader_get_double (reader, g, "frequency", 440, 20, 20000,
+                                           &s->frequency, error) &&
+         rtcbotd_config_reader_get_double (reader, g, "volume", 0.2, 0, 1, &s->volume, error);
+}
+
+static gboolean
+parse_source (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
+              GError **error)
+{
+  g_autofree RtcbotdSourceConfig *s = g_new0 (RtcbotdSourceConfig, 1);
+  guint type;
+  gboolean ok;
+
+  if (!rtcbotd_config_reader_has_key (reader, g, "type"))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "type",
+                                   "missing; this key is required; accepted: test-video|"
+                                   "test-audio");
+      return FALSE;
+    }
+  if (!rtcbotd_config_reader_get_choice (reader, g, "type", source_types, 0, &type, error))
+    return FALSE;
+  s->type = type;
+  if (s->type == RTCBOTD_SOURCE_TEST_VIDEO)
+    ok = parse_test_video (s, reader, g, error);
+  else
+    ok = parse_test_audio (s, reader, g, error);
+  if (!ok)
+    {
+      g_free (s->pattern);
+      return FALSE;
+    }
+  s->name = g_strdup (name);
+  g_ptr_array_add (self->sources, g_steal_pointer (&s));
+  return TRUE;
+}
+
+static gboolean
+parse_sink (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
+            GError **error)
+{
+  g_autofree char *type = NULL;
+
+  if (!rtcbotd_config_reader_get_string (reader, g, "type", NULL, &type, error))
+    return FALSE;
+  /* The foundation has only the built-in sinks; later types register here. */
+  if (!type)
+    rtcbotd_config_reader_error (reader, error, g, "type",
+                                 "missing; this version has no sink types yet: route to the "
+                                 "built-in \"peers\" and \"log\" nodes instead");
+  else
+    rtcbotd_config_reader_error (reader, error, g, "type",
+                                 "\"%s\" is not accepted; this version has no sink types yet: "
+                                 "route to the built-in \"peers\" and \"log\" nodes instead",
+                                 type);
+  return FALSE;
+}
+
+static gboolean
+name_is_valid (const char *name)
+{
+  if (*name == '\0')
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+source_exists (RtcbotdConfig *self, const char *name)
+{
+  return rtcbotd_config_find_source (self, name) != NULL;
+}
+
+static gboolean
+sink_exists (RtcbotdConfig *self, const char *name)
+{
+  for (guint i = 0; i < self->sinks->len; i++)
+    if (g_str_equal (((RtcbotdSinkConfig *) self->sinks->pdata[i])->name, name))
+      return TRUE;
+  return FALSE;
+}
+
+static char *
+accepted_sources (RtcbotdConfig *self)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < self->sources->len; i++)
+    g_string_append_printf (s, "%s, ", ((RtcbotdSourceConfig *) self->sources->pdata[i])->name);
+  g_string_append (s, "peers.messages");
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* Resolves one "from" name; sets *messages to what it carries. */
+static RtcbotdRouteEnd *
+resolve_from (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
+              gboolean *messages, GError **error)
+{
+  RtcbotdRouteEnd *end = g_new0 (RtcbotdRouteEnd, 1);
+
+  end->name = g_strdup (name);
+  if (g_str_equal (name, "peers.messages"))
+    {
+      end->type = RTCBOTD_NODE_PEERS_MESSAGES;
+      *messages = TRUE;
+      return end;
+    }
+  if (source_exists (self, name))
+    {
+      end->type = RTCBOTD_NODE_NAMED;
+      *messages = rtcbotd_config_find_source (self, name)->kind == RTCBOTD_KIND_MESSAGES;
+      return end;
+    }
+  route_end_free (end);
+  if (g_str_equal (name, "peers") || g_str_equal (name, "log") || sink_exists (self, name))
+    rtcbotd_config_reader_error (reader, error, g, "from",
+                                 "\"%s\" only receives; \"from\" takes sources (to route what "
+                                 "peers send, use peers.messages)",
+                                 name);
+  else
+    {
+      g_autofree char *accepted = accepted_sources (self);
+      rtcbotd_config_reader_error (reader, error, g, "from",
+                                   "no source named \"%s\"; accepted: %s", name, accepted);
+    }
+  return NULL;
+}
+
+/* Resolves one "to" name for a route that carries @messages or media. */
+static RtcbotdRouteEnd *
+resolve_to (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
+            gboolean messages, GError **error)
+{
+  RtcbotdRouteEnd *end = g_new0 (RtcbotdRouteEnd, 1);
+
+  end->name = g_strdup (name);
+  if (g_str_equal (name, "peers"))
+    end->type = RTCBOTD_NODE_PEERS;
+  else if (g_str_equal (name, "log") && messages)
+    end->type = RTCBOTD_NODE_LOG;
+  else if (g_str_equal (name, "log"))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "to",
+                                   "\"log\" takes messages, but this route carries media");
+      g_clear_pointer (&end, route_end_free);
+    }
+  else if (source_exists (self, name) || g_str_equal (name, "peers.messages"))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "to",
+                                   "\"%s\" is a source; \"to\" takes sinks (to send to every "
+                                   "peer, use peers)",
+                                   name);
+      g_clear_pointer (&end, route_end_free);
+    }
+  else
+    {
+      rtcbotd_config_reader_error (reader, error, g, "to", "no sink named \"%s\"; accepted: %s",
+                                   name, messages ? "peers, log" : "peers");
+      g_clear_pointer (&end, route_end_free);
+    }
+  return end;
+}
+
+static gboolean
+parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
+             GError **error)
+{
+  g_autoptr (GPtrArray) from = g_ptr_array_new_with_free_func ((GDestroyNotify) route_end_free);
+  g_autoptr (GPtrArray) to = g_ptr_array_new_with_free_func ((GDestroyNotify) route_end_free);
+  g_auto (GStrv) from_names = NULL;
+  g_auto (GStrv) to_names = NULL;
+  gboolean messages = FALSE;
+  RtcbotdRouteConfig *route;
+
+  if (!rtcbotd_config_reader_check_keys (reader, g, route_keys, error) ||
+      !rtcbotd_config_reader_get_list (reader, g, "from", &from_names, error) ||
+      !rtcbotd_config_reader_get_list (reader, g, "to", &to_names, error))
+    return FALSE;
+  for (guint i = 0; from_names[i]; i++)
+    {
+      gboolean m;
+      RtcbotdRouteEnd *end = resolve_from (self, reader, g, from_names[i], &m, error);
+      if (!end)
+        return FALSE;
+      if (i > 0 && m != messages)
+        {
+          rtcbotd_config_reader_error (reader, error, g, "from",
+                                       "mixes media and messages (\"%s\" and \"%s\"); use one "
+                                       "route for each",
+                                       from_names[0], from_names[i]);
+          route_end_free (end);
+          return FALSE;
+        }
+      messages = m;
+      g_ptr_array_add (from, end);
+    }
+  for (guint i = 0; to_names[i]; i++)
+    {
+      RtcbotdRouteEnd *end = resolve_to (self, reader, g, to_names[i], messages, error);
+      if (!end)
+        return FALSE;
+      g_ptr_array_add (to, end);
+    }
+  route = g_new0 (RtcbotdRouteConfig, 1);
+  route->name = g_strdup (name);
+  route->messages = messages;
+  route->from = g_steal_pointer (&from);
+  route->to = g_steal_pointer (&to);
+  g_ptr_array_add (self->routes, route);
+  return TRUE;
+}
+
+/* Splits "source camera" into its section ("source") and name ("camera"). */
+static gboolean
+split_group (RtcbotdConfigReader *reader, const char *group, char **section, char **name,
+             GError **error)
+{
+  const char *space = strchr (group, ' ');
+  static const char *const sections[] = { "source", "sink", "route", NULL };
+
+  if (g_str_equal (group, "daemon"))
+    {
+      *section = g_strdup (group);
+      *name = NULL;
+      return TRUE;
+    }
+  *section = space ? g_strndup (group, space - group) : g_strdup (group);
+  *name = space ? g_strstrip (g_strdup (space + 1)) : NULL;
+  if (!g_strv_contains (sections, *section))
+    {
+      rtcbotd_config_reader_error (reader, error, group, NULL,
+                                   "unknown group; accepted: [daemon], [source NAME], "
+                                   "[sink NAME], [route NAME]");
+      return FALSE;
+    }
+  if (!*name || !name_is_valid (*name))
+    {
+      rtcbotd_config_reader_error (reader, error, group, NULL,
+                                   "\"%s\" is not a valid name; use letters, digits, '-' and '_', "
+                                   "as in [%s NAME]",
+                                   *name ? *name : "", *section);
+      return FALSE;
+    }
+  if (g_str_equal (*name, "peers") || g_str_equal (*name, "log"))
+    {
+      rtcbotd_config_reader_error (reader, error, group, NULL,
+                                   "\"%s\" is the name of a built-in node; choose another", *name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Parses group @group in pass @pass: 0 for daemon, sources and sinks, 1 for routes. */
+static gboolean
+parse_group (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *group, guint pass,
+             GError **error)
+{
+  g_autofree char *section = NULL;
+  g_autofree char *name = NULL;
+
+  if (!split_group (reader, group, &section, &name, error))
+    return FALSE;
+  if (pass == 1)
+    return !g_str_equal (section, "route") || parse_route (self, reader, group, name, error);
+  if (g_str_equal (section, "daemon"))
+    return parse_daemon (self, reader, error);
+  if (!g_str_equal (section, "route") && (source_exists (self, name) || sink_exists (self, name)))
+    {
+      rtcbotd_config_reader_error (reader, error, group, NULL,
+                                   "the name \"%s\" is already used by another source or sink",
+                                   name);
+      return FALSE;
+    }
+  if (g_str_equal (section, "source"))
+    return parse_source (self, reader, group, name, error);
+  if (g_str_equal (section, "sink"))
+    return parse_sink (self, reader, group, name, error);
+  return TRUE;
+}
+
+RtcbotdConfig *
+rtcbotd_config_load_data (const char *data, const char *name, GError **error)
+{
+  g_autoptr (RtcbotdConfigReader) reader = rtcbotd_config_reader_new (data, name, error);
+  g_autoptr (RtcbotdConfig) self = NULL;
+  g_auto (GStrv) groups = NULL;
+  gboolean have_daemon;
+
+  if (!reader)
+    return NULL;
+  self = g_new0 (RtcbotdConfig, 1);
+  self->path = g_strdup (name);
+  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify) source_config_free);
+  self->sinks = g_ptr_array_new_with_free_func ((GDestroyNotify) sink_config_free);
+  self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_config_free);
+  groups = rtcbotd_config_reader_get_groups (reader);
+  have_daemon = g_strv_contains ((const char *const *) groups, "daemon");
+  if (!have_daemon && !parse_daemon (self, reader, error))
+    return NULL;
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; groups[i]; i++)
+      if (!parse_group (self, reader, groups[i], pass, error))
+        return NULL;
+  return g_steal_pointer (&self);
+}
+
+RtcbotdConfig *
+rtcbotd_config_load_file (const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!g_file_get_contents (path, &data, NULL, &local_error))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s", local_error->message);
+      return NULL;
+    }
+  return rtcbotd_config_load_data (data, path, error);
+}
+
+const RtcbotdSourceConfig *
+rtcbotd_config_find_source (const RtcbotdConfig *self, const char *name)
+{
+  for (guint i = 0; i < self->sources->len; i++)
+    {
+      const RtcbotdSourceConfig *s = self->sources->pdata[i];
+      if (g_str_equal (s->name, name))
+        return s;
+    }
+  return NULL;
+}
+
+static gboolean
+route_has_end (GPtrArray *ends, RtcbotdNodeType type, const char *name)
+{
+  for (guint i = 0; i < ends->len; i++)
+    {
+      const RtcbotdRouteEnd *end = ends->pdata[i];
+      if (end->type == type && (!name || g_str_equal (end->name, name)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+rtcbotd_config_source_routed_to_peers (const RtcbotdConfig *self, const char *name)
+{
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *r = self->routes->pdata[i];
+      if (route_has_end (r->from, RTCBOTD_NODE_NAMED, name) &&
+          route_has_end (r->to, RTCBOTD_NODE_PEERS, NULL))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+rtcbotd_config_messages_routed_to (const RtcbotdConfig *self, RtcbotdNodeType node)
+{
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *r = self->routes->pdata[i];
+      if (route_has_end (r->from, RTCBOTD_NODE_PEERS_MESSAGES, NULL) &&
+          route_has_end (r->to, node, NULL))
+        return TRUE;
+    }
+  return FALSE;
+}

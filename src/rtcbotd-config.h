@@ -1,0 +1,130 @@
+/* rtcbotd-config.h — the parsed and validated configuration file.
+ *
+ * A pure layer: it reads the INI text with GKeyFile, checks every group, key,
+ * value and route end, and produces plain structs. It knows nothing of
+ * GStreamer, so it is unit-tested with strings. An RtcbotdConfig is immutable
+ * once loaded (except for rtcbotd_config_set_listen(), used by --listen before
+ * the daemon starts) and is owned by whoever loaded it.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  RTCBOTD_KIND_VIDEO,
+  RTCBOTD_KIND_AUDIO,
+  RTCBOTD_KIND_MESSAGES,
+} RtcbotdKind;
+
+typedef enum
+{
+  RTCBOTD_SOURCE_TEST_VIDEO,
+  RTCBOTD_SOURCE_TEST_AUDIO,
+} RtcbotdSourceType;
+
+typedef enum
+{
+  RTCBOTD_ENCODER_AUTO,
+  RTCBOTD_ENCODER_X264,
+  RTCBOTD_ENCODER_OPENH264,
+  RTCBOTD_ENCODER_VP8,
+} RtcbotdEncoder;
+
+/* The built-in route ends, besides named sources and sinks. */
+typedef enum
+{
+  RTCBOTD_NODE_NAMED,         /* a [source NAME] or [sink NAME] */
+  RTCBOTD_NODE_PEERS,         /* "peers": media or messages to every peer */
+  RTCBOTD_NODE_PEERS_MESSAGES, /* "peers.messages": messages from peers' data channels */
+  RTCBOTD_NODE_LOG,           /* "log": messages to the log */
+} RtcbotdNodeType;
+
+typedef struct
+{
+  char *name;
+  RtcbotdSourceType type;
+  RtcbotdKind kind;
+  /* test-video */
+  guint width;
+  guint height;
+  guint framerate;
+  char *pattern; /* a videotestsrc pattern nick */
+  guint motion;  /* pixels per frame the pattern scrolls */
+  gboolean clock_overlay;
+  RtcbotdEncoder encoder;
+  guint bitrate;           /* kbit/s */
+  guint keyframe_interval; /* frames */
+  /* test-audio */
+  double frequency; /* Hz */
+  double volume;    /* 0..1 */
+} RtcbotdSourceConfig;
+
+typedef struct
+{
+  char *name;
+  char *type;
+} RtcbotdSinkConfig;
+
+typedef struct
+{
+  RtcbotdNodeType type;
+  char *name; /* the source or sink name for RTCBOTD_NODE_NAMED, else the built-in's name */
+} RtcbotdRouteEnd;
+
+typedef struct
+{
+  char *name;
+  gboolean messages; /* TRUE for a message route, FALSE for a media route */
+  GPtrArray *from; /* of RtcbotdRouteEnd */
+  GPtrArray *to;   /* of RtcbotdRouteEnd */
+} RtcbotdRouteConfig;
+
+typedef struct
+{
+  char *path; /* the file name used in messages */
+  char *listen_host;
+  guint16 listen_port;
+  char *web_root; /* NULL for the built-in page */
+  guint max_peers;
+  guint peer_timeout; /* seconds without packets before a connected peer is dropped */
+  GPtrArray *sources; /* of RtcbotdSourceConfig */
+  GPtrArray *sinks;   /* of RtcbotdSinkConfig */
+  GPtrArray *routes;  /* of RtcbotdRouteConfig */
+} RtcbotdConfig;
+
+/** Loads and validates the configuration file at @path. */
+RtcbotdConfig *rtcbotd_config_load_file (const char *path, GError **error);
+
+/** Loads and validates configuration text; @name is used in messages. */
+RtcbotdConfig *rtcbotd_config_load_data (const char *data, const char *name, GError **error);
+
+/** Overrides [daemon] listen with @address ("HOST:PORT", "[V6]:PORT" or ":PORT"). */
+gboolean rtcbotd_config_set_listen (RtcbotdConfig *self, const char *address, GError **error);
+
+/** Splits "HOST:PORT" into its parts, port 0..65535. */
+gboolean rtcbotd_config_parse_address (const char *text, char **host, guint16 *port, GError **error);
+
+/** Returns the source named @name, or NULL. */
+const RtcbotdSourceConfig *rtcbotd_config_find_source (const RtcbotdConfig *self, const char *name);
+
+/** Returns TRUE when some route sends source @name to the built-in "peers" node. */
+gboolean rtcbotd_config_source_routed_to_peers (const RtcbotdConfig *self, const char *name);
+
+/** Returns TRUE when some route sends "peers.messages" to the built-in node @node. */
+gboolean rtcbotd_config_messages_routed_to (const RtcbotdConfig *self, RtcbotdNodeType node);
+
+/** Returns the name of @kind as used in messages ("video", "audio", "messages"). */
+const char *rtcbotd_kind_to_string (RtcbotdKind kind);
+
+/** Returns the name of @encoder as written in the config file. */
+const char *rtcbotd_encoder_to_string (RtcbotdEncoder encoder);
+
+/** Frees @self and everything in it. */
+void rtcbotd_config_free (RtcbotdConfig *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RtcbotdConfig, rtcbotd_config_free)
+
+G_END_DECLS

@@ -1,0 +1,42 @@
+/* rtcbotd-daemon.h — the daemon: configuration, pipeline, sources, peers, HTTP.
+ *
+ * The daemon owns everything that runs: one GStreamer pipeline holding every
+ * source and every peer's webrtcbin, the message bus, and the HTTP server. It
+ * turns a /connect offer into a plan (which source goes on which m-line, in
+ * which codec), creates the peer, and removes it when it closes. It lives for
+ * the whole process, on the main context.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "rtcbotd-config.h"
+
+G_BEGIN_DECLS
+
+#define RTCBOTD_TYPE_DAEMON (rtcbotd_daemon_get_type ())
+G_DECLARE_FINAL_TYPE (RtcbotdDaemon, rtcbotd_daemon, RTCBOTD, DAEMON, GObject)
+
+/** Creates a daemon running @config, which it takes. */
+RtcbotdDaemon *rtcbotd_daemon_new (RtcbotdConfig *config);
+
+/** Builds the pipeline, starts the sources and listens for HTTP. */
+gboolean rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error);
+
+/** Closes every peer and stops everything; waits at most a few seconds. */
+void rtcbotd_daemon_stop (RtcbotdDaemon *self);
+
+/** Answers the RTCBot /connect request @body that arrived on address @local. */
+void rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+
+/** Returns the answer as JSON text, or NULL with @error set. */
+char *rtcbotd_daemon_connect_finish (RtcbotdDaemon *self, GAsyncResult *result, GError **error);
+
+/** Returns the /healthz document as JSON text. */
+char *rtcbotd_daemon_health_json (RtcbotdDaemon *self);
+
+/** Returns the number of peers (negotiating, connected or closing). */
+guint rtcbotd_daemon_get_n_peers (RtcbotdDaemon *self);
+
+G_END_DECLS

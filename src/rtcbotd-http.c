@@ -1,0 +1,269 @@
+/* rtcbotd-http.c — the HTTP surface: page, library, /connect, /healthz. */
+#include "rtcbotd-http.h"
+
+#include <libsoup/soup.h>
+
+#include "rtcbotd-daemon.h"
+#include "rtcbotd-error.h"
+#include "rtcbotd-signaling.h"
+
+#define RESOURCE_PREFIX "/org/rtcbotd/web/"
+#define BODY_KEY "rtcbotd-body"       /* GByteArray of the request body, capped */
+#define TOO_LARGE_KEY "rtcbotd-large" /* set when the body passed the cap */
+#define GONE_KEY "rtcbotd-gone"       /* set when the client went away */
+
+struct _RtcbotdHttp
+{
+  RtcbotdDaemon *daemon;
+  const RtcbotdConfig *config;
+  SoupServer *server;
+};
+
+static void
+reply (SoupServerMessage *msg, guint status, const char *content_type, const char *body,
+       gsize length)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, content_type, SOUP_MEMORY_COPY, body, length);
+}
+
+static void
+reply_error (SoupServerMessage *msg, guint status, const char *message)
+{
+  g_autofree char *json = rtcbotd_signaling_error_json (message);
+
+  reply (msg, status, "application/json", json, strlen (json));
+}
+
+/* Before the body is read: refuse what is too large at once, and from then on
+ * keep at most RTCBOTD_HTTP_MAX_BODY bytes of it, whatever the client sends. */
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer user_data)
+{
+  GByteArray *body = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+
+  if (body->len + g_bytes_get_size (chunk) > RTCBOTD_HTTP_MAX_BODY)
+    g_object_set_data (G_OBJECT (msg), TOO_LARGE_KEY, GINT_TO_POINTER (TRUE));
+  else
+    g_byte_array_append (body, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+}
+
+static void
+on_disconnected (SoupServerMessage *msg, gpointer user_data)
+{
+  g_object_set_data (G_OBJECT (msg), GONE_KEY, GINT_TO_POINTER (TRUE));
+}
+
+static void
+early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+               gpointer user_data)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > RTCBOTD_HTTP_MAX_BODY)
+    {
+      reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 64 KiB");
+      return;
+    }
+  soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+  g_object_set_data_full (G_OBJECT (msg), BODY_KEY, g_byte_array_new (),
+                          (GDestroyNotify) g_byte_array_unref);
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+  g_signal_connect (msg, "disconnected", G_CALLBACK (on_disconnected), NULL);
+}
+
+static const char *
+content_type_for (const char *name)
+{
+  static const char *const types[][2] = {
+    { ".html", "text/html; charset=utf-8" },   { ".js", "text/javascript; charset=utf-8" },
+    { ".mjs", "text/javascript; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
+    { ".json", "application/json" },           { ".svg", "image/svg+xml" },
+    { ".png", "image/png" },                   { ".ico", "image/x-icon" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    if (g_str_has_suffix (name, types[i][0]))
+      return types[i][1];
+  return "application/octet-stream";
+}
+
+/* Returns the asset @name (no leading '/') from the web root or the built-in set. */
+static GBytes *
+load_asset (RtcbotdHttp *self, const char *name)
+{
+  g_auto (GStrv) parts = g_strsplit (name, "/", -1);
+  g_autofree char *resource = NULL;
+  g_autofree char *path = NULL;
+  char *data;
+  gsize length;
+
+  for (guint i = 0; parts[i]; i++)
+    if (*parts[i] == '\0' || g_str_equal (parts[i], ".") || g_str_equal (parts[i], ".."))
+      return NULL;
+  if (!self->config->web_root)
+    {
+      resource = g_strconcat (RESOURCE_PREFIX, name, NULL);
+      return g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+    }
+  path = g_build_filename (self->config->web_root, name, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || !g_file_get_contents (path, &data, &length, NULL))
+    return NULL;
+  return g_bytes_new_take (data, length);
+}
+
+static void
+serve_static (RtcbotdHttp *self, SoupServerMessage *msg, const char *path)
+{
+  const char *name = g_str_equal (path, "/") ? "index.html" : path + 1;
+  g_autoptr (GBytes) asset = load_asset (self, name);
+  gsize length;
+  const char *data;
+
+  if (!asset)
+    {
+      reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
+      return;
+    }
+  data = g_bytes_get_data (asset, &length);
+  reply (msg, SOUP_STATUS_OK, content_type_for (name), data, length);
+}
+
+static guint
+status_for (const GError *error)
+{
+  if (error->domain != RTCBOTD_ERROR)
+    return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+  switch (error->code)
+    {
+    case RTCBOTD_ERROR_INVALID:
+    case RTCBOTD_ERROR_UNSUPPORTED:
+      return SOUP_STATUS_BAD_REQUEST;
+    case RTCBOTD_ERROR_BUSY:
+      return SOUP_STATUS_SERVICE_UNAVAILABLE;
+    default:
+      return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+    }
+}
+
+static void
+on_connect_done (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SoupServerMessage) msg = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *answer = rtcbotd_daemon_connect_finish (RTCBOTD_DAEMON (object), result, &error);
+
+  if (g_object_get_data (G_OBJECT (msg), GONE_KEY))
+    return;
+  if (answer)
+    reply (msg, SOUP_STATUS_OK, "application/json", answer, strlen (answer));
+  else
+    {
+      if (status_for (error) == SOUP_STATUS_SERVICE_UNAVAILABLE)
+        soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                      "Retry-After", "5");
+      reply_error (msg, status_for (error), error->message);
+    }
+  soup_server_message_unpause (msg);
+}
+
+static void
+serve_connect (RtcbotdHttp *self, SoupServerMessage *msg)
+{
+  GByteArray *body = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+  GSocketAddress *local = soup_server_message_get_local_address (msg);
+  g_autoptr (GBytes) bytes = g_bytes_new (body->data, body->len);
+  GInetAddress *address = NULL;
+
+  if (G_IS_INET_SOCKET_ADDRESS (local))
+    address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
+  soup_server_message_pause (msg);
+  rtcbotd_daemon_connect_async (self->daemon, bytes, address, on_connect_done,
+                                g_object_ref (msg));
+}
+
+static void
+handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+         gpointer user_data)
+{
+  RtcbotdHttp *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  gboolean is_get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
+  gboolean is_connect = g_str_equal (path, "/connect");
+
+  if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
+    reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 64 KiB");
+  else if (is_connect ? !g_str_equal (method, "POST") : !is_get)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                    is_connect ? "POST" : "GET, HEAD");
+      reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed here");
+    }
+  else if (is_connect)
+    serve_connect (self, msg);
+  else if (g_str_equal (path, "/healthz"))
+    {
+      g_autofree char *json = rtcbotd_daemon_health_json (self->daemon);
+      reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
+    }
+  else
+    serve_static (self, msg, path);
+}
+
+RtcbotdHttp *
+rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *config)
+{
+  RtcbotdHttp *self = g_new0 (RtcbotdHttp, 1);
+
+  self->daemon = daemon;
+  self->config = config;
+  self->server = soup_server_new ("server-header", "rtcbotd ", NULL);
+  soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
+  soup_server_add_handler (self->server, NULL, handler, self, NULL);
+  return self;
+}
+
+gboolean
+rtcbotd_http_listen (RtcbotdHttp *self, GError **error)
+{
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string (
+      self->config->listen_host, self->config->listen_port);
+  g_autoptr (GError) local_error = NULL;
+  GSList *uris;
+
+  if (!address)
+    address = g_inet_socket_address_new_from_string ("127.0.0.1", self->config->listen_port);
+  if (!soup_server_listen (self->server, address, 0, &local_error))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL, "cannot listen on %s:%u: %s",
+                   self->config->listen_host, self->config->listen_port, local_error->message);
+      return FALSE;
+    }
+  uris = soup_server_get_uris (self->server);
+  for (GSList *l = uris; l; l = l->next)
+    {
+      g_autofree char *uri = g_uri_to_string (l->data);
+      g_message ("listening on %s", uri);
+    }
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return TRUE;
+}
+
+void
+rtcbotd_http_stop (RtcbotdHttp *self)
+{
+  soup_server_disconnect (self->server);
+}
+
+void
+rtcbotd_http_free (RtcbotdHttp *self)
+{
+  if (!self)
+    return;
+  g_clear_object (&self->server);
+  g_free (self);
+}

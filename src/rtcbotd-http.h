@@ -1,0 +1,34 @@
+/* rtcbotd-http.h — the HTTP surface: page, library, /connect, /healthz.
+ *
+ * A libsoup 3 server bound to [daemon] listen. It serves the built-in web
+ * assets (GResource) or a web-root directory, hands /connect bodies to the
+ * daemon and maps its errors to status codes (400, 503 + Retry-After, 500).
+ * Every error reply is JSON {"error": "..."}; bodies over 64 KiB get 413
+ * before they are read. Owned by the daemon; main context only.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "rtcbotd-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RtcbotdDaemon RtcbotdDaemon;
+typedef struct _RtcbotdHttp RtcbotdHttp;
+
+#define RTCBOTD_HTTP_MAX_BODY (64 * 1024)
+
+/** Creates the server for @daemon; it does not listen yet. */
+RtcbotdHttp *rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *config);
+
+/** Starts listening on [daemon] listen and logs the page's URL. */
+gboolean rtcbotd_http_listen (RtcbotdHttp *self, GError **error);
+
+/** Stops listening and drops open connections. */
+void rtcbotd_http_stop (RtcbotdHttp *self);
+
+/** Frees @self. */
+void rtcbotd_http_free (RtcbotdHttp *self);
+
+G_END_DECLS

@@ -1,0 +1,864 @@
+/* rtcbotd-peer.c — one connected WebRTC peer: a webrtcbin and its branches. */
+#include "rtcbotd-peer.h"
+
+#include <agent.h>
+#include <gst/webrtc/webrtc.h>
+#include <interfaces.h>
+
+#include "rtcbotd-encoder.h"
+#include "rtcbotd-error.h"
+
+#define GATHERING_TIMEOUT_MS 5000
+#define CONNECT_TIMEOUT_S 30
+#define MAX_QUEUED_MESSAGES 256
+
+typedef enum
+{
+  STATE_NEGOTIATING,
+  STATE_CONNECTING,
+  STATE_CONNECTED,
+  STATE_CLOSING,
+  STATE_CLOSED,
+} PeerState;
+
+typedef struct
+{
+  RtcbotdPeerTrack track;
+  GstPad *tee_pad;   /* request pad on the source's encoded tee */
+  GstElement *queue; /* queue ! payloader into webrtcbin */
+  GstElement *payloader;
+} Branch;
+
+struct _RtcbotdPeer
+{
+  GObject parent;
+  guint id;
+  guint timeout;
+  PeerState state;
+  GMainContext *context;
+  GstElement *pipeline;
+  GstElement *webrtc;
+  GArray *branches;      /* of Branch */
+  GPtrArray *sinks;      /* fakesinks for media the peer sends us; guarded by lock */
+  GPtrArray *channels;   /* GstWebRTCDataChannel, main context only */
+  GstWebRTCDataChannel *default_channel;
+  GQueue pending;        /* messages waiting for the default channel to open */
+  GTask *answer_task;
+  guint gathering_timeout_id;
+  guint watchdog_id;
+  gint64 connect_deadline;
+  gint last_packet_s;    /* monotonic seconds of the last packet received; atomic */
+  GPtrArray *probes;     /* (GstPad, probe id) pairs on the ICE sources */
+  guint unlinks_pending;
+  GMutex lock;
+};
+
+G_DEFINE_FINAL_TYPE (RtcbotdPeer, rtcbotd_peer, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_MESSAGE,
+  SIGNAL_CLOSED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static const char *const state_names[] = { "negotiating", "connecting", "connected", "closing",
+                                           "closed" };
+
+static void
+rtcbotd_peer_finalize (GObject *object)
+{
+  RtcbotdPeer *self = RTCBOTD_PEER (object);
+
+  g_assert (!self->answer_task);
+  g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  g_queue_clear_full (&self->pending, g_free);
+  g_array_unref (self->branches);
+  g_ptr_array_unref (self->sinks);
+  g_ptr_array_unref (self->channels);
+  g_ptr_array_unref (self->probes);
+  g_clear_object (&self->webrtc);
+  g_clear_object (&self->pipeline);
+  g_main_context_unref (self->context);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (rtcbotd_peer_parent_class)->finalize (object);
+}
+
+static void
+rtcbotd_peer_class_init (RtcbotdPeerClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rtcbotd_peer_finalize;
+  /* A text message arrived on one of the peer's data channels. */
+  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                                          1, G_TYPE_STRING);
+  /* The peer is gone and its elements are out of the pipeline. */
+  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+branch_clear (Branch *branch)
+{
+  g_clear_object (&branch->tee_pad);
+}
+
+static void
+rtcbotd_peer_init (RtcbotdPeer *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->branches = g_array_new (FALSE, TRUE, sizeof (Branch));
+  g_array_set_clear_func (self->branches, (GDestroyNotify) branch_clear);
+  self->sinks = g_ptr_array_new ();
+  self->channels = g_ptr_array_new_with_free_func (g_object_unref);
+  self->probes = g_ptr_array_new_with_free_func (gst_object_unref);
+  g_queue_init (&self->pending);
+  g_mutex_init (&self->lock);
+}
+
+/* Runs @func(self) on the peer's main context, keeping the peer alive until then. */
+static void
+hop (RtcbotdPeer *self, GSourceFunc func)
+{
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, func, g_object_ref (self),
+                              g_object_unref);
+}
+
+static gint
+now_s (void)
+{
+  return (gint) (g_get_monotonic_time () / G_USEC_PER_SEC);
+}
+
+guint
+rtcbotd_peer_get_id (RtcbotdPeer *self)
+{
+  return self->id;
+}
+
+const char *
+rtcbotd_peer_get_state (RtcbotdPeer *self)
+{
+  return state_names[self->state];
+}
+
+gboolean
+rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
+{
+  if (gst_object_has_as_ancestor (object, GST_OBJECT (self->webrtc)))
+    return TRUE;
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      if ((b->queue && gst_object_has_as_ancestor (object, GST_OBJECT (b->queue))) ||
+          (b->payloader && gst_object_has_as_ancestor (object, GST_OBJECT (b->payloader))))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Fails the pending answer, if any, with @error (taken). */
+static void
+fail_answer (RtcbotdPeer *self, GError *error)
+{
+  g_autoptr (GTask) task = g_steal_pointer (&self->answer_task);
+
+  if (task)
+    g_task_return_error (task, error);
+  else
+    g_error_free (error);
+}
+
+/* ---- data channels ------------------------------------------------------ */
+
+static void
+flush_pending (RtcbotdPeer *self)
+{
+  GstWebRTCDataChannelState state;
+  char *text;
+
+  if (!self->default_channel)
+    return;
+  g_object_get (self->default_channel, "ready-state", &state, NULL);
+  if (state != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
+    return;
+  while ((text = g_queue_pop_head (&self->pending)))
+    {
+      g_autoptr (GError) error = NULL;
+      if (!gst_webrtc_data_channel_send_string_full (self->default_channel, text, &error))
+        g_warning ("peer %u: cannot send a message: %s", self->id, error->message);
+      g_free (text);
+    }
+}
+
+void
+rtcbotd_peer_send (RtcbotdPeer *self, const char *text)
+{
+  if (self->state >= STATE_CLOSING)
+    return;
+  if (g_queue_get_length (&self->pending) == MAX_QUEUED_MESSAGES)
+    g_free (g_queue_pop_head (&self->pending));
+  g_queue_push_tail (&self->pending, g_strdup (text));
+  flush_pending (self);
+}
+
+typedef struct
+{
+  RtcbotdPeer *peer;
+  char *text;
+} Message;
+
+static gboolean
+deliver_message (gpointer user_data)
+{
+  Message *m = user_data;
+
+  if (m->peer->state < STATE_CLOSING)
+    g_signal_emit (m->peer, signals[SIGNAL_MESSAGE], 0, m->text);
+  g_object_unref (m->peer);
+  g_free (m->text);
+  g_free (m);
+  return G_SOURCE_REMOVE;
+}
+
+/* SCTP thread. */
+static void
+on_message_string (GstWebRTCDataChannel *channel, const char *text, RtcbotdPeer *self)
+{
+  Message *m = g_new0 (Message, 1);
+
+  m->peer = g_object_ref (self);
+  m->text = g_strdup (text ? text : "");
+  g_main_context_invoke (self->context, deliver_message, m);
+}
+
+/* SCTP thread. */
+static void
+on_message_data (GstWebRTCDataChannel *channel, GBytes *data, RtcbotdPeer *self)
+{
+  g_debug ("peer %u: ignored a binary message of %zu bytes", self->id,
+           data ? g_bytes_get_size (data) : 0);
+}
+
+static gboolean
+channel_opened (gpointer user_data)
+{
+  flush_pending (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* SCTP thread. */
+static void
+on_channel_open (GstWebRTCDataChannel *channel, RtcbotdPeer *self)
+{
+  hop (self, channel_opened);
+}
+
+typedef struct
+{
+  RtcbotdPeer *peer;
+  GstWebRTCDataChannel *channel;
+} NewChannel;
+
+static gboolean
+adopt_channel (gpointer user_data)
+{
+  NewChannel *n = user_data;
+  RtcbotdPeer *self = n->peer;
+  g_autofree char *label = NULL;
+
+  g_object_get (n->channel, "label", &label, NULL);
+  if (self->state < STATE_CLOSING)
+    {
+      g_debug ("peer %u: data channel \"%s\" opened", self->id, label);
+      g_ptr_array_add (self->channels, g_object_ref (n->channel));
+      if (g_strcmp0 (label, "default") == 0 && !self->default_channel)
+        self->default_channel = n->channel;
+      flush_pending (self);
+    }
+  else
+    g_signal_handlers_disconnect_by_data (n->channel, self);
+  g_object_unref (n->channel);
+  g_object_unref (n->peer);
+  g_free (n);
+  return G_SOURCE_REMOVE;
+}
+
+/* SCTP thread: the offerer's channels ("default" first) announce themselves. */
+static void
+on_data_channel (GstElement *webrtc, GstWebRTCDataChannel *channel, RtcbotdPeer *self)
+{
+  NewChannel *n = g_new0 (NewChannel, 1);
+
+  g_signal_connect (channel, "on-message-string", G_CALLBACK (on_message_string), self);
+  g_signal_connect (channel, "on-message-data", G_CALLBACK (on_message_data), self);
+  g_signal_connect (channel, "on-open", G_CALLBACK (on_channel_open), self);
+  n->peer = g_object_ref (self);
+  n->channel = g_object_ref (channel);
+  g_main_context_invoke (self->context, adopt_channel, n);
+}
+
+/* Streaming thread: media the peer sends us has no consumer yet; drop it. */
+static void
+on_pad_added (GstElement *webrtc, GstPad *pad, RtcbotdPeer *self)
+{
+  GstElement *sink;
+  g_autoptr (GstPad) sink_pad = NULL;
+
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  sink = gst_element_factory_make ("fakesink", NULL);
+  g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
+  gst_bin_add (GST_BIN (self->pipeline), sink);
+  gst_element_sync_state_with_parent (sink);
+  sink_pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sink_pad);
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->sinks, sink);
+  g_mutex_unlock (&self->lock);
+}
+
+/* ---- ICE ---------------------------------------------------------------- */
+
+static gboolean
+has_property (gpointer object, const char *name)
+{
+  return g_object_class_find_property (G_OBJECT_GET_CLASS (object), name) != NULL;
+}
+
+/* libnice defaults that hurt a robot: UPnP discovery delays every answer by
+ * 200 ms, ICE-TCP adds useless candidates, and without keepalive connchecks a
+ * vanished peer is never noticed. Loopback is skipped by libnice's own
+ * gathering, so a client on this machine gets it added explicitly. */
+static void
+configure_ice (RtcbotdPeer *self, GInetAddress *local)
+{
+  g_autoptr (GstObject) ice = NULL;
+  g_autoptr (GObject) agent_object = NULL;
+  NiceAgent *agent;
+
+  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
+  if (!ice)
+    return;
+  if (has_property (ice, "ice-tcp"))
+    g_object_set (ice, "ice-tcp", FALSE, NULL);
+  if (!has_property (ice, "agent"))
+    return;
+  g_object_get (ice, "agent", &agent_object, NULL);
+  if (!NICE_IS_AGENT (agent_object))
+    return;
+  agent = NICE_AGENT (agent_object);
+  g_object_set (agent, "upnp", FALSE, "keepalive-conncheck", TRUE, NULL);
+  if (local && g_inet_address_get_is_loopback (local))
+    {
+      g_autofree char *loopback = g_inet_address_to_string (local);
+      GList *ips = nice_interfaces_get_local_ips (FALSE);
+      ips = g_list_prepend (ips, g_steal_pointer (&loopback));
+      for (GList *l = ips; l; l = l->next)
+        {
+          NiceAddress address;
+          if (nice_address_set_from_string (&address, l->data))
+            nice_agent_add_local_address (agent, &address);
+        }
+      g_list_free_full (ips, g_free);
+    }
+}
+
+/* Streaming thread: any packet from the peer (RTCP, SCTP) proves it is alive. */
+static GstPadProbeReturn
+on_ice_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+
+  g_atomic_int_set (&self->last_packet_s, now_s ());
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+watch_ice_sources (RtcbotdPeer *self)
+{
+  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (self->webrtc));
+  GValue item = G_VALUE_INIT;
+
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK)
+    {
+      GstElement *element = g_value_get_object (&item);
+      GstElementFactory *factory = gst_element_get_factory (element);
+      if (factory && g_str_equal (GST_OBJECT_NAME (factory), "nicesrc"))
+        {
+          GstPad *pad = gst_element_get_static_pad (element, "src");
+          gulong id = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+                                                  GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                                         on_ice_packet, self, NULL);
+          g_object_set_data (G_OBJECT (pad), "rtcbotd-probe", GUINT_TO_POINTER (id));
+          g_ptr_array_add (self->probes, pad);
+        }
+      g_value_reset (&item);
+    }
+  g_value_unset (&item);
+}
+
+static void
+unwatch_ice_sources (RtcbotdPeer *self)
+{
+  for (guint i = 0; i < self->probes->len; i++)
+    {
+      GstPad *pad = self->probes->pdata[i];
+      gst_pad_remove_probe (pad, GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (pad),
+                                                                      "rtcbotd-probe")));
+    }
+  g_ptr_array_set_size (self->probes, 0);
+}
+
+/* Main context, every second: a connection that never comes up, or a peer
+ * gone silent (killed, unplugged) longer than the timeout, is closed. */
+static gboolean
+on_watchdog (gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+  g_autofree char *reason = NULL;
+
+  if (self->state == STATE_CONNECTING && g_get_monotonic_time () > self->connect_deadline)
+    reason = g_strdup_printf ("did not connect within %d s", CONNECT_TIMEOUT_S);
+  else if (self->state == STATE_CONNECTED &&
+           now_s () - g_atomic_int_get (&self->last_packet_s) > (gint) self->timeout)
+    reason = g_strdup_printf ("silent for more than %u s", self->timeout);
+  if (!reason)
+    return G_SOURCE_CONTINUE;
+  self->watchdog_id = 0;
+  rtcbotd_peer_close (self, reason);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+connection_state_changed (gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+  GstWebRTCPeerConnectionState state;
+
+  if (self->state >= STATE_CLOSING)
+    return G_SOURCE_REMOVE;
+  g_object_get (self->webrtc, "connection-state", &state, NULL);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && self->state == STATE_CONNECTING)
+    {
+      self->state = STATE_CONNECTED;
+      g_atomic_int_set (&self->last_packet_s, now_s ());
+      watch_ice_sources (self);
+      g_message ("peer %u: connected", self->id);
+      /* A joining viewer must not wait for the next periodic key frame. */
+      for (guint i = 0; i < self->branches->len; i++)
+        {
+          Branch *b = &g_array_index (self->branches, Branch, i);
+          rtcbotd_source_request_key_frame (b->track.source, b->track.codec);
+        }
+    }
+  else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
+    rtcbotd_peer_close (self, "ICE or DTLS failed");
+  else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED)
+    rtcbotd_peer_close (self, "connection closed");
+  return G_SOURCE_REMOVE;
+}
+
+/* ICE/DTLS thread. */
+static void
+on_connection_state (GstElement *webrtc, GParamSpec *pspec, RtcbotdPeer *self)
+{
+  hop (self, connection_state_changed);
+}
+
+/* ---- negotiation -------------------------------------------------------- */
+
+typedef struct
+{
+  RtcbotdPeer *peer;
+  GstPromise *promise;
+  void (*func) (RtcbotdPeer *self, const GstStructure *reply);
+} PromiseHop;
+
+static gboolean
+promise_resolved (gpointer user_data)
+{
+  PromiseHop *h = user_data;
+
+  if (h->peer->answer_task && gst_promise_wait (h->promise) != GST_PROMISE_RESULT_REPLIED)
+    fail_answer (h->peer, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                                       "webrtcbin stopped while negotiating"));
+  else if (h->peer->answer_task)
+    h->func (h->peer, gst_promise_get_reply (h->promise));
+  gst_promise_unref (h->promise);
+  g_object_unref (h->peer);
+  g_free (h);
+  return G_SOURCE_REMOVE;
+}
+
+/* webrtcbin thread: hands the promise's reply to @func on the main context. */
+static void
+on_promise (GstPromise *promise, gpointer user_data)
+{
+  PromiseHop *h = user_data;
+
+  h->promise = gst_promise_ref (promise);
+  g_main_context_invoke (h->peer->context, promise_resolved, h);
+}
+
+static GstPromise *
+promise_to (RtcbotdPeer *self, void (*func) (RtcbotdPeer *, const GstStructure *))
+{
+  PromiseHop *h = g_new0 (PromiseHop, 1);
+
+  h->peer = g_object_ref (self);
+  h->func = func;
+  return gst_promise_new_with_change_func (on_promise, h, NULL);
+}
+
+/* Returns TRUE, or sets @error from a promise reply that carries one. */
+static gboolean
+reply_ok (const GstStructure *reply, const char *what, GError **error)
+{
+  g_autoptr (GError) reply_error = NULL;
+
+  if (reply && gst_structure_has_field (reply, "error"))
+    gst_structure_get (reply, "error", G_TYPE_ERROR, &reply_error, NULL);
+  if (!reply_error)
+    return TRUE;
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s: %s", what,
+               reply_error->message);
+  return FALSE;
+}
+
+static gboolean
+link_branch (RtcbotdPeer *self, Branch *b, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("sink_%u", b->track.mline);
+  g_autoptr (GstPad) sink = gst_element_request_pad_simple (self->webrtc, name);
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+  g_autoptr (GstCaps) caps = rtcbotd_encoder_rtp_caps (b->track.codec, b->track.pt);
+  g_autoptr (GstPad) queue_sink = NULL;
+
+  if (!sink)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "webrtcbin gave no pad for m-line %u",
+                   b->track.mline);
+      return FALSE;
+    }
+  g_object_get (sink, "transceiver", &transceiver, NULL);
+  if (transceiver)
+    g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+                  "codec-preferences", caps, NULL);
+  if (!(b->payloader = rtcbotd_encoder_make_payloader (b->track.codec, b->track.pt, error)))
+    return FALSE;
+  b->queue = gst_element_factory_make ("queue", NULL);
+  /* A slow peer drops its own frames; it never stalls the shared tee. */
+  g_object_set (b->queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0,
+                "max-size-time", (guint64) 200 * GST_MSECOND, NULL);
+  gst_bin_add_many (GST_BIN (self->pipeline), b->queue, b->payloader, NULL);
+  if (!gst_element_link (b->queue, b->payloader) ||
+      !gst_element_link_pads (b->payloader, "src", self->webrtc, name))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "cannot link %s to webrtcbin",
+                   rtcbotd_codec_to_string (b->track.codec));
+      return FALSE;
+    }
+  gst_element_sync_state_with_parent (b->payloader);
+  gst_element_sync_state_with_parent (b->queue);
+  /* Linked last, once the branch is playing, so the tee never pushes into a stopped pad. */
+  if (!(b->tee_pad = rtcbotd_source_acquire (b->track.source, b->track.codec, error)))
+    return FALSE;
+  queue_sink = gst_element_get_static_pad (b->queue, "sink");
+  gst_pad_link (b->tee_pad, queue_sink);
+  return TRUE;
+}
+
+/* m-lines the peer offered but gets nothing on are answered inactive. */
+static void
+deactivate_unused (RtcbotdPeer *self)
+{
+  for (guint i = 0;; i++)
+    {
+      g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
+      gboolean used = FALSE;
+      guint mline;
+      g_signal_emit_by_name (self->webrtc, "get-transceiver", i, &transceiver);
+      if (!transceiver)
+        break;
+      g_object_get (transceiver, "mlineindex", &mline, NULL);
+      for (guint j = 0; j < self->branches->len; j++)
+        used |= g_array_index (self->branches, Branch, j).track.mline == mline;
+      if (!used)
+        g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE,
+                      NULL);
+    }
+}
+
+static void
+maybe_finish_answer (RtcbotdPeer *self, gboolean force)
+{
+  GstWebRTCICEGatheringState gathering;
+  g_autoptr (GstWebRTCSessionDescription) local = NULL;
+  g_autofree char *text = NULL;
+  g_autofree const char **tracks = NULL;
+  g_autoptr (GTask) task = NULL;
+
+  g_object_get (self->webrtc, "ice-gathering-state", &gathering, "local-description", &local,
+                NULL);
+  if (!self->answer_task || !local || (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && !force))
+    return;
+  task = g_steal_pointer (&self->answer_task);
+  g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
+  if (force)
+    g_warning ("peer %u: ICE gathering did not complete in %d ms; answering with what it has",
+               self->id, GATHERING_TIMEOUT_MS);
+  text = gst_sdp_message_as_text (local->sdp);
+  tracks = g_new0 (const char *, gst_sdp_message_medias_len (local->sdp) + 1);
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      if (b->track.mline < gst_sdp_message_medias_len (local->sdp))
+        tracks[b->track.mline] = rtcbotd_source_get_config (b->track.source)->name;
+    }
+  self->state = STATE_CONNECTING;
+  self->connect_deadline = g_get_monotonic_time () + CONNECT_TIMEOUT_S * G_USEC_PER_SEC;
+  self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
+  g_task_return_pointer (task, rtcbotd_sdp_add_msid (text, "rtcbotd", tracks,
+                                                     gst_sdp_message_medias_len (local->sdp)),
+                         g_free);
+}
+
+static gboolean
+on_gathering_timeout (gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+
+  self->gathering_timeout_id = 0;
+  maybe_finish_answer (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+gathering_changed (gpointer user_data)
+{
+  maybe_finish_answer (user_data, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* ICE thread. */
+static void
+on_gathering_state (GstElement *webrtc, GParamSpec *pspec, RtcbotdPeer *self)
+{
+  hop (self, gathering_changed);
+}
+
+static void
+local_set (RtcbotdPeer *self, const GstStructure *reply)
+{
+  GError *error = NULL;
+
+  if (!reply_ok (reply, "webrtcbin could not apply its answer", &error))
+    {
+      fail_answer (self, error);
+      return;
+    }
+  self->gathering_timeout_id = g_timeout_add (GATHERING_TIMEOUT_MS, on_gathering_timeout, self);
+  maybe_finish_answer (self, FALSE);
+}
+
+static void
+answer_created (RtcbotdPeer *self, const GstStructure *reply)
+{
+  GError *error = NULL;
+  GstWebRTCSessionDescription *answer = NULL;
+
+  if (!reply_ok (reply, "webrtcbin could not answer the offer", &error))
+    {
+      fail_answer (self, error);
+      return;
+    }
+  gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  if (!answer)
+    {
+      fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                                      "webrtcbin found no answer to the offer"));
+      return;
+    }
+  g_signal_emit_by_name (self->webrtc, "set-local-description", answer,
+                         promise_to (self, local_set));
+  gst_webrtc_session_description_free (answer);
+}
+
+static void
+remote_set (RtcbotdPeer *self, const GstStructure *reply)
+{
+  GError *error = NULL;
+
+  if (!reply_ok (reply, "webrtcbin rejected the offer", &error))
+    {
+      fail_answer (self, error);
+      return;
+    }
+  for (guint i = 0; i < self->branches->len; i++)
+    if (!link_branch (self, &g_array_index (self->branches, Branch, i), &error))
+      {
+        fail_answer (self, error);
+        return;
+      }
+  deactivate_unused (self);
+  g_signal_emit_by_name (self->webrtc, "create-answer", NULL, promise_to (self, answer_created));
+}
+
+RtcbotdPeer *
+rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout)
+{
+  g_autoptr (RtcbotdPeer) self = g_object_new (RTCBOTD_TYPE_PEER, NULL);
+  g_autofree char *name = g_strdup_printf ("peer-%u", id);
+
+  self->id = id;
+  self->timeout = timeout;
+  self->pipeline = g_object_ref (pipeline);
+  self->webrtc = gst_element_factory_make ("webrtcbin", name);
+  if (!self->webrtc)
+    return NULL;
+  gst_object_ref_sink (self->webrtc);
+  g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+  g_signal_connect (self->webrtc, "notify::connection-state", G_CALLBACK (on_connection_state),
+                    self);
+  g_signal_connect (self->webrtc, "notify::ice-gathering-state",
+                    G_CALLBACK (on_gathering_state), self);
+  g_signal_connect (self->webrtc, "on-data-channel", G_CALLBACK (on_data_channel), self);
+  g_signal_connect (self->webrtc, "pad-added", G_CALLBACK (on_pad_added), self);
+  return g_steal_pointer (&self);
+}
+
+void
+rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
+                           GInetAddress *local, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GstSDPMessage *sdp = NULL;
+  GstWebRTCSessionDescription *description;
+
+  g_return_if_fail (self->state == STATE_NEGOTIATING && !self->answer_task);
+  self->answer_task = g_task_new (self, NULL, callback, user_data);
+  for (guint i = 0; i < tracks->len; i++)
+    {
+      Branch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
+      g_array_append_val (self->branches, b);
+    }
+  if (gst_sdp_message_new_from_text (offer, &sdp) != GST_SDP_OK)
+    {
+      fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                                      "GStreamer cannot parse the offer's SDP"));
+      return;
+    }
+  configure_ice (self, local);
+  gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
+  gst_element_sync_state_with_parent (self->webrtc);
+  description = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  g_signal_emit_by_name (self->webrtc, "set-remote-description", description,
+                         promise_to (self, remote_set));
+  gst_webrtc_session_description_free (description);
+}
+
+char *
+rtcbotd_peer_answer_finish (RtcbotdPeer *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void
+stop_element (RtcbotdPeer *self, GstElement *element)
+{
+  if (!element || GST_OBJECT_PARENT (element) != GST_OBJECT (self->pipeline))
+    return;
+  gst_element_set_state (element, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (self->pipeline), element);
+}
+
+static void
+finish_close (RtcbotdPeer *self)
+{
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      stop_element (self, b->queue);
+      stop_element (self, b->payloader);
+    }
+  stop_element (self, self->webrtc);
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->sinks->len; i++)
+    stop_element (self, self->sinks->pdata[i]);
+  g_ptr_array_set_size (self->sinks, 0);
+  g_mutex_unlock (&self->lock);
+  self->state = STATE_CLOSED;
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
+  g_object_unref (self); /* the reference rtcbotd_peer_close() took */
+}
+
+typedef struct
+{
+  RtcbotdPeer *peer;
+  Branch *branch;
+} Unlink;
+
+static gboolean
+branch_unlinked (gpointer user_data)
+{
+  Unlink *u = user_data;
+  RtcbotdPeer *self = u->peer;
+
+  rtcbotd_source_unuse (u->branch->track.source, u->branch->track.codec);
+  g_free (u);
+  if (--self->unlinks_pending == 0)
+    finish_close (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread of the shared tee, between two buffers (or the caller's when idle). */
+static GstPadProbeReturn
+on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Unlink *u = user_data;
+  g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (u->branch->queue, "sink");
+  g_autoptr (GstElement) tee = gst_pad_get_parent_element (pad);
+
+  gst_pad_unlink (pad, queue_sink);
+  if (tee)
+    gst_element_release_request_pad (tee, pad);
+  g_main_context_invoke (u->peer->context, branch_unlinked, u);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+void
+rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
+{
+  if (self->state >= STATE_CLOSING)
+    return;
+  g_message ("peer %u: closing: %s", self->id, reason);
+  self->state = STATE_CLOSING;
+  g_object_ref (self);
+  g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s", reason));
+  g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  for (guint i = 0; i < self->channels->len; i++)
+    g_signal_handlers_disconnect_by_data (self->channels->pdata[i], self);
+  unwatch_ice_sources (self);
+  self->default_channel = NULL;
+  self->unlinks_pending = 1; /* held until every probe is placed */
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      Unlink *u;
+      if (!b->tee_pad)
+        continue;
+      u = g_new0 (Unlink, 1);
+      u->peer = self;
+      u->branch = b;
+      self->unlinks_pending++;
+      gst_pad_add_probe (b->tee_pad, GST_PAD_PROBE_TYPE_IDLE, on_tee_pad_idle, u, NULL);
+    }
+  if (--self->unlinks_pending == 0)
+    finish_close (self);
+}

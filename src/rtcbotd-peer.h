@@ -1,0 +1,62 @@
+/* rtcbotd-peer.h — one connected WebRTC peer: a webrtcbin and its branches.
+ *
+ * A peer answers one offer (non-trickle: the answer carries every candidate),
+ * then sends each planned track from a source's encoded tee through its own
+ * queue ! payloader (the payload type the peer offered) into its webrtcbin,
+ * and carries JSON text messages on its data channels. It watches its own
+ * health: ICE failure, a DTLS/SCTP error, or silence from the peer for longer
+ * than the configured timeout close it. rtcbotd_peer_close() is asynchronous:
+ * the peer unlinks from the shared tees without stalling them, stops its
+ * elements and then emits "closed". Created and owned by the daemon; every
+ * signal is emitted on the main context.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+
+#include "rtcbotd-sdp.h"
+#include "rtcbotd-source.h"
+
+G_BEGIN_DECLS
+
+#define RTCBOTD_TYPE_PEER (rtcbotd_peer_get_type ())
+G_DECLARE_FINAL_TYPE (RtcbotdPeer, rtcbotd_peer, RTCBOTD, PEER, GObject)
+
+/* One track the peer will receive: the m-line it goes on and how it is sent. */
+typedef struct
+{
+  guint mline;
+  RtcbotdSource *source;
+  RtcbotdCodec codec;
+  guint pt;
+} RtcbotdPeerTrack;
+
+/** Creates peer number @id inside @pipeline; @timeout is the silence limit in seconds. */
+RtcbotdPeer *rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout);
+
+/** Answers @offer (already checked by rtcbotd_sdp_parse()), sending @tracks (of
+ * RtcbotdPeerTrack); @local is the address the offer arrived on, or NULL. */
+void rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
+                                GInetAddress *local, GAsyncReadyCallback callback,
+                                gpointer user_data);
+
+/** Returns the answer's SDP text, or NULL with @error set. */
+char *rtcbotd_peer_answer_finish (RtcbotdPeer *self, GAsyncResult *result, GError **error);
+
+/** Sends @text on the peer's "default" data channel, queued until it opens. */
+void rtcbotd_peer_send (RtcbotdPeer *self, const char *text);
+
+/** Starts closing the peer, for @reason (logged); "closed" follows. Idempotent. */
+void rtcbotd_peer_close (RtcbotdPeer *self, const char *reason);
+
+/** Returns the peer's number. */
+guint rtcbotd_peer_get_id (RtcbotdPeer *self);
+
+/** Returns "negotiating", "connecting", "connected" or "closing". */
+const char *rtcbotd_peer_get_state (RtcbotdPeer *self);
+
+/** Returns TRUE when @object is one of the peer's elements or inside one. */
+gboolean rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object);
+
+G_END_DECLS

@@ -1,0 +1,381 @@
+/* rtcbotd-source.c — one configured media source, captured and encoded once. */
+#include "rtcbotd-source.h"
+
+#include <gst/video/video.h>
+
+#include "rtcbotd-encoder.h"
+#include "rtcbotd-error.h"
+
+#define KEY_FRAME_INTERVAL_US (300 * G_TIME_SPAN_MILLISECOND)
+
+typedef struct
+{
+  RtcbotdSource *source;
+  RtcbotdCodec codec;
+  RtcbotdEncoder encoder;
+  GstElement *queue;
+  GstElement *encoder_bin;
+  GstElement *tee;
+  GstPad *raw_pad; /* our request pad on the raw tee */
+  guint users;
+  GMutex lock; /* guards the key-frame state, used from streaming threads */
+  gint64 last_key_frame;
+  gboolean key_frame_wanted;
+} Branch;
+
+struct _RtcbotdSource
+{
+  const RtcbotdSourceConfig *config;
+  GstElement *pipeline;
+  GstElement *raw_tee;
+  RtcbotdCodec preferred;
+  GPtrArray *branches; /* of Branch, one per codec in use */
+};
+
+static GstElement *
+add_element (RtcbotdSource *self, const char *factory, const char *role, GError **error)
+{
+  g_autofree char *name = g_strdup_printf ("%s-%s", self->config->name, role);
+  GstElement *element = gst_element_factory_make (factory, name);
+
+  if (!element)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                   "[source %s]: the GStreamer element \"%s\" is not installed",
+                   self->config->name, factory);
+      return NULL;
+    }
+  gst_bin_add (GST_BIN (self->pipeline), element);
+  return element;
+}
+
+static gboolean
+link_chain (RtcbotdSource *self, GstElement **chain, guint n, GError **error)
+{
+  for (guint i = 0; i + 1 < n; i++)
+    if (!gst_element_link (chain[i], chain[i + 1]))
+      {
+        g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                     "[source %s]: cannot link %s to %s", self->config->name,
+                     GST_ELEMENT_NAME (chain[i]), GST_ELEMENT_NAME (chain[i + 1]));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+build_test_video (RtcbotdSource *self, GError **error)
+{
+  const RtcbotdSourceConfig *c = self->config;
+  GstElement *chain[4];
+  guint n = 0;
+  g_autoptr (GstCaps) caps = NULL;
+
+  if (!(chain[n++] = add_element (self, "videotestsrc", "capture", error)))
+    return FALSE;
+  gst_util_set_object_arg (G_OBJECT (chain[0]), "pattern", c->pattern);
+  g_object_set (chain[0], "is-live", TRUE, "horizontal-speed", (gint) c->motion, NULL);
+  if (!(chain[n++] = add_element (self, "capsfilter", "caps", error)))
+    return FALSE;
+  caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
+                              c->width, "height", G_TYPE_INT, c->height, "framerate",
+                              GST_TYPE_FRACTION, c->framerate, 1, NULL);
+  g_object_set (chain[1], "caps", caps, NULL);
+  if (c->clock_overlay)
+    {
+      if (!(chain[n++] = add_element (self, "clockoverlay", "clock", error)))
+        return FALSE;
+      g_object_set (chain[2], "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2, "valignment",
+                    2, "shaded-background", TRUE, "font-desc", "Sans 18", NULL);
+    }
+  chain[n++] = self->raw_tee;
+  return link_chain (self, chain, n, error);
+}
+
+static gboolean
+build_test_audio (RtcbotdSource *self, GError **error)
+{
+  GstElement *chain[2];
+
+  if (!(chain[0] = add_element (self, "audiotestsrc", "capture", error)))
+    return FALSE;
+  g_object_set (chain[0], "is-live", TRUE, "freq", self->config->frequency, "volume",
+                self->config->volume, "samplesperbuffer", 960, NULL);
+  chain[1] = self->raw_tee;
+  return link_chain (self, chain, 2, error);
+}
+
+static Branch *branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error);
+
+static void
+branch_free (Branch *branch)
+{
+  g_mutex_clear (&branch->lock);
+  g_clear_object (&branch->raw_pad);
+  g_free (branch);
+}
+
+RtcbotdSource *
+rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, GError **error)
+{
+  RtcbotdSource *self = g_new0 (RtcbotdSource, 1);
+  gboolean ok;
+
+  self->config = config;
+  self->pipeline = pipeline;
+  self->branches = g_ptr_array_new_with_free_func ((GDestroyNotify) branch_free);
+  self->preferred = config->kind == RTCBOTD_KIND_AUDIO
+                        ? RTCBOTD_CODEC_OPUS
+                        : rtcbotd_encoder_preferred_codec (config->encoder);
+  if (self->preferred == RTCBOTD_CODEC_NONE)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                   "[source %s] encoder: no %s encoder is installed", config->name,
+                   config->encoder == RTCBOTD_ENCODER_AUTO ? "H.264 or VP8"
+                                                           : rtcbotd_encoder_to_string (config->encoder));
+      rtcbotd_source_free (self);
+      return NULL;
+    }
+  self->raw_tee = add_element (self, "tee", "raw", error);
+  if (self->raw_tee)
+    g_object_set (self->raw_tee, "allow-not-linked", TRUE, NULL);
+  ok = self->raw_tee && (config->type == RTCBOTD_SOURCE_TEST_VIDEO ? build_test_video (self, error)
+                                                                   : build_test_audio (self, error));
+  /* The preferred encoder runs from the start, so the first viewer waits for nothing. */
+  ok = ok && branch_new (self, self->preferred, error) != NULL;
+  if (!ok)
+    {
+      rtcbotd_source_free (self);
+      return NULL;
+    }
+  return self;
+}
+
+void
+rtcbotd_source_free (RtcbotdSource *self)
+{
+  if (!self)
+    return;
+  g_ptr_array_unref (self->branches);
+  g_free (self);
+}
+
+const RtcbotdSourceConfig *
+rtcbotd_source_get_config (RtcbotdSource *self)
+{
+  return self->config;
+}
+
+RtcbotdCodec
+rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
+                             const RtcbotdSdpCodec **offered)
+{
+  static const RtcbotdCodec video[] = { RTCBOTD_CODEC_H264, RTCBOTD_CODEC_VP8 };
+
+  *offered = NULL;
+  if (self->config->kind == RTCBOTD_KIND_AUDIO)
+    {
+      *offered = rtcbotd_sdp_media_find_codec (media, RTCBOTD_CODEC_OPUS);
+      return *offered ? RTCBOTD_CODEC_OPUS : RTCBOTD_CODEC_NONE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (video); i++)
+    {
+      if (rtcbotd_encoder_pick (self->config->encoder, video[i]) == RTCBOTD_ENCODER_AUTO)
+        continue;
+      if ((*offered = rtcbotd_sdp_media_find_codec (media, video[i])))
+        return video[i];
+    }
+  return RTCBOTD_CODEC_NONE;
+}
+
+/* Streaming thread of the encoder queue: serves a pending key-frame request on
+ * the frame about to be encoded, at most once per KEY_FRAME_INTERVAL_US. */
+static GstPadProbeReturn
+on_raw_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Branch *branch = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gboolean send = FALSE;
+
+  g_mutex_lock (&branch->lock);
+  if (branch->key_frame_wanted && now - branch->last_key_frame >= KEY_FRAME_INTERVAL_US)
+    {
+      branch->key_frame_wanted = FALSE;
+      branch->last_key_frame = now;
+      send = TRUE;
+    }
+  g_mutex_unlock (&branch->lock);
+  if (send)
+    {
+      g_autoptr (GstPad) src = gst_element_get_static_pad (branch->encoder_bin, "src");
+      gst_pad_send_event (src, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+                                                                            TRUE, 0));
+    }
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+branch_want_key_frame (Branch *branch)
+{
+  g_mutex_lock (&branch->lock);
+  branch->key_frame_wanted = TRUE;
+  g_mutex_unlock (&branch->lock);
+}
+
+/* Streaming thread of a peer: a PLI/FIR turned into a force-key-unit event.
+ * It joins the rate-limited request instead of reaching the encoder. */
+static GstPadProbeReturn
+on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (!gst_video_event_is_force_key_unit (GST_PAD_PROBE_INFO_EVENT (info)))
+    return GST_PAD_PROBE_OK;
+  branch_want_key_frame (user_data);
+  return GST_PAD_PROBE_DROP;
+}
+
+static Branch *
+branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
+{
+  g_autofree Branch *branch = g_new0 (Branch, 1);
+  g_autoptr (GstPad) queue_src = NULL;
+  g_autoptr (GstPad) queue_sink = NULL;
+  g_autoptr (GstPad) tee_sink = NULL;
+  const char *role = rtcbotd_codec_to_string (codec);
+  g_autofree char *queue_name = g_strdup_printf ("%s-queue", role);
+
+  branch->source = self;
+  branch->codec = codec;
+  branch->encoder = self->config->kind == RTCBOTD_KIND_AUDIO
+                        ? RTCBOTD_ENCODER_AUTO
+                        : rtcbotd_encoder_pick (self->config->encoder, codec);
+  if (!(branch->encoder_bin = rtcbotd_encoder_make (codec, branch->encoder, self->config, error)))
+    return NULL;
+  if (!(branch->queue = add_element (self, "queue", queue_name, error)) ||
+      !(branch->tee = add_element (self, "tee", role, error)))
+    {
+      gst_object_unref (gst_object_ref_sink (branch->encoder_bin));
+      return NULL;
+    }
+  gst_bin_add (GST_BIN (self->pipeline), branch->encoder_bin);
+  /* Latency over smoothness: drop old raw frames rather than queue them. */
+  g_object_set (branch->queue, "leaky", 2, "max-size-buffers", 2, "max-size-bytes", 0,
+                "max-size-time", (guint64) 0, NULL);
+  g_object_set (branch->tee, "allow-not-linked", TRUE, NULL);
+  if (!gst_element_link_many (branch->queue, branch->encoder_bin, branch->tee, NULL))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "[source %s]: cannot link the %s encoder",
+                   self->config->name, role);
+      return NULL;
+    }
+  g_mutex_init (&branch->lock);
+  queue_src = gst_element_get_static_pad (branch->queue, "src");
+  gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER, on_raw_frame, branch, NULL);
+  tee_sink = gst_element_get_static_pad (branch->tee, "sink");
+  gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, branch, NULL);
+  gst_element_sync_state_with_parent (branch->tee);
+  gst_element_sync_state_with_parent (branch->encoder_bin);
+  gst_element_sync_state_with_parent (branch->queue);
+  branch->raw_pad = gst_element_request_pad_simple (self->raw_tee, "src_%u");
+  queue_sink = gst_element_get_static_pad (branch->queue, "sink");
+  gst_pad_link (branch->raw_pad, queue_sink);
+  g_debug ("[source %s]: %s encoder %s started", self->config->name, role,
+           branch->encoder_bin ? GST_ELEMENT_NAME (branch->encoder_bin) : "");
+  g_ptr_array_add (self->branches, branch);
+  return g_steal_pointer (&branch);
+}
+
+static Branch *
+find_branch (RtcbotdSource *self, RtcbotdCodec codec)
+{
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *branch = self->branches->pdata[i];
+      if (branch->codec == codec)
+        return branch;
+    }
+  return NULL;
+}
+
+GstPad *
+rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
+{
+  Branch *branch = find_branch (self, codec);
+
+  if (!branch && !(branch = branch_new (self, codec, error)))
+    return NULL;
+  branch->users++;
+  return gst_element_request_pad_simple (branch->tee, "src_%u");
+}
+
+/* Main context: the branch is unlinked from the raw tee; stop and drop it. */
+static gboolean
+finish_teardown (gpointer user_data)
+{
+  Branch *branch = user_data;
+  GstElement *pipeline = branch->source->pipeline;
+  GstElement *elements[] = { branch->queue, branch->encoder_bin, branch->tee };
+
+  for (guint i = 0; i < G_N_ELEMENTS (elements); i++)
+    {
+      gst_element_set_state (elements[i], GST_STATE_NULL);
+      gst_bin_remove (GST_BIN (pipeline), elements[i]);
+    }
+  g_debug ("[source %s]: %s encoder stopped, no peer uses it", branch->source->config->name,
+           rtcbotd_codec_to_string (branch->codec));
+  branch_free (branch);
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread of the raw tee (or the caller's, when idle). */
+static GstPadProbeReturn
+on_raw_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Branch *branch = user_data;
+  g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (branch->queue, "sink");
+
+  gst_pad_unlink (pad, queue_sink);
+  gst_element_release_request_pad (branch->source->raw_tee, pad);
+  g_main_context_invoke (NULL, finish_teardown, branch);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+void
+rtcbotd_source_unuse (RtcbotdSource *self, RtcbotdCodec codec)
+{
+  Branch *branch = find_branch (self, codec);
+  guint index;
+
+  if (!branch || branch->users == 0 || --branch->users > 0 || codec == self->preferred)
+    return;
+
+  if (g_ptr_array_find (self->branches, branch, &index))
+    g_ptr_array_steal_index (self->branches, index);
+  gst_pad_add_probe (branch->raw_pad, GST_PAD_PROBE_TYPE_IDLE, on_raw_pad_idle, branch, NULL);
+}
+
+void
+rtcbotd_source_request_key_frame (RtcbotdSource *self, RtcbotdCodec codec)
+{
+  Branch *branch = find_branch (self, codec);
+
+  if (branch)
+    branch_want_key_frame (branch);
+}
+
+char *
+rtcbotd_source_describe (RtcbotdSource *self)
+{
+  g_autoptr (GString) s = g_string_new (NULL);
+
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *branch = self->branches->pdata[i];
+      g_string_append_printf (s, "%s%s via %s (%u peers)", i ? ", " : "",
+                              rtcbotd_codec_to_string (branch->codec),
+                              branch->encoder == RTCBOTD_ENCODER_AUTO
+                                  ? "opusenc"
+                                  : rtcbotd_encoder_factory (branch->encoder),
+                              branch->users);
+    }
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}

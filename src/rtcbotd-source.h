@@ -1,0 +1,49 @@
+/* rtcbotd-source.h — one configured media source, captured and encoded once.
+ *
+ * A source adds its elements to the daemon's pipeline: capture ! raw tee,
+ * then one branch per codec in use (leaky queue ! encoder ! encoded tee). A
+ * peer takes a request pad of the encoded tee for each track, so any number of
+ * viewers share one encoder per codec. Key frames are requested here,
+ * rate-limited, whether a peer joins or sends a PLI. The source's preferred
+ * codec branch lives as long as the source; other branches are torn down when
+ * their last user goes. Owned by the daemon; lives until the pipeline stops.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+#include "rtcbotd-config.h"
+#include "rtcbotd-sdp.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RtcbotdSource RtcbotdSource;
+
+/** Builds @config's elements into @pipeline (not yet playing). */
+RtcbotdSource *rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline,
+                                   GError **error);
+
+/** Frees @self; its elements stay in the pipeline, which must be stopped. */
+void rtcbotd_source_free (RtcbotdSource *self);
+
+/** Returns the configuration @self was built from. */
+const RtcbotdSourceConfig *rtcbotd_source_get_config (RtcbotdSource *self);
+
+/** Picks the codec and offered payload for sending @self on @media; NONE if impossible. */
+RtcbotdCodec rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
+                                          const RtcbotdSdpCodec **offered);
+
+/** Returns a new request pad of the encoded stream in @codec, building its encoder if needed. */
+GstPad *rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error);
+
+/** Gives back a pad from rtcbotd_source_acquire() that its user has already unlinked
+ * and released; main context only. */
+void rtcbotd_source_unuse (RtcbotdSource *self, RtcbotdCodec codec);
+
+/** Asks for a key frame in @codec soon (at most one per 300 ms); any thread. */
+void rtcbotd_source_request_key_frame (RtcbotdSource *self, RtcbotdCodec codec);
+
+/** Returns a one-line description of the encoders in use, for logs and /healthz. */
+char *rtcbotd_source_describe (RtcbotdSource *self);
+
+G_END_DECLS
