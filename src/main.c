@@ -38,8 +38,7 @@ parse_options (int *argc, char ***argv, Options *options, GError **error)
     { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &options->check_config,
       "Validate FILE and exit (0 valid, 78 invalid)", "FILE" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose, "Log debug messages", NULL },
-    { "version", 0, 0, G_OPTION_ARG_NONE, &options->version, "Print the version and exit",
-      NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &options->version, "Print the version and exit", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- robot WebRTC daemon");

@@ -48,7 +48,7 @@ index_lines (RtcbotdConfigReader *self, const char *data, GError **error)
         {
           char *end = strchr (text, ']');
           g_free (group);
-          group = g_strndup (text + 1, end ? (gsize) (end - text - 1) : strlen (text + 1));
+          group = g_strndup (text + 1, end ? (gsize)(end - text - 1) : strlen (text + 1));
           g_strstrip (group);
         }
       else if (group && strchr (text, '='))
@@ -146,7 +146,7 @@ rtcbotd_config_reader_check_keys (RtcbotdConfigReader *self, const char *group,
     {
       if (g_strv_contains (allowed, keys[i]))
         continue;
-      g_autofree char *accepted = g_strjoinv (", ", (char **) allowed);
+      g_autofree char *accepted = g_strjoinv (", ", (char **)allowed);
       rtcbotd_config_reader_error (self, error, group, keys[i], "unknown key; accepted: %s",
                                    accepted);
       return FALSE;
@@ -222,7 +222,7 @@ rtcbotd_config_reader_get_uint (RtcbotdConfigReader *self, const char *group, co
                                    value, min, max);
       return FALSE;
     }
-  *out = (guint) number;
+  *out = (guint)number;
   return TRUE;
 }
 
@@ -277,7 +277,7 @@ rtcbotd_config_reader_get_choice (RtcbotdConfigReader *self, const char *group, 
           return TRUE;
         }
     }
-  g_autofree char *accepted = g_strjoinv ("|", (char **) names);
+  g_autofree char *accepted = g_strjoinv ("|", (char **)names);
   rtcbotd_config_reader_error (self, error, group, key, "\"%s\" is not accepted; accepted: %s",
                                value, accepted);
   return FALSE;

@@ -47,8 +47,8 @@ gboolean rtcbotd_config_reader_get_uint (RtcbotdConfigReader *self, const char *
 
 /** Reads a number in @min..@max, or @fallback when the key is absent. */
 gboolean rtcbotd_config_reader_get_double (RtcbotdConfigReader *self, const char *group,
-                                           const char *key, double fallback, double min,
-                                           double max, double *out, GError **error);
+                                           const char *key, double fallback, double min, double max,
+                                           double *out, GError **error);
 
 /** Reads one of the NULL-terminated @names as its index, or @fallback when absent. */
 gboolean rtcbotd_config_reader_get_choice (RtcbotdConfigReader *self, const char *group,

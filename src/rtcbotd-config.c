@@ -7,12 +7,11 @@
 #include "rtcbotd-config-reader.h"
 #include "rtcbotd-error.h"
 
-static const char *const daemon_keys[] = { "listen", "web-root", "max-peers", "peer-timeout",
-                                           NULL };
-static const char *const test_video_keys[] = { "type",    "width",   "height",
-                                               "framerate", "pattern", "motion",
-                                               "overlay", "encoder", "bitrate",
-                                               "keyframe-interval", NULL };
+static const char *const daemon_keys[]
+    = { "listen", "web-root", "max-peers", "peer-timeout", NULL };
+static const char *const test_video_keys[]
+    = { "type",    "width",   "height",  "framerate",         "pattern", "motion",
+        "overlay", "encoder", "bitrate", "keyframe-interval", NULL };
 static const char *const test_audio_keys[] = { "type", "frequency", "volume", NULL };
 static const char *const route_keys[] = { "from", "to", NULL };
 
@@ -22,12 +21,14 @@ static const char *const source_types[] = { "test-video", "test-audio", NULL };
 static const char *const encoders[] = { "auto", "x264", "openh264", "vp8", NULL };
 static const char *const overlays[] = { "none", "clock", NULL };
 /* videotestsrc's patterns, by nick. */
+/* clang-format off */
 static const char *const patterns[] = {
   "smpte", "snow", "black", "white", "red", "green", "blue", "checkers-1", "checkers-2",
   "checkers-4", "checkers-8", "circular", "blink", "smpte75", "zone-plate", "gamut",
   "chroma-zone-plate", "solid-color", "ball", "smpte100", "bar", "pinwheel", "spokes",
   "gradient", "colors", "smpte-rp-219", NULL
 };
+/* clang-format on */
 
 static void
 source_config_free (RtcbotdSourceConfig *source)
@@ -80,12 +81,12 @@ rtcbotd_kind_to_string (RtcbotdKind kind)
 {
   switch (kind)
     {
-    case RTCBOTD_KIND_VIDEO:
-      return "video";
-    case RTCBOTD_KIND_AUDIO:
-      return "audio";
-    case RTCBOTD_KIND_MESSAGES:
-      return "messages";
+      case RTCBOTD_KIND_VIDEO:
+        return "video";
+      case RTCBOTD_KIND_AUDIO:
+        return "audio";
+      case RTCBOTD_KIND_MESSAGES:
+        return "messages";
     }
   return "unknown";
 }
@@ -132,7 +133,7 @@ rtcbotd_config_parse_address (const char *text, char **host, guint16 *port, GErr
       return FALSE;
     }
   *host = g_steal_pointer (&h);
-  *port = (guint16) number;
+  *port = (guint16)number;
   return TRUE;
 }
 
@@ -158,13 +159,12 @@ parse_daemon (RtcbotdConfig *self, RtcbotdConfigReader *reader, GError **error)
   g_autofree char *web_root = NULL;
   g_autoptr (GError) local_error = NULL;
 
-  if (!rtcbotd_config_reader_check_keys (reader, g, daemon_keys, error) ||
-      !rtcbotd_config_reader_get_string (reader, g, "listen", "0.0.0.0:8080", &listen, error) ||
-      !rtcbotd_config_reader_get_string (reader, g, "web-root", "builtin", &web_root, error) ||
-      !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers,
-                                       error) ||
-      !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
-                                       &self->peer_timeout, error))
+  if (!rtcbotd_config_reader_check_keys (reader, g, daemon_keys, error)
+      || !rtcbotd_config_reader_get_string (reader, g, "listen", "0.0.0.0:8080", &listen, error)
+      || !rtcbotd_config_reader_get_string (reader, g, "web-root", "builtin", &web_root, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
+                                          &self->peer_timeout, error))
     return FALSE;
   if (!rtcbotd_config_set_listen (self, listen, &local_error))
     {
@@ -193,19 +193,17 @@ parse_test_video (RtcbotdSourceConfig *s, RtcbotdConfigReader *reader, const cha
   guint pattern, overlay, encoder;
 
   s->kind = RTCBOTD_KIND_VIDEO;
-  if (!rtcbotd_config_reader_check_keys (reader, g, test_video_keys, error) ||
-      !rtcbotd_config_reader_get_uint (reader, g, "width", 640, 16, 3840, &s->width, error) ||
-      !rtcbotd_config_reader_get_uint (reader, g, "height", 480, 16, 2160, &s->height, error) ||
-      !rtcbotd_config_reader_get_uint (reader, g, "framerate", 30, 1, 120, &s->framerate,
-                                       error) ||
-      !rtcbotd_config_reader_get_choice (reader, g, "pattern", patterns, 0, &pattern, error) ||
-      !rtcbotd_config_reader_get_uint (reader, g, "motion", 2, 0, 64, &s->motion, error) ||
-      !rtcbotd_config_reader_get_choice (reader, g, "overlay", overlays, 1, &overlay, error) ||
-      !rtcbotd_config_reader_get_choice (reader, g, "encoder", encoders, 0, &encoder, error) ||
-      !rtcbotd_config_reader_get_uint (reader, g, "bitrate", 1500, 50, 50000, &s->bitrate,
-                                       error) ||
-      !rtcbotd_config_reader_get_uint (reader, g, "keyframe-interval", 2 * s->framerate, 1,
-                                       1000, &s->keyframe_interval, error))
+  if (!rtcbotd_config_reader_check_keys (reader, g, test_video_keys, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "width", 640, 16, 3840, &s->width, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "height", 480, 16, 2160, &s->height, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "framerate", 30, 1, 120, &s->framerate, error)
+      || !rtcbotd_config_reader_get_choice (reader, g, "pattern", patterns, 0, &pattern, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "motion", 2, 0, 64, &s->motion, error)
+      || !rtcbotd_config_reader_get_choice (reader, g, "overlay", overlays, 1, &overlay, error)
+      || !rtcbotd_config_reader_get_choice (reader, g, "encoder", encoders, 0, &encoder, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "bitrate", 1500, 50, 50000, &s->bitrate, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "keyframe-interval", 2 * s->framerate, 1, 1000,
+                                          &s->keyframe_interval, error))
     return FALSE;
   if (s->width % 2 || s->height % 2)
     {
@@ -225,10 +223,10 @@ parse_test_audio (RtcbotdSourceConfig *s, RtcbotdConfigReader *reader, const cha
                   GError **error)
 {
   s->kind = RTCBOTD_KIND_AUDIO;
-  return rtcbotd_config_reader_check_keys (reader, g, test_audio_keys, error) &&
-         rtcbotd_config_reader_get_double (reader, g, "frequency", 440, 20, 20000,
-                                           &s->frequency, error) &&
-         rtcbotd_config_reader_get_double (reader, g, "volume", 0.2, 0, 1, &s->volume, error);
+  return rtcbotd_config_reader_check_keys (reader, g, test_audio_keys, error)
+         && rtcbotd_config_reader_get_double (reader, g, "frequency", 440, 20, 20000, &s->frequency,
+                                              error)
+         && rtcbotd_config_reader_get_double (reader, g, "volume", 0.2, 0, 1, &s->volume, error);
 }
 
 static gboolean
@@ -305,7 +303,7 @@ static gboolean
 sink_exists (RtcbotdConfig *self, const char *name)
 {
   for (guint i = 0; i < self->sinks->len; i++)
-    if (g_str_equal (((RtcbotdSinkConfig *) self->sinks->pdata[i])->name, name))
+    if (g_str_equal (((RtcbotdSinkConfig *)self->sinks->pdata[i])->name, name))
       return TRUE;
   return FALSE;
 }
@@ -316,7 +314,7 @@ accepted_sources (RtcbotdConfig *self)
   g_autoptr (GString) s = g_string_new (NULL);
 
   for (guint i = 0; i < self->sources->len; i++)
-    g_string_append_printf (s, "%s, ", ((RtcbotdSourceConfig *) self->sources->pdata[i])->name);
+    g_string_append_printf (s, "%s, ", ((RtcbotdSourceConfig *)self->sources->pdata[i])->name);
   g_string_append (s, "peers.messages");
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -350,8 +348,8 @@ resolve_from (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, c
   else
     {
       g_autofree char *accepted = accepted_sources (self);
-      rtcbotd_config_reader_error (reader, error, g, "from",
-                                   "no source named \"%s\"; accepted: %s", name, accepted);
+      rtcbotd_config_reader_error (reader, error, g, "from", "no source named \"%s\"; accepted: %s",
+                                   name, accepted);
     }
   return NULL;
 }
@@ -395,16 +393,16 @@ static gboolean
 parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
              GError **error)
 {
-  g_autoptr (GPtrArray) from = g_ptr_array_new_with_free_func ((GDestroyNotify) route_end_free);
-  g_autoptr (GPtrArray) to = g_ptr_array_new_with_free_func ((GDestroyNotify) route_end_free);
+  g_autoptr (GPtrArray) from = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
+  g_autoptr (GPtrArray) to = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
   g_auto (GStrv) from_names = NULL;
   g_auto (GStrv) to_names = NULL;
   gboolean messages = FALSE;
   RtcbotdRouteConfig *route;
 
-  if (!rtcbotd_config_reader_check_keys (reader, g, route_keys, error) ||
-      !rtcbotd_config_reader_get_list (reader, g, "from", &from_names, error) ||
-      !rtcbotd_config_reader_get_list (reader, g, "to", &to_names, error))
+  if (!rtcbotd_config_reader_check_keys (reader, g, route_keys, error)
+      || !rtcbotd_config_reader_get_list (reader, g, "from", &from_names, error)
+      || !rtcbotd_config_reader_get_list (reader, g, "to", &to_names, error))
     return FALSE;
   for (guint i = 0; from_names[i]; i++)
     {
@@ -520,11 +518,11 @@ rtcbotd_config_load_data (const char *data, const char *name, GError **error)
     return NULL;
   self = g_new0 (RtcbotdConfig, 1);
   self->path = g_strdup (name);
-  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify) source_config_free);
-  self->sinks = g_ptr_array_new_with_free_func ((GDestroyNotify) sink_config_free);
-  self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_config_free);
+  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)source_config_free);
+  self->sinks = g_ptr_array_new_with_free_func ((GDestroyNotify)sink_config_free);
+  self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)route_config_free);
   groups = rtcbotd_config_reader_get_groups (reader);
-  have_daemon = g_strv_contains ((const char *const *) groups, "daemon");
+  have_daemon = g_strv_contains ((const char *const *)groups, "daemon");
   if (!have_daemon && !parse_daemon (self, reader, error))
     return NULL;
   for (guint pass = 0; pass < 2; pass++)
@@ -578,8 +576,8 @@ rtcbotd_config_source_routed_to_peers (const RtcbotdConfig *self, const char *na
   for (guint i = 0; i < self->routes->len; i++)
     {
       const RtcbotdRouteConfig *r = self->routes->pdata[i];
-      if (route_has_end (r->from, RTCBOTD_NODE_NAMED, name) &&
-          route_has_end (r->to, RTCBOTD_NODE_PEERS, NULL))
+      if (route_has_end (r->from, RTCBOTD_NODE_NAMED, name)
+          && route_has_end (r->to, RTCBOTD_NODE_PEERS, NULL))
         return TRUE;
     }
   return FALSE;
@@ -591,8 +589,8 @@ rtcbotd_config_messages_routed_to (const RtcbotdConfig *self, RtcbotdNodeType no
   for (guint i = 0; i < self->routes->len; i++)
     {
       const RtcbotdRouteConfig *r = self->routes->pdata[i];
-      if (route_has_end (r->from, RTCBOTD_NODE_PEERS_MESSAGES, NULL) &&
-          route_has_end (r->to, node, NULL))
+      if (route_has_end (r->from, RTCBOTD_NODE_PEERS_MESSAGES, NULL)
+          && route_has_end (r->to, node, NULL))
         return TRUE;
     }
   return FALSE;

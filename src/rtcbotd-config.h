@@ -36,10 +36,10 @@ typedef enum
 /* The built-in route ends, besides named sources and sinks. */
 typedef enum
 {
-  RTCBOTD_NODE_NAMED,         /* a [source NAME] or [sink NAME] */
-  RTCBOTD_NODE_PEERS,         /* "peers": media or messages to every peer */
+  RTCBOTD_NODE_NAMED,          /* a [source NAME] or [sink NAME] */
+  RTCBOTD_NODE_PEERS,          /* "peers": media or messages to every peer */
   RTCBOTD_NODE_PEERS_MESSAGES, /* "peers.messages": messages from peers' data channels */
-  RTCBOTD_NODE_LOG,           /* "log": messages to the log */
+  RTCBOTD_NODE_LOG,            /* "log": messages to the log */
 } RtcbotdNodeType;
 
 typedef struct
@@ -78,8 +78,8 @@ typedef struct
 {
   char *name;
   gboolean messages; /* TRUE for a message route, FALSE for a media route */
-  GPtrArray *from; /* of RtcbotdRouteEnd */
-  GPtrArray *to;   /* of RtcbotdRouteEnd */
+  GPtrArray *from;   /* of RtcbotdRouteEnd */
+  GPtrArray *to;     /* of RtcbotdRouteEnd */
 } RtcbotdRouteConfig;
 
 typedef struct
@@ -105,7 +105,8 @@ RtcbotdConfig *rtcbotd_config_load_data (const char *data, const char *name, GEr
 gboolean rtcbotd_config_set_listen (RtcbotdConfig *self, const char *address, GError **error);
 
 /** Splits "HOST:PORT" into its parts, port 0..65535. */
-gboolean rtcbotd_config_parse_address (const char *text, char **host, guint16 *port, GError **error);
+gboolean rtcbotd_config_parse_address (const char *text, char **host, guint16 *port,
+                                       GError **error);
 
 /** Returns the source named @name, or NULL. */
 const RtcbotdSourceConfig *rtcbotd_config_find_source (const RtcbotdConfig *self, const char *name);

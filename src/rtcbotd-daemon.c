@@ -55,7 +55,7 @@ static void
 rtcbotd_daemon_init (RtcbotdDaemon *self)
 {
   self->peers = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
-  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify) rtcbotd_source_free);
+  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   self->next_peer_id = 1;
 }
 
@@ -127,8 +127,8 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   g_autofree char *debug = NULL;
   RtcbotdPeer *peer;
 
-  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_ERROR &&
-      GST_MESSAGE_TYPE (message) != GST_MESSAGE_WARNING)
+  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_ERROR
+      && GST_MESSAGE_TYPE (message) != GST_MESSAGE_WARNING)
     return G_SOURCE_CONTINUE;
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
     gst_message_parse_error (message, &error, &debug);
@@ -137,13 +137,12 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   peer = peer_owning (self, GST_MESSAGE_SRC (message));
   if (peer && GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
     {
-      g_autofree char *reason = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message),
-                                                 error->message);
+      g_autofree char *reason
+          = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
       rtcbotd_peer_close (peer, reason);
     }
   else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
-    g_warning ("%s: %s (%s)", GST_MESSAGE_SRC_NAME (message), error->message,
-               debug ? debug : "");
+    g_warning ("%s: %s (%s)", GST_MESSAGE_SRC_NAME (message), error->message, debug ? debug : "");
   else
     g_debug ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
   return G_SOURCE_CONTINUE;
@@ -154,9 +153,9 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
 static gboolean
 warm_up (GError **error)
 {
-  static const char *const factories[] = { "webrtcbin", "dtlsdec", "dtlsenc", "srtpenc",
-                                           "srtpdec",   "sctpenc", "sctpdec", "nicesrc",
-                                           "nicesink",  "rtpbin" };
+  static const char *const factories[]
+      = { "webrtcbin", "dtlsdec", "dtlsenc", "srtpenc",  "srtpdec",
+          "sctpenc",   "sctpdec", "nicesrc", "nicesink", "rtpbin" };
 
   for (guint i = 0; i < G_N_ELEMENTS (factories); i++)
     {
@@ -254,14 +253,14 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
   for (guint m = 0; m < sdp->media->len; m++)
     {
       const RtcbotdSdpMedia *media = sdp->media->pdata[m];
-      RtcbotdKind kind = g_str_equal (media->kind, "audio") ? RTCBOTD_KIND_AUDIO
-                                                            : RTCBOTD_KIND_VIDEO;
+      RtcbotdKind kind
+          = g_str_equal (media->kind, "audio") ? RTCBOTD_KIND_AUDIO : RTCBOTD_KIND_VIDEO;
       gboolean planned = FALSE;
 
       if (g_str_equal (media->kind, "application"))
         *has_data |= !media->rejected;
-      if (media->rejected || !media->wants_receive ||
-          (!g_str_equal (media->kind, "audio") && !g_str_equal (media->kind, "video")))
+      if (media->rejected || !media->wants_receive
+          || (!g_str_equal (media->kind, "audio") && !g_str_equal (media->kind, "video")))
         continue;
       for (; next[kind] < self->sources->len && !planned; next[kind]++)
         {
@@ -273,7 +272,8 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
           track.codec = rtcbotd_source_choose_codec (source, media, &offered);
           if (track.codec == RTCBOTD_CODEC_NONE)
             {
-              g_string_append_printf (unserved, "%s[source %s] can send none of the codecs offered "
+              g_string_append_printf (unserved,
+                                      "%s[source %s] can send none of the codecs offered "
                                       "on m-line %u (%s)",
                                       unserved->len ? "; " : "",
                                       rtcbotd_source_get_config (source)->name, m, media->kind);

@@ -8,14 +8,14 @@ rtcbotd_encoder_factory (RtcbotdEncoder encoder)
 {
   switch (encoder)
     {
-    case RTCBOTD_ENCODER_X264:
-      return "x264enc";
-    case RTCBOTD_ENCODER_OPENH264:
-      return "openh264enc";
-    case RTCBOTD_ENCODER_VP8:
-      return "vp8enc";
-    case RTCBOTD_ENCODER_AUTO:
-      break;
+      case RTCBOTD_ENCODER_X264:
+        return "x264enc";
+      case RTCBOTD_ENCODER_OPENH264:
+        return "openh264enc";
+      case RTCBOTD_ENCODER_VP8:
+        return "vp8enc";
+      case RTCBOTD_ENCODER_AUTO:
+        break;
     }
   return NULL;
 }
@@ -23,8 +23,8 @@ rtcbotd_encoder_factory (RtcbotdEncoder encoder)
 static gboolean
 installed (RtcbotdEncoder encoder)
 {
-  g_autoptr (GstElementFactory) factory = gst_element_factory_find (
-      rtcbotd_encoder_factory (encoder));
+  g_autoptr (GstElementFactory) factory
+      = gst_element_factory_find (rtcbotd_encoder_factory (encoder));
 
   return factory != NULL;
 }
@@ -35,8 +35,8 @@ rtcbotd_encoder_pick (RtcbotdEncoder configured, RtcbotdCodec codec)
   static const RtcbotdEncoder h264[] = { RTCBOTD_ENCODER_X264, RTCBOTD_ENCODER_OPENH264 };
 
   if (codec == RTCBOTD_CODEC_VP8)
-    return (configured == RTCBOTD_ENCODER_AUTO || configured == RTCBOTD_ENCODER_VP8) &&
-                   installed (RTCBOTD_ENCODER_VP8)
+    return (configured == RTCBOTD_ENCODER_AUTO || configured == RTCBOTD_ENCODER_VP8)
+                   && installed (RTCBOTD_ENCODER_VP8)
                ? RTCBOTD_ENCODER_VP8
                : RTCBOTD_ENCODER_AUTO;
   if (codec != RTCBOTD_CODEC_H264 || configured == RTCBOTD_ENCODER_VP8)
@@ -97,8 +97,8 @@ make_bin (const char *description, GError **error)
 }
 
 GstElement *
-rtcbotd_encoder_make (RtcbotdCodec codec, RtcbotdEncoder encoder,
-                      const RtcbotdSourceConfig *config, GError **error)
+rtcbotd_encoder_make (RtcbotdCodec codec, RtcbotdEncoder encoder, const RtcbotdSourceConfig *config,
+                      GError **error)
 {
   g_autofree char *description = describe_encoder (codec, encoder, config);
 
@@ -136,9 +136,10 @@ rtcbotd_encoder_make_payloader (RtcbotdCodec codec, guint pt, GError **error)
                                    "aggregate-mode=zero-latency ! capsfilter caps=\"%s\"",
                                    pt, caps_text);
   else if (codec == RTCBOTD_CODEC_VP8)
-    description = g_strdup_printf ("rtpvp8pay pt=%u mtu=1200 picture-id-mode=15-bit ! capsfilter caps=\"%s\"", pt,
-                                   caps_text);
+    description = g_strdup_printf (
+        "rtpvp8pay pt=%u mtu=1200 picture-id-mode=15-bit ! capsfilter caps=\"%s\"", pt, caps_text);
   else
-    description = g_strdup_printf ("rtpopuspay pt=%u mtu=1200 ! capsfilter caps=\"%s\"", pt, caps_text);
+    description
+        = g_strdup_printf ("rtpopuspay pt=%u mtu=1200 ! capsfilter caps=\"%s\"", pt, caps_text);
   return make_bin (description, error);
 }

@@ -1,4 +1,8 @@
 /* rtcbotd-error.c — the RTCBOTD_ERROR domain. */
 #include "rtcbotd-error.h"
 
-G_DEFINE_QUARK (rtcbotd-error-quark, rtcbotd_error)
+GQuark
+rtcbotd_error_quark (void)
+{
+  return g_quark_from_static_string ("rtcbotd-error-quark");
+}

@@ -63,15 +63,15 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-      soup_message_headers_get_content_length (headers) > RTCBOTD_HTTP_MAX_BODY)
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) > RTCBOTD_HTTP_MAX_BODY)
     {
       reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 64 KiB");
       return;
     }
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
   g_object_set_data_full (G_OBJECT (msg), BODY_KEY, g_byte_array_new (),
-                          (GDestroyNotify) g_byte_array_unref);
+                          (GDestroyNotify)g_byte_array_unref);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
   g_signal_connect (msg, "disconnected", G_CALLBACK (on_disconnected), NULL);
 }
@@ -80,10 +80,14 @@ static const char *
 content_type_for (const char *name)
 {
   static const char *const types[][2] = {
-    { ".html", "text/html; charset=utf-8" },   { ".js", "text/javascript; charset=utf-8" },
-    { ".mjs", "text/javascript; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
-    { ".json", "application/json" },           { ".svg", "image/svg+xml" },
-    { ".png", "image/png" },                   { ".ico", "image/x-icon" },
+    { ".html", "text/html; charset=utf-8" },
+    { ".js", "text/javascript; charset=utf-8" },
+    { ".mjs", "text/javascript; charset=utf-8" },
+    { ".css", "text/css; charset=utf-8" },
+    { ".json", "application/json" },
+    { ".svg", "image/svg+xml" },
+    { ".png", "image/png" },
+    { ".ico", "image/x-icon" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (types); i++)
@@ -111,7 +115,8 @@ load_asset (RtcbotdHttp *self, const char *name)
       return g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
     }
   path = g_build_filename (self->config->web_root, name, NULL);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || !g_file_get_contents (path, &data, &length, NULL))
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
+      || !g_file_get_contents (path, &data, &length, NULL))
     return NULL;
   return g_bytes_new_take (data, length);
 }
@@ -140,13 +145,13 @@ status_for (const GError *error)
     return SOUP_STATUS_INTERNAL_SERVER_ERROR;
   switch (error->code)
     {
-    case RTCBOTD_ERROR_INVALID:
-    case RTCBOTD_ERROR_UNSUPPORTED:
-      return SOUP_STATUS_BAD_REQUEST;
-    case RTCBOTD_ERROR_BUSY:
-      return SOUP_STATUS_SERVICE_UNAVAILABLE;
-    default:
-      return SOUP_STATUS_INTERNAL_SERVER_ERROR;
+      case RTCBOTD_ERROR_INVALID:
+      case RTCBOTD_ERROR_UNSUPPORTED:
+        return SOUP_STATUS_BAD_REQUEST;
+      case RTCBOTD_ERROR_BUSY:
+        return SOUP_STATUS_SERVICE_UNAVAILABLE;
+      default:
+        return SOUP_STATUS_INTERNAL_SERVER_ERROR;
     }
 }
 
@@ -164,8 +169,8 @@ on_connect_done (GObject *object, GAsyncResult *result, gpointer user_data)
   else
     {
       if (status_for (error) == SOUP_STATUS_SERVICE_UNAVAILABLE)
-        soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-                                      "Retry-After", "5");
+        soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                      "5");
       reply_error (msg, status_for (error), error->message);
     }
   soup_server_message_unpause (msg);
@@ -182,8 +187,7 @@ serve_connect (RtcbotdHttp *self, SoupServerMessage *msg)
   if (G_IS_INET_SOCKET_ADDRESS (local))
     address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
   soup_server_message_pause (msg);
-  rtcbotd_daemon_connect_async (self->daemon, bytes, address, on_connect_done,
-                                g_object_ref (msg));
+  rtcbotd_daemon_connect_async (self->daemon, bytes, address, on_connect_done, g_object_ref (msg));
 }
 
 static void
@@ -249,7 +253,7 @@ rtcbotd_http_listen (RtcbotdHttp *self, GError **error)
       g_autofree char *uri = g_uri_to_string (l->data);
       g_message ("listening on %s", uri);
     }
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
   return TRUE;
 }
 

@@ -27,8 +27,8 @@ rtcbotd_message_bus_new (const RtcbotdConfig *config)
 {
   RtcbotdMessageBus *self = g_new0 (RtcbotdMessageBus, 1);
 
-  self->edges = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                       (GDestroyNotify) g_ptr_array_unref);
+  self->edges
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   self->sinks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (guint i = 0; i < config->routes->len; i++)
     {
@@ -103,8 +103,8 @@ rtcbotd_message_decode (const char *text)
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   JsonNode *node;
 
-  if (*text != '\0' && json_parser_load_from_data (parser, text, -1, NULL) &&
-      json_parser_get_root (parser))
+  if (*text != '\0' && json_parser_load_from_data (parser, text, -1, NULL)
+      && json_parser_get_root (parser))
     return json_node_copy (json_parser_get_root (parser));
   node = json_node_new (JSON_NODE_VALUE);
   json_node_set_string (node, text);

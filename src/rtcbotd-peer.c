@@ -38,17 +38,17 @@ struct _RtcbotdPeer
   GMainContext *context;
   GstElement *pipeline;
   GstElement *webrtc;
-  GArray *branches;      /* of Branch */
-  GPtrArray *sinks;      /* fakesinks for media the peer sends us; guarded by lock */
-  GPtrArray *channels;   /* GstWebRTCDataChannel, main context only */
+  GArray *branches;    /* of Branch */
+  GPtrArray *sinks;    /* fakesinks for media the peer sends us; guarded by lock */
+  GPtrArray *channels; /* GstWebRTCDataChannel, main context only */
   GstWebRTCDataChannel *default_channel;
-  GQueue pending;        /* messages waiting for the default channel to open */
+  GQueue pending; /* messages waiting for the default channel to open */
   GTask *answer_task;
   guint gathering_timeout_id;
   guint watchdog_id;
   gint64 connect_deadline;
-  gint last_packet_s;    /* monotonic seconds of the last packet received; atomic */
-  GPtrArray *probes;     /* (GstPad, probe id) pairs on the ICE sources */
+  gint last_packet_s; /* monotonic seconds of the last packet received; atomic */
+  GPtrArray *probes;  /* (GstPad, probe id) pairs on the ICE sources */
   guint unlinks_pending;
   GMutex lock;
 };
@@ -63,8 +63,8 @@ enum
 };
 static guint signals[N_SIGNALS];
 
-static const char *const state_names[] = { "negotiating", "connecting", "connected", "closing",
-                                           "closed" };
+static const char *const state_names[]
+    = { "negotiating", "connecting", "connected", "closing", "closed" };
 
 static void
 rtcbotd_peer_finalize (GObject *object)
@@ -91,12 +91,11 @@ rtcbotd_peer_class_init (RtcbotdPeerClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = rtcbotd_peer_finalize;
   /* A text message arrived on one of the peer's data channels. */
-  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                          1, G_TYPE_STRING);
+  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /* The peer is gone and its elements are out of the pipeline. */
-  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -110,7 +109,7 @@ rtcbotd_peer_init (RtcbotdPeer *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->branches = g_array_new (FALSE, TRUE, sizeof (Branch));
-  g_array_set_clear_func (self->branches, (GDestroyNotify) branch_clear);
+  g_array_set_clear_func (self->branches, (GDestroyNotify)branch_clear);
   self->sinks = g_ptr_array_new ();
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
   self->probes = g_ptr_array_new_with_free_func (gst_object_unref);
@@ -129,7 +128,7 @@ hop (RtcbotdPeer *self, GSourceFunc func)
 static gint
 now_s (void)
 {
-  return (gint) (g_get_monotonic_time () / G_USEC_PER_SEC);
+  return (gint)(g_get_monotonic_time () / G_USEC_PER_SEC);
 }
 
 guint
@@ -152,8 +151,8 @@ rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *b = &g_array_index (self->branches, Branch, i);
-      if ((b->queue && gst_object_has_as_ancestor (object, GST_OBJECT (b->queue))) ||
-          (b->payloader && gst_object_has_as_ancestor (object, GST_OBJECT (b->payloader))))
+      if ((b->queue && gst_object_has_as_ancestor (object, GST_OBJECT (b->queue)))
+          || (b->payloader && gst_object_has_as_ancestor (object, GST_OBJECT (b->payloader))))
         return TRUE;
     }
   return FALSE;
@@ -389,9 +388,9 @@ watch_ice_sources (RtcbotdPeer *self)
       if (factory && g_str_equal (GST_OBJECT_NAME (factory), "nicesrc"))
         {
           GstPad *pad = gst_element_get_static_pad (element, "src");
-          gulong id = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
-                                                  GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                                         on_ice_packet, self, NULL);
+          gulong id
+              = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                                   on_ice_packet, self, NULL);
           g_object_set_data (G_OBJECT (pad), "rtcbotd-probe", GUINT_TO_POINTER (id));
           g_ptr_array_add (self->probes, pad);
         }
@@ -406,8 +405,8 @@ unwatch_ice_sources (RtcbotdPeer *self)
   for (guint i = 0; i < self->probes->len; i++)
     {
       GstPad *pad = self->probes->pdata[i];
-      gst_pad_remove_probe (pad, GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (pad),
-                                                                      "rtcbotd-probe")));
+      gst_pad_remove_probe (pad,
+                            GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (pad), "rtcbotd-probe")));
     }
   g_ptr_array_set_size (self->probes, 0);
 }
@@ -422,8 +421,8 @@ on_watchdog (gpointer user_data)
 
   if (self->state == STATE_CONNECTING && g_get_monotonic_time () > self->connect_deadline)
     reason = g_strdup_printf ("did not connect within %d s", CONNECT_TIMEOUT_S);
-  else if (self->state == STATE_CONNECTED &&
-           now_s () - g_atomic_int_get (&self->last_packet_s) > (gint) self->timeout)
+  else if (self->state == STATE_CONNECTED
+           && now_s () - g_atomic_int_get (&self->last_packet_s) > (gint)self->timeout)
     reason = g_strdup_printf ("silent for more than %u s", self->timeout);
   if (!reason)
     return G_SOURCE_CONTINUE;
@@ -503,14 +502,20 @@ on_promise (GstPromise *promise, gpointer user_data)
   g_main_context_invoke (h->peer->context, promise_resolved, h);
 }
 
-static GstPromise *
-promise_to (RtcbotdPeer *self, void (*func) (RtcbotdPeer *, const GstStructure *))
+/* Emits webrtcbin's action @signal with @argument (or none) and a promise whose
+ * reply goes to @func on the main context. */
+static void
+emit_with_promise (RtcbotdPeer *self, const char *signal, gpointer argument,
+                   void (*func) (RtcbotdPeer *, const GstStructure *))
 {
   PromiseHop *h = g_new0 (PromiseHop, 1);
+  GstPromise *promise;
 
   h->peer = g_object_ref (self);
   h->func = func;
-  return gst_promise_new_with_change_func (on_promise, h, NULL);
+  promise = gst_promise_new_with_change_func (on_promise, h, NULL);
+  g_signal_emit_by_name (self->webrtc, signal, argument, promise);
+  gst_promise_unref (promise);
 }
 
 /* Returns TRUE, or sets @error from a promise reply that carries one. */
@@ -523,8 +528,7 @@ reply_ok (const GstStructure *reply, const char *what, GError **error)
     gst_structure_get (reply, "error", G_TYPE_ERROR, &reply_error, NULL);
   if (!reply_error)
     return TRUE;
-  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s: %s", what,
-               reply_error->message);
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s: %s", what, reply_error->message);
   return FALSE;
 }
 
@@ -551,11 +555,11 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
     return FALSE;
   b->queue = gst_element_factory_make ("queue", NULL);
   /* A slow peer drops its own frames; it never stalls the shared tee. */
-  g_object_set (b->queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0,
-                "max-size-time", (guint64) 200 * GST_MSECOND, NULL);
+  g_object_set (b->queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+                (guint64)200 * GST_MSECOND, NULL);
   gst_bin_add_many (GST_BIN (self->pipeline), b->queue, b->payloader, NULL);
-  if (!gst_element_link (b->queue, b->payloader) ||
-      !gst_element_link_pads (b->payloader, "src", self->webrtc, name))
+  if (!gst_element_link (b->queue, b->payloader)
+      || !gst_element_link_pads (b->payloader, "src", self->webrtc, name))
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "cannot link %s to webrtcbin",
                    rtcbotd_codec_to_string (b->track.codec));
@@ -601,9 +605,9 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   g_autofree const char **tracks = NULL;
   g_autoptr (GTask) task = NULL;
 
-  g_object_get (self->webrtc, "ice-gathering-state", &gathering, "local-description", &local,
-                NULL);
-  if (!self->answer_task || !local || (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && !force))
+  g_object_get (self->webrtc, "ice-gathering-state", &gathering, "local-description", &local, NULL);
+  if (!self->answer_task || !local
+      || (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && !force))
     return;
   task = g_steal_pointer (&self->answer_task);
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
@@ -621,9 +625,9 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   self->state = STATE_CONNECTING;
   self->connect_deadline = g_get_monotonic_time () + CONNECT_TIMEOUT_S * G_USEC_PER_SEC;
   self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
-  g_task_return_pointer (task, rtcbotd_sdp_add_msid (text, "rtcbotd", tracks,
-                                                     gst_sdp_message_medias_len (local->sdp)),
-                         g_free);
+  g_task_return_pointer (
+      task, rtcbotd_sdp_add_msid (text, "rtcbotd", tracks, gst_sdp_message_medias_len (local->sdp)),
+      g_free);
 }
 
 static gboolean
@@ -682,8 +686,7 @@ answer_created (RtcbotdPeer *self, const GstStructure *reply)
                                       "webrtcbin found no answer to the offer"));
       return;
     }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", answer,
-                         promise_to (self, local_set));
+  emit_with_promise (self, "set-local-description", answer, local_set);
   gst_webrtc_session_description_free (answer);
 }
 
@@ -704,7 +707,7 @@ remote_set (RtcbotdPeer *self, const GstStructure *reply)
         return;
       }
   deactivate_unused (self);
-  g_signal_emit_by_name (self->webrtc, "create-answer", NULL, promise_to (self, answer_created));
+  emit_with_promise (self, "create-answer", NULL, answer_created);
 }
 
 RtcbotdPeer *
@@ -723,8 +726,8 @@ rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout)
   g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
   g_signal_connect (self->webrtc, "notify::connection-state", G_CALLBACK (on_connection_state),
                     self);
-  g_signal_connect (self->webrtc, "notify::ice-gathering-state",
-                    G_CALLBACK (on_gathering_state), self);
+  g_signal_connect (self->webrtc, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state),
+                    self);
   g_signal_connect (self->webrtc, "on-data-channel", G_CALLBACK (on_data_channel), self);
   g_signal_connect (self->webrtc, "pad-added", G_CALLBACK (on_pad_added), self);
   return g_steal_pointer (&self);
@@ -754,8 +757,7 @@ rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
   gst_element_sync_state_with_parent (self->webrtc);
   description = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-  g_signal_emit_by_name (self->webrtc, "set-remote-description", description,
-                         promise_to (self, remote_set));
+  emit_with_promise (self, "set-remote-description", description, remote_set);
   gst_webrtc_session_description_free (description);
 }
 

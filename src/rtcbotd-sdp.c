@@ -38,14 +38,14 @@ rtcbotd_codec_to_string (RtcbotdCodec codec)
 {
   switch (codec)
     {
-    case RTCBOTD_CODEC_H264:
-      return "H264";
-    case RTCBOTD_CODEC_VP8:
-      return "VP8";
-    case RTCBOTD_CODEC_OPUS:
-      return "opus";
-    case RTCBOTD_CODEC_NONE:
-      break;
+      case RTCBOTD_CODEC_H264:
+        return "H264";
+      case RTCBOTD_CODEC_VP8:
+        return "VP8";
+      case RTCBOTD_CODEC_OPUS:
+        return "opus";
+      case RTCBOTD_CODEC_NONE:
+        break;
     }
   return "none";
 }
@@ -70,8 +70,8 @@ fail (GError **error, guint line, const char *format, const char *text)
 {
   g_autofree char *shown = g_utf8_make_valid (text, MIN (strlen (text), 60));
 
-  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "SDP line %u: %s: \"%s\"", line,
-               format, shown);
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "SDP line %u: %s: \"%s\"", line, format,
+               shown);
   return FALSE;
 }
 
@@ -82,9 +82,9 @@ parse_m_line (const char *line, guint number, GError **error)
   guint64 port;
   RtcbotdSdpMedia *media;
 
-  if (g_strv_length (tokens) < 4 || *tokens[0] == '\0' ||
-      !g_ascii_string_to_unsigned (g_strdelimit (tokens[1], "/", '\0'), 10, 0, 65535, &port,
-                                   NULL))
+  if (g_strv_length (tokens) < 4 || *tokens[0] == '\0'
+      || !g_ascii_string_to_unsigned (g_strdelimit (tokens[1], "/", '\0'), 10, 0, 65535, &port,
+                                      NULL))
     {
       fail (error, number, "not an m-line of the form \"m=KIND PORT PROTO FORMAT...\"", line);
       return NULL;
@@ -93,7 +93,7 @@ parse_m_line (const char *line, guint number, GError **error)
   media->kind = g_strdup (tokens[0]);
   media->rejected = port == 0;
   media->wants_receive = TRUE;
-  media->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify) codec_free);
+  media->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify)codec_free);
   /* Formats keep the m-line's preference order; rtpmap fills in names. */
   for (guint i = 3; tokens[i]; i++)
     {
@@ -168,7 +168,7 @@ rtcbotd_sdp_parse (const char *text, GError **error)
   RtcbotdSdpMedia *media = NULL;
   guint first = 0;
 
-  self->media = g_ptr_array_new_with_free_func ((GDestroyNotify) media_free);
+  self->media = g_ptr_array_new_with_free_func ((GDestroyNotify)media_free);
   while (lines[first] && *lines[first] == '\0')
     first++;
   if (!lines[first] || !g_str_equal (lines[first], "v=0"))
@@ -241,14 +241,14 @@ rtcbotd_sdp_media_find_codec (const RtcbotdSdpMedia *media, RtcbotdCodec codec)
       const RtcbotdSdpCodec *c = media->codecs->pdata[i];
       if (!c->name)
         continue;
-      if (codec == RTCBOTD_CODEC_H264 && g_ascii_strcasecmp (c->name, "H264") == 0 &&
-          c->clock_rate == 90000 && h264_acceptable (c))
+      if (codec == RTCBOTD_CODEC_H264 && g_ascii_strcasecmp (c->name, "H264") == 0
+          && c->clock_rate == 90000 && h264_acceptable (c))
         return c;
-      if (codec == RTCBOTD_CODEC_VP8 && g_ascii_strcasecmp (c->name, "VP8") == 0 &&
-          c->clock_rate == 90000)
+      if (codec == RTCBOTD_CODEC_VP8 && g_ascii_strcasecmp (c->name, "VP8") == 0
+          && c->clock_rate == 90000)
         return c;
-      if (codec == RTCBOTD_CODEC_OPUS && g_ascii_strcasecmp (c->name, "opus") == 0 &&
-          c->clock_rate == 48000)
+      if (codec == RTCBOTD_CODEC_OPUS && g_ascii_strcasecmp (c->name, "opus") == 0
+          && c->clock_rate == 48000)
         return c;
     }
   return NULL;
@@ -293,7 +293,7 @@ collect_sections (GStrv lines)
   g_auto (GStrv) mids = NULL;
   Section *current = NULL;
 
-  g_array_set_clear_func (sections, (GDestroyNotify) section_clear);
+  g_array_set_clear_func (sections, (GDestroyNotify)section_clear);
   for (guint i = 0; lines[i]; i++)
     {
       const char *line = lines[i];
@@ -314,7 +314,7 @@ collect_sections (GStrv lines)
   for (guint i = 0; i < sections->len && mids; i++)
     {
       Section *s = &g_array_index (sections, Section, i);
-      s->bundled = s->mid && g_strv_contains ((const char *const *) mids, s->mid);
+      s->bundled = s->mid && g_strv_contains ((const char *const *)mids, s->mid);
     }
   return sections;
 }
@@ -356,8 +356,8 @@ rtcbotd_sdp_prepare_offer (const char *text)
       if (*line == '\0')
         continue;
       section += g_str_has_prefix (line, "m=");
-      follower = leader >= 0 && section >= 0 && section != leader &&
-                 g_array_index (sections, Section, section).bundled;
+      follower = leader >= 0 && section >= 0 && section != leader
+                 && g_array_index (sections, Section, section).bundled;
       if (follower && g_str_has_prefix (line, "a=ice-ufrag:"))
         g_string_append_printf (out, "a=ice-ufrag:%s\r\n",
                                 g_array_index (sections, Section, leader).ufrag);
@@ -385,8 +385,7 @@ rtcbotd_sdp_add_msid (const char *answer, const char *stream, const char *const 
     {
       const char *line = lines[i];
       gboolean section_ends = !line || g_str_has_prefix (line, "m=");
-      if (section_ends && section >= 0 && (guint) section < n_tracks && tracks[section] &&
-          !has_msid)
+      if (section_ends && section >= 0 && (guint)section < n_tracks && tracks[section] && !has_msid)
         g_string_append_printf (out, "a=msid:%s %s\r\n", stream, tracks[section]);
       if (!line)
         break;

@@ -29,11 +29,11 @@ typedef struct
 
 typedef struct
 {
-  char *kind; /* "video", "audio", "application", ... */
-  char *mid;  /* or NULL */
-  gboolean rejected;        /* port 0 */
-  gboolean wants_receive;   /* the offerer will receive on it (recvonly or sendrecv) */
-  GPtrArray *codecs;        /* of RtcbotdSdpCodec, in preference order */
+  char *kind;             /* "video", "audio", "application", ... */
+  char *mid;              /* or NULL */
+  gboolean rejected;      /* port 0 */
+  gboolean wants_receive; /* the offerer will receive on it (recvonly or sendrecv) */
+  GPtrArray *codecs;      /* of RtcbotdSdpCodec, in preference order */
 } RtcbotdSdpMedia;
 
 typedef struct

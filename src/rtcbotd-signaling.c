@@ -20,8 +20,8 @@ rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **error)
                    "empty body: expected a JSON offer {\"type\": \"offer\", \"sdp\": ...}");
       return NULL;
     }
-  if (!g_utf8_validate_len (body, length, NULL) ||
-      !json_parser_load_from_data (parser, body, length, &local_error))
+  if (!g_utf8_validate_len (body, length, NULL)
+      || !json_parser_load_from_data (parser, body, length, &local_error))
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "body is not JSON: %s",
                    local_error ? local_error->message : "not UTF-8 text");
@@ -36,8 +36,9 @@ rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **error)
   object = json_node_get_object (json_parser_get_root (parser));
   type = json_object_get_member (object, "type");
   sdp = json_object_get_member (object, "sdp");
-  if (type && (json_node_get_value_type (type) != G_TYPE_STRING ||
-               g_strcmp0 (json_node_get_string (type), "offer") != 0))
+  if (type
+      && (json_node_get_value_type (type) != G_TYPE_STRING
+          || g_strcmp0 (json_node_get_string (type), "offer") != 0))
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
                    "\"type\" must be \"offer\": rtcbotd answers offers");

@@ -41,8 +41,8 @@ add_element (RtcbotdSource *self, const char *factory, const char *role, GError 
   if (!element)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
-                   "[source %s]: the GStreamer element \"%s\" is not installed",
-                   self->config->name, factory);
+                   "[source %s]: the GStreamer element \"%s\" is not installed", self->config->name,
+                   factory);
       return NULL;
     }
   gst_bin_add (GST_BIN (self->pipeline), element);
@@ -55,9 +55,9 @@ link_chain (RtcbotdSource *self, GstElement **chain, guint n, GError **error)
   for (guint i = 0; i + 1 < n; i++)
     if (!gst_element_link (chain[i], chain[i + 1]))
       {
-        g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
-                     "[source %s]: cannot link %s to %s", self->config->name,
-                     GST_ELEMENT_NAME (chain[i]), GST_ELEMENT_NAME (chain[i + 1]));
+        g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "[source %s]: cannot link %s to %s",
+                     self->config->name, GST_ELEMENT_NAME (chain[i]),
+                     GST_ELEMENT_NAME (chain[i + 1]));
         return FALSE;
       }
   return TRUE;
@@ -74,7 +74,7 @@ build_test_video (RtcbotdSource *self, GError **error)
   if (!(chain[n++] = add_element (self, "videotestsrc", "capture", error)))
     return FALSE;
   gst_util_set_object_arg (G_OBJECT (chain[0]), "pattern", c->pattern);
-  g_object_set (chain[0], "is-live", TRUE, "horizontal-speed", (gint) c->motion, NULL);
+  g_object_set (chain[0], "is-live", TRUE, "horizontal-speed", (gint)c->motion, NULL);
   if (!(chain[n++] = add_element (self, "capsfilter", "caps", error)))
     return FALSE;
   caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
@@ -85,8 +85,8 @@ build_test_video (RtcbotdSource *self, GError **error)
     {
       if (!(chain[n++] = add_element (self, "clockoverlay", "clock", error)))
         return FALSE;
-      g_object_set (chain[2], "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2, "valignment",
-                    2, "shaded-background", TRUE, "font-desc", "Sans 18", NULL);
+      g_object_set (chain[2], "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2, "valignment", 2,
+                    "shaded-background", TRUE, "font-desc", "Sans 18", NULL);
     }
   chain[n++] = self->raw_tee;
   return link_chain (self, chain, n, error);
@@ -123,7 +123,7 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, GEr
 
   self->config = config;
   self->pipeline = pipeline;
-  self->branches = g_ptr_array_new_with_free_func ((GDestroyNotify) branch_free);
+  self->branches = g_ptr_array_new_with_free_func ((GDestroyNotify)branch_free);
   self->preferred = config->kind == RTCBOTD_KIND_AUDIO
                         ? RTCBOTD_CODEC_OPUS
                         : rtcbotd_encoder_preferred_codec (config->encoder);
@@ -131,16 +131,18 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, GEr
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
                    "[source %s] encoder: no %s encoder is installed", config->name,
-                   config->encoder == RTCBOTD_ENCODER_AUTO ? "H.264 or VP8"
-                                                           : rtcbotd_encoder_to_string (config->encoder));
+                   config->encoder == RTCBOTD_ENCODER_AUTO
+                       ? "H.264 or VP8"
+                       : rtcbotd_encoder_to_string (config->encoder));
       rtcbotd_source_free (self);
       return NULL;
     }
   self->raw_tee = add_element (self, "tee", "raw", error);
   if (self->raw_tee)
     g_object_set (self->raw_tee, "allow-not-linked", TRUE, NULL);
-  ok = self->raw_tee && (config->type == RTCBOTD_SOURCE_TEST_VIDEO ? build_test_video (self, error)
-                                                                   : build_test_audio (self, error));
+  ok = self->raw_tee
+       && (config->type == RTCBOTD_SOURCE_TEST_VIDEO ? build_test_video (self, error)
+                                                     : build_test_audio (self, error));
   /* The preferred encoder runs from the start, so the first viewer waits for nothing. */
   ok = ok && branch_new (self, self->preferred, error) != NULL;
   if (!ok)
@@ -208,8 +210,8 @@ on_raw_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   if (send)
     {
       g_autoptr (GstPad) src = gst_element_get_static_pad (branch->encoder_bin, "src");
-      gst_pad_send_event (src, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
-                                                                            TRUE, 0));
+      gst_pad_send_event (
+          src, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
     }
   return GST_PAD_PROBE_OK;
 }
@@ -250,8 +252,8 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
                         : rtcbotd_encoder_pick (self->config->encoder, codec);
   if (!(branch->encoder_bin = rtcbotd_encoder_make (codec, branch->encoder, self->config, error)))
     return NULL;
-  if (!(branch->queue = add_element (self, "queue", queue_name, error)) ||
-      !(branch->tee = add_element (self, "tee", role, error)))
+  if (!(branch->queue = add_element (self, "queue", queue_name, error))
+      || !(branch->tee = add_element (self, "tee", role, error)))
     {
       gst_object_unref (gst_object_ref_sink (branch->encoder_bin));
       return NULL;
@@ -259,12 +261,12 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   gst_bin_add (GST_BIN (self->pipeline), branch->encoder_bin);
   /* Latency over smoothness: drop old raw frames rather than queue them. */
   g_object_set (branch->queue, "leaky", 2, "max-size-buffers", 2, "max-size-bytes", 0,
-                "max-size-time", (guint64) 0, NULL);
+                "max-size-time", (guint64)0, NULL);
   g_object_set (branch->tee, "allow-not-linked", TRUE, NULL);
   if (!gst_element_link_many (branch->queue, branch->encoder_bin, branch->tee, NULL))
     {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "[source %s]: cannot link the %s encoder",
-                   self->config->name, role);
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                   "[source %s]: cannot link the %s encoder", self->config->name, role);
       return NULL;
     }
   g_mutex_init (&branch->lock);
@@ -370,12 +372,11 @@ rtcbotd_source_describe (RtcbotdSource *self)
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *branch = self->branches->pdata[i];
-      g_string_append_printf (s, "%s%s via %s (%u peers)", i ? ", " : "",
-                              rtcbotd_codec_to_string (branch->codec),
-                              branch->encoder == RTCBOTD_ENCODER_AUTO
-                                  ? "opusenc"
-                                  : rtcbotd_encoder_factory (branch->encoder),
-                              branch->users);
+      g_string_append_printf (
+          s, "%s%s via %s (%u peers)", i ? ", " : "", rtcbotd_codec_to_string (branch->codec),
+          branch->encoder == RTCBOTD_ENCODER_AUTO ? "opusenc"
+                                                  : rtcbotd_encoder_factory (branch->encoder),
+          branch->users);
     }
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
