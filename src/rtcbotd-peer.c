@@ -11,6 +11,9 @@
 #define GATHERING_TIMEOUT_MS 5000
 #define CONNECT_TIMEOUT_S 30
 #define MAX_QUEUED_MESSAGES 256
+/* A peer that receives no media sends no RTCP; SCTP heartbeats (every 30 s
+ * both ways) are then the only packets that prove it alive. */
+#define DATA_ONLY_TIMEOUT_S 45
 
 typedef enum
 {
@@ -411,6 +414,12 @@ unwatch_ice_sources (RtcbotdPeer *self)
   g_ptr_array_set_size (self->probes, 0);
 }
 
+static guint
+silence_limit (RtcbotdPeer *self)
+{
+  return self->branches->len > 0 ? self->timeout : MAX (self->timeout, DATA_ONLY_TIMEOUT_S);
+}
+
 /* Main context, every second: a connection that never comes up, or a peer
  * gone silent (killed, unplugged) longer than the timeout, is closed. */
 static gboolean
@@ -422,8 +431,8 @@ on_watchdog (gpointer user_data)
   if (self->state == STATE_CONNECTING && g_get_monotonic_time () > self->connect_deadline)
     reason = g_strdup_printf ("did not connect within %d s", CONNECT_TIMEOUT_S);
   else if (self->state == STATE_CONNECTED
-           && now_s () - g_atomic_int_get (&self->last_packet_s) > (gint)self->timeout)
-    reason = g_strdup_printf ("silent for more than %u s", self->timeout);
+           && now_s () - g_atomic_int_get (&self->last_packet_s) > (gint)silence_limit (self))
+    reason = g_strdup_printf ("silent for more than %u s", silence_limit (self));
   if (!reason)
     return G_SOURCE_CONTINUE;
   self->watchdog_id = 0;
