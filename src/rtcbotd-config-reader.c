@@ -70,11 +70,32 @@ index_lines (RtcbotdConfigReader *self, const char *data, GError **error)
   return TRUE;
 }
 
+/* INI files commonly use ';' for whole-line comments; GKeyFile knows only '#'.
+ * Returns a copy of @data where such lines start with '#', lines kept in place. */
+static char *
+semicolon_comments_to_hash (const char *data)
+{
+  char *text = g_strdup (data);
+  gboolean line_start = TRUE;
+
+  for (char *p = text; *p; p++)
+    {
+      if (line_start && *p == ';')
+        *p = '#';
+      if (*p == '\n')
+        line_start = TRUE;
+      else if (!g_ascii_isspace (*p))
+        line_start = FALSE;
+    }
+  return text;
+}
+
 RtcbotdConfigReader *
 rtcbotd_config_reader_new (const char *data, const char *name, GError **error)
 {
   g_autoptr (RtcbotdConfigReader) self = g_new0 (RtcbotdConfigReader, 1);
   g_autoptr (GError) local_error = NULL;
+  g_autofree char *text = NULL;
 
   self->keyfile = g_key_file_new ();
   self->name = g_strdup (name);
@@ -86,7 +107,8 @@ rtcbotd_config_reader_new (const char *data, const char *name, GError **error)
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: not UTF-8 text", name);
       return NULL;
     }
-  if (!g_key_file_load_from_data (self->keyfile, data, -1, G_KEY_FILE_NONE, &local_error))
+  text = semicolon_comments_to_hash (data);
+  if (!g_key_file_load_from_data (self->keyfile, text, -1, G_KEY_FILE_NONE, &local_error))
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: %s", name,
                    local_error->message);
@@ -160,9 +182,10 @@ rtcbotd_config_reader_has_key (RtcbotdConfigReader *self, const char *group, con
   return g_key_file_has_key (self->keyfile, group, key, NULL);
 }
 
-/* Returns the raw value without its inline comment, trimmed; NULL if absent. */
+/* Returns the raw value without its inline comment, trimmed; NULL if absent.
+ * A comment starts at whitespace followed by '#', or by ';' unless @list. */
 static char *
-get_raw (RtcbotdConfigReader *self, const char *group, const char *key)
+get_raw_value (RtcbotdConfigReader *self, const char *group, const char *key, gboolean list)
 {
   char *value = g_key_file_get_value (self->keyfile, group, key, NULL);
 
@@ -170,13 +193,19 @@ get_raw (RtcbotdConfigReader *self, const char *group, const char *key)
     return NULL;
   for (char *p = value; *p; p++)
     {
-      if ((*p == ';' || *p == '#') && (p == value || g_ascii_isspace (p[-1])))
+      if ((*p == '#' || (*p == ';' && !list)) && (p == value || g_ascii_isspace (p[-1])))
         {
           *p = '\0';
           break;
         }
     }
   return g_strstrip (value);
+}
+
+static char *
+get_raw (RtcbotdConfigReader *self, const char *group, const char *key)
+{
+  return get_raw_value (self, group, key, FALSE);
 }
 
 gboolean
@@ -211,7 +240,7 @@ rtcbotd_config_reader_get_uint (RtcbotdConfigReader *self, const char *group, co
       *out = fallback;
       return TRUE;
     }
-  if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT, &number, NULL))
+  if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT64, &number, NULL))
     {
       rtcbotd_config_reader_error (self, error, group, key, "\"%s\" is not a whole number", value);
       return FALSE;
@@ -287,7 +316,7 @@ gboolean
 rtcbotd_config_reader_get_list (RtcbotdConfigReader *self, const char *group, const char *key,
                                 char ***out, GError **error)
 {
-  g_autofree char *value = get_raw (self, group, key);
+  g_autofree char *value = get_raw_value (self, group, key, TRUE);
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
   g_auto (GStrv) items = NULL;
 
@@ -298,9 +327,13 @@ rtcbotd_config_reader_get_list (RtcbotdConfigReader *self, const char *group, co
       return FALSE;
     }
   items = g_strsplit (value, ";", -1);
+  /* Names hold no spaces: an item with inner whitespace is an inline comment
+   * ("to = peers   ; every viewer"), and so is everything after it. */
   for (guint i = 0; items[i]; i++)
     {
       char *item = g_strstrip (items[i]);
+      if (strpbrk (item, " \t"))
+        break;
       if (*item != '\0')
         g_strv_builder_add (builder, item);
     }

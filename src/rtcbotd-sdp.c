@@ -24,6 +24,19 @@ media_free (RtcbotdSdpMedia *media)
   g_free (media);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RtcbotdSdpMedia, media_free)
+
+static RtcbotdSdpMedia *
+media_new (const char *kind)
+{
+  RtcbotdSdpMedia *media = g_new0 (RtcbotdSdpMedia, 1);
+
+  media->kind = g_strdup (kind);
+  media->wants_receive = TRUE;
+  media->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify)codec_free);
+  return media;
+}
+
 void
 rtcbotd_sdp_free (RtcbotdSdp *self)
 {
@@ -89,11 +102,8 @@ parse_m_line (const char *line, guint number, GError **error)
       fail (error, number, "not an m-line of the form \"m=KIND PORT PROTO FORMAT...\"", line);
       return NULL;
     }
-  media = g_new0 (RtcbotdSdpMedia, 1);
-  media->kind = g_strdup (tokens[0]);
+  media = media_new (tokens[0]);
   media->rejected = port == 0;
-  media->wants_receive = TRUE;
-  media->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify)codec_free);
   /* Formats keep the m-line's preference order; rtpmap fills in names. */
   for (guint i = 3; tokens[i]; i++)
     {
@@ -166,6 +176,7 @@ rtcbotd_sdp_parse (const char *text, GError **error)
   g_auto (GStrv) lines = split_lines (text);
   g_autoptr (RtcbotdSdp) self = g_new0 (RtcbotdSdp, 1);
   RtcbotdSdpMedia *media = NULL;
+  g_autoptr (RtcbotdSdpMedia) session = media_new ("session");
   guint first = 0;
 
   self->media = g_ptr_array_new_with_free_func ((GDestroyNotify)media_free);
@@ -190,10 +201,12 @@ rtcbotd_sdp_parse (const char *text, GError **error)
             return fail (error, i + 1, "more m-lines than the 32 rtcbotd accepts", line), NULL;
           if (!(media = parse_m_line (line, i + 1, error)))
             return NULL;
+          /* A session-level direction applies to every m-line unless it says otherwise. */
+          media->wants_receive = session->wants_receive;
           g_ptr_array_add (self->media, media);
         }
-      else if (line[0] == 'a' && media)
-        parse_attribute (media, line + 2);
+      else if (line[0] == 'a')
+        parse_attribute (media ? media : session, line + 2);
     }
   if (self->media->len == 0)
     {
@@ -335,7 +348,8 @@ bundle_leader (GArray *sections)
       if (leader < 0)
         leader = i;
       else
-        differ |= !g_str_equal (s->ufrag, g_array_index (sections, Section, leader).ufrag);
+        differ |= !g_str_equal (s->ufrag, g_array_index (sections, Section, leader).ufrag)
+                  || !g_str_equal (s->pwd, g_array_index (sections, Section, leader).pwd);
     }
   return differ ? leader : -1;
 }

@@ -27,6 +27,12 @@ rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **error)
                    local_error ? local_error->message : "not UTF-8 text");
       return NULL;
     }
+  if (!json_parser_get_root (parser))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                   "body holds no JSON value: expected {\"type\": \"offer\", \"sdp\": ...}");
+      return NULL;
+    }
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,

@@ -1,0 +1,645 @@
+/* test-config.c — the configuration layer: every error message, defaults,
+ * inline comments, lists, the derived helpers and listen addresses. */
+#include <gio/gio.h>
+#include <string.h>
+
+#include "rtcbotd-config.h"
+#include "rtcbotd-error.h"
+
+/* Loads @text as "test.conf" and checks that it fails with exactly @message. */
+static void
+expect_error (const char *text, const char *message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_data (text, "test.conf", &error);
+
+  g_assert_null (config);
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG);
+  g_assert_cmpstr (error->message, ==, message);
+}
+
+/* Loads @text as "test.conf" and checks that it is accepted. */
+static RtcbotdConfig *
+load_ok (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  RtcbotdConfig *config = rtcbotd_config_load_data (text, "test.conf", &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
+  return config;
+}
+
+#define VIDEO "[source camera]\ntype = test-video\n"
+#define AUDIO "[source tone]\ntype = test-audio\n"
+/* Message tails shared by several cases. */
+#define NOT_ADDRESS                                                                                \
+  " is not an address; expected HOST:PORT (e.g. 0.0.0.0:8080, [::]:8080, :8080) with PORT "        \
+  "0..65535"
+#define NOT_IP " is not an IP address; use a numeric address such as 0.0.0.0, 127.0.0.1 or ::"
+#define UNKNOWN_GROUP "unknown group; accepted: [daemon], [source NAME], [sink NAME], [route NAME]"
+
+static const RtcbotdRouteEnd *
+route_end (GPtrArray *ends, guint i)
+{
+  g_assert_cmpuint (i, <, ends->len);
+  return ends->pdata[i];
+}
+
+static void
+test_demo_config (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "config", "rtcbotd.conf", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_file (path, &error);
+  const RtcbotdSourceConfig *camera, *tone;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
+  g_assert_cmpstr (config->path, ==, path);
+  g_assert_cmpstr (config->listen_host, ==, "0.0.0.0");
+  g_assert_cmpuint (config->listen_port, ==, 8080);
+  g_assert_cmpuint (config->max_peers, ==, 8);
+  g_assert_null (config->web_root);
+  g_assert_cmpuint (config->sources->len, ==, 2);
+  g_assert_cmpuint (config->sinks->len, ==, 0);
+  g_assert_cmpuint (config->routes->len, ==, 3);
+
+  camera = rtcbotd_config_find_source (config, "camera");
+  g_assert_nonnull (camera);
+  g_assert_cmpint (camera->type, ==, RTCBOTD_SOURCE_TEST_VIDEO);
+  g_assert_cmpint (camera->kind, ==, RTCBOTD_KIND_VIDEO);
+  g_assert_cmpuint (camera->width, ==, 640);
+  g_assert_cmpuint (camera->height, ==, 480);
+  g_assert_cmpuint (camera->framerate, ==, 30);
+  g_assert_cmpstr (camera->pattern, ==, "smpte");
+  g_assert_true (camera->clock_overlay);
+  g_assert_cmpint (camera->encoder, ==, RTCBOTD_ENCODER_AUTO);
+  g_assert_cmpuint (camera->bitrate, ==, 1500);
+
+  tone = rtcbotd_config_find_source (config, "tone");
+  g_assert_nonnull (tone);
+  g_assert_cmpint (tone->kind, ==, RTCBOTD_KIND_AUDIO);
+  g_assert_cmpfloat_with_epsilon (tone->frequency, 440, 1e-9);
+  g_assert_cmpfloat_with_epsilon (tone->volume, 0.1, 1e-9);
+
+  g_assert_true (rtcbotd_config_source_routed_to_peers (config, "camera"));
+  g_assert_true (rtcbotd_config_source_routed_to_peers (config, "tone"));
+  g_assert_true (rtcbotd_config_messages_routed_to (config, RTCBOTD_NODE_PEERS));
+  g_assert_true (rtcbotd_config_messages_routed_to (config, RTCBOTD_NODE_LOG));
+}
+
+static void
+test_defaults (void)
+{
+  g_autoptr (RtcbotdConfig) empty = load_ok ("");
+  g_autoptr (RtcbotdConfig) config = load_ok (VIDEO AUDIO);
+  const RtcbotdSourceConfig *video, *audio;
+
+  g_assert_cmpstr (empty->path, ==, "test.conf");
+  g_assert_cmpstr (empty->listen_host, ==, "0.0.0.0");
+  g_assert_cmpuint (empty->listen_port, ==, 8080);
+  g_assert_null (empty->web_root);
+  g_assert_cmpuint (empty->max_peers, ==, 8);
+  g_assert_cmpuint (empty->peer_timeout, ==, 15);
+  g_assert_cmpuint (empty->sources->len + empty->sinks->len + empty->routes->len, ==, 0);
+
+  video = rtcbotd_config_find_source (config, "camera");
+  g_assert_cmpuint (video->width, ==, 640);
+  g_assert_cmpuint (video->height, ==, 480);
+  g_assert_cmpuint (video->framerate, ==, 30);
+  g_assert_cmpstr (video->pattern, ==, "smpte");
+  g_assert_cmpuint (video->motion, ==, 2);
+  g_assert_true (video->clock_overlay);
+  g_assert_cmpint (video->encoder, ==, RTCBOTD_ENCODER_AUTO);
+  g_assert_cmpuint (video->bitrate, ==, 1500);
+  g_assert_cmpuint (video->keyframe_interval, ==, 60);
+  audio = rtcbotd_config_find_source (config, "tone");
+  g_assert_cmpint (audio->type, ==, RTCBOTD_SOURCE_TEST_AUDIO);
+  g_assert_cmpfloat_with_epsilon (audio->frequency, 440, 1e-9);
+  g_assert_cmpfloat_with_epsilon (audio->volume, 0.2, 1e-9);
+  g_assert_false (rtcbotd_config_source_routed_to_peers (config, "camera"));
+}
+
+static void
+test_all_values (void)
+{
+  g_autoptr (RtcbotdConfig) config
+      = load_ok ("[daemon]\nlisten = 127.0.0.1:9000\nmax-peers = 64\npeer-timeout = 300\n"
+                 "[source camera]\ntype = test-video\nwidth = 16\nheight = 2160\nframerate = 120\n"
+                 "pattern = smpte-rp-219\nmotion = 0\noverlay = none\nencoder = vp8\n"
+                 "bitrate = 50\nkeyframe-interval = 1\n"
+                 "[source tone]\ntype = test-audio\nfrequency = 20000\nvolume = 0\n");
+  const RtcbotdSourceConfig *video = rtcbotd_config_find_source (config, "camera");
+  const RtcbotdSourceConfig *audio = rtcbotd_config_find_source (config, "tone");
+
+  g_assert_cmpstr (config->listen_host, ==, "127.0.0.1");
+  g_assert_cmpuint (config->listen_port, ==, 9000);
+  g_assert_cmpuint (config->max_peers, ==, 64);
+  g_assert_cmpuint (config->peer_timeout, ==, 300);
+  g_assert_cmpuint (video->width, ==, 16);
+  g_assert_cmpuint (video->height, ==, 2160);
+  g_assert_cmpuint (video->framerate, ==, 120);
+  g_assert_cmpstr (video->pattern, ==, "smpte-rp-219");
+  g_assert_cmpuint (video->motion, ==, 0);
+  g_assert_false (video->clock_overlay);
+  g_assert_cmpint (video->encoder, ==, RTCBOTD_ENCODER_VP8);
+  g_assert_cmpstr (rtcbotd_encoder_to_string (video->encoder), ==, "vp8");
+  g_assert_cmpuint (video->bitrate, ==, 50);
+  g_assert_cmpuint (video->keyframe_interval, ==, 1);
+  g_assert_cmpfloat_with_epsilon (audio->frequency, 20000, 1e-9);
+  g_assert_cmpfloat_with_epsilon (audio->volume, 0, 1e-9);
+  g_assert_cmpstr (rtcbotd_kind_to_string (audio->kind), ==, "audio");
+}
+
+static void
+test_inline_comments (void)
+{
+  g_autoptr (RtcbotdConfig) config
+      = load_ok ("# a comment line\n"
+                 "[daemon]\nlisten = 127.0.0.1:8081 ; where to listen\n"
+                 "max-peers = 4 # four viewers\n"
+                 "[source camera]  \ntype = test-video\t; the pattern\nwidth = 320\t# tab\n"
+                 "encoder = x264 ;no space after\n");
+  const RtcbotdSourceConfig *video = rtcbotd_config_find_source (config, "camera");
+
+  g_assert_cmpstr (config->listen_host, ==, "127.0.0.1");
+  g_assert_cmpuint (config->listen_port, ==, 8081);
+  g_assert_cmpuint (config->max_peers, ==, 4);
+  g_assert_nonnull (video);
+  g_assert_cmpuint (video->width, ==, 320);
+  g_assert_cmpint (video->encoder, ==, RTCBOTD_ENCODER_X264);
+  /* Without whitespace before it, '#' is part of the value. */
+  expect_error ("[daemon]\nlisten = 127.0.0.1:8080#x\n",
+                "test.conf:2: [daemon] listen: \"127.0.0.1:8080#x\"" NOT_ADDRESS);
+  expect_error ("[daemon]\nlisten = ; nothing but a comment\n",
+                "test.conf:2: [daemon] listen: empty value");
+}
+
+static void
+test_lists (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_ok (VIDEO AUDIO "[route media]\n"
+                                                          "from =   camera;  tone  ;;\n"
+                                                          "to = peers\n");
+  const RtcbotdRouteConfig *route = config->routes->pdata[0];
+
+  g_assert_cmpstr (route->name, ==, "media");
+  g_assert_false (route->messages);
+  g_assert_cmpuint (route->from->len, ==, 2);
+  g_assert_cmpstr (route_end (route->from, 0)->name, ==, "camera");
+  g_assert_cmpint (route_end (route->from, 0)->type, ==, RTCBOTD_NODE_NAMED);
+  g_assert_cmpstr (route_end (route->from, 1)->name, ==, "tone");
+  g_assert_cmpuint (route->to->len, ==, 1);
+  g_assert_cmpstr (route_end (route->to, 0)->name, ==, "peers");
+  g_assert_cmpint (route_end (route->to, 0)->type, ==, RTCBOTD_NODE_PEERS);
+}
+
+/* In list values ';' separates items, so an inline comment there is told
+ * apart by its inner whitespace (names have none). */
+static void
+test_list_comments (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_ok (VIDEO AUDIO "[route media]\n"
+                                                          "from = camera ; tone\n"
+                                                          "to = peers      ; every viewer\n"
+                                                          "[route echo]\n"
+                                                          "from = peers.messages # viewers\n"
+                                                          "to = peers;log ; both of them\n");
+  const RtcbotdRouteConfig *media = config->routes->pdata[0];
+  const RtcbotdRouteConfig *echo = config->routes->pdata[1];
+
+  g_assert_cmpuint (media->from->len, ==, 2);
+  g_assert_cmpstr (route_end (media->from, 1)->name, ==, "tone");
+  g_assert_cmpuint (media->to->len, ==, 1);
+  g_assert_cmpuint (echo->from->len, ==, 1);
+  g_assert_cmpuint (echo->to->len, ==, 2);
+  g_assert_cmpstr (route_end (echo->to, 1)->name, ==, "log");
+}
+
+/* Whole-line comments may start with ';' as in most INI files, lines keep their numbers. */
+static void
+test_semicolon_comment_lines (void)
+{
+  g_autoptr (RtcbotdConfig) config
+      = load_ok ("; rtcbotd\n[daemon]\n  ; tls-certificate = /etc/rtcbotd/cert.pem\n"
+                 "listen = :9000\n");
+
+  g_assert_cmpuint (config->listen_port, ==, 9000);
+  expect_error ("; one\n; two\n[daemon]\nmax-peers = 0\n",
+                "test.conf:4: [daemon] max-peers: 0 is out of range; accepted: 1..64");
+}
+
+static void
+test_message_routes (void)
+{
+  /* Routes may name sources defined further down the file. */
+  g_autoptr (RtcbotdConfig) config
+      = load_ok ("[route chat]\nfrom = peers.messages\nto = peers;log\n"
+                 "[route video]\nfrom = camera\nto = peers\n" VIDEO);
+  const RtcbotdRouteConfig *chat = config->routes->pdata[0];
+
+  g_assert_true (chat->messages);
+  g_assert_cmpint (route_end (chat->from, 0)->type, ==, RTCBOTD_NODE_PEERS_MESSAGES);
+  g_assert_cmpstr (route_end (chat->from, 0)->name, ==, "peers.messages");
+  g_assert_cmpint (route_end (chat->to, 0)->type, ==, RTCBOTD_NODE_PEERS);
+  g_assert_cmpint (route_end (chat->to, 1)->type, ==, RTCBOTD_NODE_LOG);
+  g_assert_cmpstr (route_end (chat->to, 1)->name, ==, "log");
+  g_assert_true (rtcbotd_config_source_routed_to_peers (config, "camera"));
+  g_assert_false (rtcbotd_config_source_routed_to_peers (config, "nothing"));
+}
+
+static void
+test_derived_helpers (void)
+{
+  g_autoptr (RtcbotdConfig) media_only
+      = load_ok (VIDEO AUDIO "[route video]\nfrom = camera\nto = peers\n");
+  g_autoptr (RtcbotdConfig) to_log = load_ok ("[route j]\nfrom = peers.messages\nto = log\n");
+
+  g_assert_nonnull (rtcbotd_config_find_source (media_only, "camera"));
+  g_assert_null (rtcbotd_config_find_source (media_only, "peers"));
+  g_assert_null (rtcbotd_config_find_source (media_only, "Camera"));
+  g_assert_true (rtcbotd_config_source_routed_to_peers (media_only, "camera"));
+  g_assert_false (rtcbotd_config_source_routed_to_peers (media_only, "tone"));
+  g_assert_false (rtcbotd_config_messages_routed_to (media_only, RTCBOTD_NODE_PEERS));
+  g_assert_false (rtcbotd_config_messages_routed_to (media_only, RTCBOTD_NODE_LOG));
+  g_assert_false (rtcbotd_config_messages_routed_to (to_log, RTCBOTD_NODE_PEERS));
+  g_assert_true (rtcbotd_config_messages_routed_to (to_log, RTCBOTD_NODE_LOG));
+  g_assert_cmpstr (rtcbotd_kind_to_string (RTCBOTD_KIND_MESSAGES), ==, "messages");
+  g_assert_cmpstr (rtcbotd_encoder_to_string (RTCBOTD_ENCODER_OPENH264), ==, "openh264");
+}
+
+static void
+test_syntax_errors (void)
+{
+  const char *texts[] = { "listen = 1.2.3.4:80\n[daemon]\n", "[daemon]\nthis is not a key\n",
+                          "[daemon\nlisten = :80\n", NULL };
+
+  for (guint i = 0; texts[i]; i++)
+    {
+      g_autoptr (GKeyFile) keyfile = g_key_file_new ();
+      g_autoptr (GError) keyfile_error = NULL;
+      g_autofree char *message = NULL;
+
+      g_assert_false (g_key_file_load_from_data (keyfile, texts[i], -1, 0, &keyfile_error));
+      message = g_strdup_printf ("test.conf: %s", keyfile_error->message);
+      expect_error (texts[i], message);
+    }
+  expect_error ("[daemon]\nlisten = \xff\xfe:80\n", "test.conf: not UTF-8 text");
+}
+
+static void
+test_given_twice (void)
+{
+  expect_error ("[daemon]\nmax-peers = 2\n\n[daemon]\n",
+                "test.conf:4: [daemon]: given twice (first on line 1)");
+  expect_error (VIDEO "width = 320\n# note\nwidth = 640\n",
+                "test.conf:5: [source camera] width: given twice (first on line 3)");
+  expect_error (VIDEO AUDIO VIDEO, "test.conf:5: [source camera]: given twice (first on line 1)");
+}
+
+static void
+test_groups (void)
+{
+  expect_error ("[server]\n", "test.conf:1: [server]: " UNKNOWN_GROUP);
+  expect_error ("\n[camera foo]\ntype = test-video\n", "test.conf:2: [camera foo]: " UNKNOWN_GROUP);
+  expect_error ("[daemon main]\n", "test.conf:1: [daemon main]: " UNKNOWN_GROUP);
+  expect_error ("[source]\ntype = test-video\n",
+                "test.conf:1: [source]: \"\" is not a valid name; use letters, digits, '-' and "
+                "'_', as in [source NAME]");
+  expect_error ("[route my.route]\n", "test.conf:1: [route my.route]: \"my.route\" is not a valid "
+                                      "name; use letters, digits, '-' and '_', as in [route NAME]");
+  expect_error ("[sink two words]\n",
+                "test.conf:1: [sink two words]: \"two words\" is not a valid name; use letters, "
+                "digits, '-' and '_', as in [sink NAME]");
+  expect_error ("[source peers]\ntype = test-video\n",
+                "test.conf:1: [source peers]: \"peers\" is the name of a built-in node; choose "
+                "another");
+  expect_error ("[route log]\nfrom = peers.messages\nto = log\n",
+                "test.conf:1: [route log]: \"log\" is the name of a built-in node; choose another");
+  /* Valid names use letters, digits, '-' and '_'. */
+  g_autoptr (RtcbotdConfig) config = load_ok ("[source Cam_2-left]\ntype = test-video\n");
+  g_assert_nonnull (rtcbotd_config_find_source (config, "Cam_2-left"));
+}
+
+static void
+test_name_used_twice (void)
+{
+  expect_error (VIDEO "[sink camera]\ntype = serial\n",
+                "test.conf:3: [sink camera]: the name \"camera\" is already used by another "
+                "source or sink");
+  /* Extra spaces make a different group for GKeyFile, but the same name. */
+  expect_error (VIDEO "[source  camera]\ntype = test-audio\n",
+                "test.conf:3: [source  camera]: the name \"camera\" is already used by another "
+                "source or sink");
+  /* Routes have their own names. */
+  g_autoptr (RtcbotdConfig) config = load_ok (VIDEO "[route camera]\nfrom = camera\nto = peers\n");
+  g_assert_cmpuint (config->routes->len, ==, 1);
+}
+
+static void
+test_unknown_keys (void)
+{
+  expect_error ("[daemon]\nport = 80\n", "test.conf:2: [daemon] port: unknown key; accepted: "
+                                         "listen, web-root, max-peers, peer-timeout");
+  expect_error (VIDEO "device = /dev/video0\n",
+                "test.conf:3: [source camera] device: unknown key; accepted: type, width, height, "
+                "framerate, pattern, motion, overlay, encoder, bitrate, keyframe-interval");
+  expect_error (AUDIO "width = 640\n", "test.conf:3: [source tone] width: unknown key; accepted: "
+                                       "type, frequency, volume");
+  expect_error ("[route r]\nfrom = peers.messages\nto = log\nmap = x\n",
+                "test.conf:4: [route r] map: unknown key; accepted: from, to");
+}
+
+static void
+test_numbers (void)
+{
+  expect_error ("[daemon]\nmax-peers = many\n",
+                "test.conf:2: [daemon] max-peers: \"many\" is not a whole number");
+  expect_error ("[daemon]\nmax-peers = 0\n",
+                "test.conf:2: [daemon] max-peers: 0 is out of range; accepted: 1..64");
+  expect_error ("[daemon]\nmax-peers = 65\n",
+                "test.conf:2: [daemon] max-peers: 65 is out of range; accepted: 1..64");
+  expect_error ("[daemon]\npeer-timeout = 4\n",
+                "test.conf:2: [daemon] peer-timeout: 4 is out of range; accepted: 5..300");
+  expect_error (VIDEO "width = abc\n",
+                "test.conf:3: [source camera] width: \"abc\" is not a whole number");
+  expect_error (VIDEO "width = -640\n",
+                "test.conf:3: [source camera] width: \"-640\" is not a whole number");
+  expect_error (VIDEO "height = 480.5\n",
+                "test.conf:3: [source camera] height: \"480.5\" is not a whole number");
+  expect_error (VIDEO "bitrate = 99999999999\n",
+                "test.conf:3: [source camera] bitrate: 99999999999 is out of range; accepted: "
+                "50..50000");
+  expect_error (VIDEO "width = 8\n",
+                "test.conf:3: [source camera] width: 8 is out of range; accepted: 16..3840");
+  expect_error (VIDEO "framerate = 121\n",
+                "test.conf:3: [source camera] framerate: 121 is out of range; accepted: 1..120");
+  expect_error (VIDEO "keyframe-interval = 1001\n",
+                "test.conf:3: [source camera] keyframe-interval: 1001 is out of range; accepted: "
+                "1..1000");
+  expect_error (AUDIO "frequency = loud\n",
+                "test.conf:3: [source tone] frequency: \"loud\" is not a number");
+  expect_error (AUDIO "frequency = nan\n",
+                "test.conf:3: [source tone] frequency: \"nan\" is not a number");
+  expect_error (AUDIO "frequency = 10\n",
+                "test.conf:3: [source tone] frequency: 10 is out of range; accepted: 20..20000");
+  expect_error (AUDIO "volume = 1.5\n",
+                "test.conf:3: [source tone] volume: 1.5 is out of range; accepted: 0..1");
+}
+
+static void
+test_odd_size (void)
+{
+  expect_error (VIDEO "width = 641\n",
+                "test.conf:3: [source camera] width: 641 is odd; H.264 and VP8 need an even size");
+  expect_error (VIDEO "height = 479\n",
+                "test.conf:3: [source camera] height: 479 is odd; H.264 and VP8 need an even "
+                "size");
+}
+
+static void
+test_choices (void)
+{
+  expect_error (VIDEO "encoder = h265\n", "test.conf:3: [source camera] encoder: \"h265\" is not "
+                                          "accepted; accepted: auto|x264|openh264|vp8");
+  expect_error (VIDEO "overlay = date\n", "test.conf:3: [source camera] overlay: \"date\" is not "
+                                          "accepted; accepted: none|clock");
+  expect_error (
+      VIDEO "pattern = plasma\n",
+      "test.conf:3: [source camera] pattern: \"plasma\" is not accepted; accepted: smpte|snow|"
+      "black|white|red|green|blue|checkers-1|checkers-2|checkers-4|checkers-8|circular|blink|"
+      "smpte75|zone-plate|gamut|chroma-zone-plate|solid-color|ball|smpte100|bar|pinwheel|spokes|"
+      "gradient|colors|smpte-rp-219");
+  expect_error (VIDEO "encoder = VP8\n", "test.conf:3: [source camera] encoder: \"VP8\" is not "
+                                         "accepted; accepted: auto|x264|openh264|vp8");
+}
+
+static void
+test_source_type (void)
+{
+  expect_error ("[source camera]\nwidth = 640\n",
+                "test.conf:1: [source camera] type: missing; this key is required; accepted: "
+                "test-video|test-audio");
+  expect_error ("[source camera]\ntype = v4l2\n",
+                "test.conf:2: [source camera] type: \"v4l2\" is not accepted; accepted: "
+                "test-video|test-audio");
+}
+
+static void
+test_sinks (void)
+{
+  expect_error ("[sink arduino]\ndevice = /dev/ttyACM0\n",
+                "test.conf:1: [sink arduino] type: missing; this version has no sink types yet: "
+                "route to the built-in \"peers\" and \"log\" nodes instead");
+  expect_error ("[sink arduino]\ntype = serial\n",
+                "test.conf:2: [sink arduino] type: \"serial\" is not accepted; this version has "
+                "no sink types yet: route to the built-in \"peers\" and \"log\" nodes instead");
+  expect_error ("[sink arduino]\ntype =\n", "test.conf:2: [sink arduino] type: empty value");
+}
+
+static void
+test_route_missing_ends (void)
+{
+  expect_error ("[route r]\nto = peers\n",
+                "test.conf:1: [route r] from: missing; this key is required");
+  expect_error ("[route r]\nfrom = peers.messages\n",
+                "test.conf:1: [route r] to: missing; this key is required");
+  expect_error ("[route r]\nfrom =\nto = peers\n", "test.conf:2: [route r] from: empty value");
+  expect_error ("[route r]\nfrom = peers.messages\nto = # none\n",
+                "test.conf:3: [route r] to: empty value");
+}
+
+static void
+test_route_from (void)
+{
+  expect_error (VIDEO AUDIO "[route r]\nfrom = mic\nto = peers\n",
+                "test.conf:6: [route r] from: no source named \"mic\"; accepted: camera, tone, "
+                "peers.messages");
+  expect_error ("[route r]\nfrom = peers.video\nto = peers\n",
+                "test.conf:2: [route r] from: no source named \"peers.video\"; accepted: "
+                "peers.messages");
+  expect_error ("[route r]\nfrom = peers\nto = log\n",
+                "test.conf:2: [route r] from: \"peers\" only receives; \"from\" takes sources (to "
+                "route what peers send, use peers.messages)");
+  expect_error ("[route r]\nfrom = log\nto = peers\n",
+                "test.conf:2: [route r] from: \"log\" only receives; \"from\" takes sources (to "
+                "route what peers send, use peers.messages)");
+  expect_error (VIDEO "[route r]\nfrom = camera;peers.messages\nto = peers\n",
+                "test.conf:4: [route r] from: mixes media and messages (\"camera\" and "
+                "\"peers.messages\"); use one route for each");
+  expect_error (VIDEO "[route r]\nfrom = peers.messages;camera\nto = peers\n",
+                "test.conf:4: [route r] from: mixes media and messages (\"peers.messages\" and "
+                "\"camera\"); use one route for each");
+}
+
+static void
+test_route_to (void)
+{
+  expect_error (VIDEO "[route r]\nfrom = camera\nto = camera\n",
+                "test.conf:5: [route r] to: \"camera\" is a source; \"to\" takes sinks (to send to "
+                "every peer, use peers)");
+  expect_error ("[route r]\nfrom = peers.messages\nto = peers.messages\n",
+                "test.conf:3: [route r] to: \"peers.messages\" is a source; \"to\" takes sinks (to "
+                "send to every peer, use peers)");
+  expect_error (VIDEO "[route r]\nfrom = camera\nto = screen\n",
+                "test.conf:5: [route r] to: no sink named \"screen\"; accepted: peers");
+  expect_error ("[route r]\nfrom = peers.messages\nto = peers;arduino\n",
+                "test.conf:3: [route r] to: no sink named \"arduino\"; accepted: peers, log");
+  expect_error (AUDIO "[route r]\nfrom = tone\nto = log\n",
+                "test.conf:5: [route r] to: \"log\" takes messages, but this route carries media");
+}
+
+static void
+test_listen (void)
+{
+  expect_error ("[daemon]\nlisten = 8080\n", "test.conf:2: [daemon] listen: \"8080\"" NOT_ADDRESS);
+  expect_error ("[daemon]\nlisten = robot.example.org:8080\n",
+                "test.conf:2: [daemon] listen: \"robot.example.org\"" NOT_IP);
+  expect_error ("[daemon]\nlisten =\n", "test.conf:2: [daemon] listen: empty value");
+
+  g_autoptr (RtcbotdConfig) config = load_ok ("[daemon]\nlisten = [::1]:8443\n");
+  g_assert_cmpstr (config->listen_host, ==, "::1");
+  g_assert_cmpuint (config->listen_port, ==, 8443);
+}
+
+static void
+test_web_root (void)
+{
+  g_autofree char *file = g_test_build_filename (G_TEST_DIST, "meson.build", NULL);
+  g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", NULL);
+  g_autofree char *bad = g_strdup_printf ("[daemon]\nweb-root = %s\n", file);
+  g_autofree char *good = g_strdup_printf ("[daemon]\nweb-root = %s\n", dir);
+  g_autofree char *message = g_strdup_printf (
+      "test.conf:2: [daemon] web-root: \"%s\" is not a directory; accepted: builtin or a directory",
+      file);
+  g_autoptr (RtcbotdConfig) config = NULL;
+  g_autoptr (RtcbotdConfig) builtin = load_ok ("[daemon]\nweb-root = builtin\n");
+
+  expect_error (bad, message);
+  expect_error ("[daemon]\nweb-root = /nonexistent/rtcbotd-web\n",
+                "test.conf:2: [daemon] web-root: \"/nonexistent/rtcbotd-web\" is not a directory; "
+                "accepted: builtin or a directory");
+  config = load_ok (good);
+  g_assert_cmpstr (config->web_root, ==, dir);
+  g_assert_null (builtin->web_root);
+}
+
+static void
+test_load_file_missing (void)
+{
+  const char *path = "/nonexistent/rtcbotd-test.conf";
+  g_autoptr (GError) file_error = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_file (path, &error);
+  g_autofree char *data = NULL;
+
+  g_assert_false (g_file_get_contents (path, &data, NULL, &file_error));
+  g_assert_null (config);
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG);
+  g_assert_cmpstr (error->message, ==, file_error->message);
+  g_assert_nonnull (strstr (error->message, path));
+}
+
+/* Parses @text as an address and checks the result. */
+static void
+expect_address (const char *text, const char *host, guint16 port)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *h = NULL;
+  guint16 p = 1;
+
+  g_assert_true (rtcbotd_config_parse_address (text, &h, &p, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (h, ==, host);
+  g_assert_cmpuint (p, ==, port);
+}
+
+static void
+expect_bad_address (const char *text, const char *message)
+{
+  g_autoptr (GError) error = NULL;
+  char *h = NULL;
+  guint16 p = 0;
+
+  g_assert_false (rtcbotd_config_parse_address (text, &h, &p, &error));
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_USAGE);
+  g_assert_cmpstr (error->message, ==, message);
+  g_assert_null (h);
+}
+
+static void
+test_parse_address (void)
+{
+  expect_address ("0.0.0.0:8080", "0.0.0.0", 8080);
+  expect_address ("127.0.0.1:0", "127.0.0.1", 0);
+  expect_address ("10.1.2.3:65535", "10.1.2.3", 65535);
+  expect_address ("[::]:8080", "::", 8080);
+  expect_address ("[fe80::1]:443", "fe80::1", 443);
+  expect_address (":9000", "0.0.0.0", 9000);
+  expect_address ("localhost:8080", "localhost", 8080);
+
+  expect_bad_address ("1.2.3.4:65536", "\"1.2.3.4:65536\"" NOT_ADDRESS);
+  expect_bad_address ("1.2.3.4:", "\"1.2.3.4:\"" NOT_ADDRESS);
+  expect_bad_address ("1.2.3.4:http", "\"1.2.3.4:http\"" NOT_ADDRESS);
+  expect_bad_address ("1.2.3.4", "\"1.2.3.4\"" NOT_ADDRESS);
+  expect_bad_address ("example.org:80", "\"example.org\"" NOT_IP);
+  expect_bad_address ("[::1:80", "\"[::1\"" NOT_IP);
+}
+
+static void
+test_set_listen (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_ok ("[daemon]\nlisten = 127.0.0.1:8080\n");
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (rtcbotd_config_set_listen (config, "[::1]:9443", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (config->listen_host, ==, "::1");
+  g_assert_cmpuint (config->listen_port, ==, 9443);
+  g_assert_true (rtcbotd_config_set_listen (config, ":7000", &error));
+  g_assert_cmpstr (config->listen_host, ==, "0.0.0.0");
+  g_assert_cmpuint (config->listen_port, ==, 7000);
+
+  /* A bad address leaves the previous one in place. */
+  g_assert_false (rtcbotd_config_set_listen (config, "robot.local:80", &error));
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_USAGE);
+  g_assert_cmpstr (config->listen_host, ==, "0.0.0.0");
+  g_assert_cmpuint (config->listen_port, ==, 7000);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/config/demo", test_demo_config);
+  g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/all-values", test_all_values);
+  g_test_add_func ("/config/inline-comments", test_inline_comments);
+  g_test_add_func ("/config/lists", test_lists);
+  g_test_add_func ("/config/list-comments", test_list_comments);
+  g_test_add_func ("/config/semicolon-comment-lines", test_semicolon_comment_lines);
+  g_test_add_func ("/config/message-routes", test_message_routes);
+  g_test_add_func ("/config/derived-helpers", test_derived_helpers);
+  g_test_add_func ("/config/error/syntax", test_syntax_errors);
+  g_test_add_func ("/config/error/given-twice", test_given_twice);
+  g_test_add_func ("/config/error/groups", test_groups);
+  g_test_add_func ("/config/error/name-used-twice", test_name_used_twice);
+  g_test_add_func ("/config/error/unknown-keys", test_unknown_keys);
+  g_test_add_func ("/config/error/numbers", test_numbers);
+  g_test_add_func ("/config/error/odd-size", test_odd_size);
+  g_test_add_func ("/config/error/choices", test_choices);
+  g_test_add_func ("/config/error/source-type", test_source_type);
+  g_test_add_func ("/config/error/sinks", test_sinks);
+  g_test_add_func ("/config/error/route-missing-ends", test_route_missing_ends);
+  g_test_add_func ("/config/error/route-from", test_route_from);
+  g_test_add_func ("/config/error/route-to", test_route_to);
+  g_test_add_func ("/config/error/listen", test_listen);
+  g_test_add_func ("/config/error/web-root", test_web_root);
+  g_test_add_func ("/config/error/load-file-missing", test_load_file_missing);
+  g_test_add_func ("/config/parse-address", test_parse_address);
+  g_test_add_func ("/config/set-listen", test_set_listen);
+
+  return g_test_run ();
+}

@@ -1,0 +1,257 @@
+/* test-message-bus.c — RTCBot message decoding and encoding, and routing
+ * messages along the configuration's message routes. */
+#include "rtcbotd-message-bus.h"
+
+/* Collects what a sink node receives. */
+typedef struct
+{
+  GPtrArray *messages; /* of char *, the encoded message */
+  GPtrArray *from;     /* of char * */
+} Received;
+
+static void
+received_clear (Received *received)
+{
+  g_clear_pointer (&received->messages, g_ptr_array_unref);
+  g_clear_pointer (&received->from, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Received, received_clear)
+
+static void
+received_init (Received *received)
+{
+  received->messages = g_ptr_array_new_with_free_func (g_free);
+  received->from = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+collect (JsonNode *message, const char *from, gpointer user_data)
+{
+  Received *received = user_data;
+
+  g_ptr_array_add (received->messages, rtcbotd_message_encode (message));
+  g_ptr_array_add (received->from, g_strdup (from));
+}
+
+static RtcbotdConfig *
+load_config (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  RtcbotdConfig *config = rtcbotd_config_load_data (text, "test.conf", &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
+  return config;
+}
+
+/* Decodes @text and checks that it re-encodes as @json. */
+static void
+expect_decoded (const char *text, JsonNodeType type, const char *json)
+{
+  g_autoptr (JsonNode) node = rtcbotd_message_decode (text);
+  g_autofree char *encoded = NULL;
+
+  g_assert_nonnull (node);
+  g_assert_cmpint (json_node_get_node_type (node), ==, type);
+  encoded = rtcbotd_message_encode (node);
+  g_assert_cmpstr (encoded, ==, json);
+}
+
+/* Decodes @text and checks that it is the string @text itself. */
+static void
+expect_string (const char *text)
+{
+  g_autoptr (JsonNode) node = rtcbotd_message_decode (text);
+
+  g_assert_true (JSON_NODE_HOLDS_VALUE (node));
+  g_assert_cmpint (json_node_get_value_type (node), ==, G_TYPE_STRING);
+  g_assert_cmpstr (json_node_get_string (node), ==, text);
+}
+
+static void
+test_decode_json (void)
+{
+  g_autoptr (JsonNode) object = rtcbotd_message_decode ("{\"forward\": 0.5, \"keys\": [\"w\"]}");
+  g_autoptr (JsonNode) number = rtcbotd_message_decode ("42");
+  g_autoptr (JsonNode) string = rtcbotd_message_decode ("\"hello\"");
+  JsonObject *o;
+
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (object));
+  o = json_node_get_object (object);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (o, "forward"), 0.5, 1e-12);
+  g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (o, "keys"), 0), ==,
+                   "w");
+  g_assert_cmpint (json_node_get_value_type (number), ==, G_TYPE_INT64);
+  g_assert_cmpint (json_node_get_int (number), ==, 42);
+  /* A JSON string is the string, without its quotes. */
+  g_assert_cmpstr (json_node_get_string (string), ==, "hello");
+
+  expect_decoded ("[1, true, null]", JSON_NODE_ARRAY, "[1,true,null]");
+  expect_decoded ("-1.5", JSON_NODE_VALUE, "-1.5");
+  expect_decoded ("false", JSON_NODE_VALUE, "false");
+  expect_decoded ("null", JSON_NODE_NULL, "null");
+  expect_decoded ("  {\"a\" : 1}\n", JSON_NODE_OBJECT, "{\"a\":1}");
+}
+
+static void
+test_decode_text (void)
+{
+  /* RTCBot sends plain strings as they are: anything not JSON is a string. */
+  expect_string ("hello");
+  expect_string ("hello world");
+  expect_string ("");
+  expect_string ("   ");
+  expect_string ("\n");
+  expect_string ("{\"unfinished\": ");
+  expect_string ("1 2");
+  expect_string ("\xc3\xa9t\xc3\xa9");
+}
+
+static void
+test_encode (void)
+{
+  g_autoptr (JsonNode) object = rtcbotd_message_decode (" { \"a\" : 1 ,\n \"b\" : [ 1 , 2 ] } ");
+  g_autoptr (JsonNode) text = rtcbotd_message_decode ("say \"hi\"\\now");
+  g_autoptr (JsonNode) built = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr (JsonObject) members = json_object_new ();
+  g_autofree char *object_json = rtcbotd_message_encode (object);
+  g_autofree char *text_json = rtcbotd_message_encode (text);
+  g_autofree char *built_json = NULL;
+
+  g_assert_cmpstr (object_json, ==, "{\"a\":1,\"b\":[1,2]}");
+  g_assert_cmpstr (text_json, ==, "\"say \\\"hi\\\"\\\\now\"");
+  json_object_set_string_member (members, "type", "ping");
+  json_object_set_int_member (members, "n", 3);
+  json_node_set_object (built, members);
+  built_json = rtcbotd_message_encode (built);
+  g_assert_cmpstr (built_json, ==, "{\"type\":\"ping\",\"n\":3}");
+}
+
+static const char echo_config[] = "[route echo]\nfrom = peers.messages\nto = peers\n"
+                                  "[route journal]\nfrom = peers.messages\nto = log\n";
+
+static void
+test_route_to_peers (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (echo_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) message = rtcbotd_message_decode ("{\"text\":\"hi\"}");
+  g_auto (Received) peers = { 0 };
+  g_auto (Received) log = { 0 };
+
+  received_init (&peers);
+  received_init (&log);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_set_sink (bus, "log", collect, &log);
+  g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 0);
+
+  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  g_assert_cmpuint (peers.messages->len, ==, 1);
+  g_assert_cmpstr (peers.messages->pdata[0], ==, "{\"text\":\"hi\"}");
+  g_assert_cmpstr (peers.from->pdata[0], ==, "peers.messages");
+  g_assert_cmpuint (log.messages->len, ==, 1);
+  g_assert_cmpstr (log.from->pdata[0], ==, "peers.messages");
+  g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 1);
+}
+
+static void
+test_builtin_log_sink (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (echo_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) message = rtcbotd_message_decode ("{ \"forward\" : 1 }");
+
+  /* Without a registered "peers" sink, only the bus's own log gets it. */
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                         "message from peers.messages: {\"forward\":1}");
+  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 1);
+}
+
+static void
+test_no_route (void)
+{
+  g_autoptr (RtcbotdConfig) config
+      = load_config ("[source camera]\ntype = test-video\n"
+                     "[route video]\nfrom = camera\nto = peers\n"
+                     "[route echo]\nfrom = peers.messages\nto = peers\n");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) message = rtcbotd_message_decode ("\"x\"");
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  /* A media route carries no messages; unknown nodes route nowhere. */
+  rtcbotd_message_bus_publish (bus, "camera", message);
+  rtcbotd_message_bus_publish (bus, "nobody", message);
+  rtcbotd_message_bus_publish (bus, "peers", message);
+  g_assert_cmpuint (peers.messages->len, ==, 0);
+  g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 3);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  g_assert_cmpuint (peers.messages->len, ==, 1);
+  g_assert_cmpstr (peers.messages->pdata[0], ==, "\"x\"");
+  g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 4);
+}
+
+static void
+test_no_message_routes (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config ("");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) message = rtcbotd_message_decode ("1");
+  g_auto (Received) peers = { 0 };
+  g_auto (Received) log = { 0 };
+
+  received_init (&peers);
+  received_init (&log);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_set_sink (bus, "log", collect, &log);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  g_assert_cmpuint (peers.messages->len + log.messages->len, ==, 0);
+  g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 1);
+}
+
+static void
+test_routes_merge (void)
+{
+  /* Two routes to the same sink deliver once; a sink registered again
+   * replaces the first consumer. */
+  g_autoptr (RtcbotdConfig) config
+      = load_config ("[route a]\nfrom = peers.messages\nto = peers\n"
+                     "[route b]\nfrom = peers.messages\nto = peers;peers\n");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) message = rtcbotd_message_decode ("[]");
+  g_auto (Received) first = { 0 };
+  g_auto (Received) second = { 0 };
+
+  received_init (&first);
+  received_init (&second);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &first);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  g_assert_cmpuint (first.messages->len, ==, 1);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &second);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  g_assert_cmpuint (first.messages->len, ==, 1);
+  g_assert_cmpuint (second.messages->len, ==, 1);
+  g_assert_cmpstr (second.messages->pdata[0], ==, "[]");
+  g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 2);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/message-bus/decode/json", test_decode_json);
+  g_test_add_func ("/message-bus/decode/text", test_decode_text);
+  g_test_add_func ("/message-bus/encode", test_encode);
+  g_test_add_func ("/message-bus/route/peers", test_route_to_peers);
+  g_test_add_func ("/message-bus/route/log", test_builtin_log_sink);
+  g_test_add_func ("/message-bus/route/none", test_no_route);
+  g_test_add_func ("/message-bus/route/no-message-routes", test_no_message_routes);
+  g_test_add_func ("/message-bus/route/merge", test_routes_merge);
+
+  return g_test_run ();
+}
