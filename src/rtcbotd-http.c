@@ -122,19 +122,12 @@ load_asset (RtcbotdHttp *self, const char *name)
 }
 
 static void
-serve_static (RtcbotdHttp *self, SoupServerMessage *msg, const char *path)
+serve_static (SoupServerMessage *msg, const char *path, GBytes *asset)
 {
   const char *name = g_str_equal (path, "/") ? "index.html" : path + 1;
-  g_autoptr (GBytes) asset = load_asset (self, name);
   gsize length;
-  const char *data;
+  const char *data = g_bytes_get_data (asset, &length);
 
-  if (!asset)
-    {
-      reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
-      return;
-    }
-  data = g_bytes_get_data (asset, &length);
   reply (msg, SOUP_STATUS_OK, content_type_for (name), data, length);
 }
 
@@ -198,8 +191,12 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   const char *method = soup_server_message_get_method (msg);
   gboolean is_get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
   gboolean is_connect = g_str_equal (path, "/connect");
+  g_autoptr (GBytes) asset = NULL;
 
-  if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
+  if (!is_connect && !g_str_equal (path, "/healthz")
+      && !(asset = load_asset (self, g_str_equal (path, "/") ? "index.html" : path + 1)))
+    reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
+  else if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
     reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 64 KiB");
   else if (is_connect ? !g_str_equal (method, "POST") : !is_get)
     {
@@ -215,7 +212,7 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
       reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
     }
   else
-    serve_static (self, msg, path);
+    serve_static (msg, path, asset);
 }
 
 RtcbotdHttp *

@@ -14,6 +14,7 @@
 /* A peer that receives no media sends no RTCP; SCTP heartbeats (every 30 s
  * both ways) are then the only packets that prove it alive. */
 #define DATA_ONLY_TIMEOUT_S 45
+#define CLOSE_GRACE_MS 150
 
 typedef enum
 {
@@ -49,6 +50,7 @@ struct _RtcbotdPeer
   GTask *answer_task;
   guint gathering_timeout_id;
   guint watchdog_id;
+  guint close_grace_id;
   gint64 connect_deadline;
   gint last_packet_s; /* monotonic seconds of the last packet received; atomic */
   GPtrArray *probes;  /* (GstPad, probe id) pairs on the ICE sources */
@@ -322,6 +324,49 @@ on_pad_added (GstElement *webrtc, GstPad *pad, RtcbotdPeer *self)
   g_mutex_unlock (&self->lock);
 }
 
+/* ---- media branches ---------------------------------------------------- */
+
+/* Streaming thread of the shared encoder: an allocation query would wait for
+ * this peer's queue to drain; answer it here so one peer never stalls the rest. */
+static GstPadProbeReturn
+on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  return GST_QUERY_TYPE (GST_PAD_PROBE_INFO_QUERY (info)) == GST_QUERY_ALLOCATION
+             ? GST_PAD_PROBE_DROP
+             : GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread of the shared tee: a new viewer starts at a key frame; the
+ * delta frames before it could not be decoded anyway. */
+static GstPadProbeReturn
+on_branch_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  if (GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info), GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_DROP;
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Main context, once the peer is connected: only now does the branch join the
+ * shared tee. Before DTLS is up webrtcbin holds RTP back, and a branch
+ * blocked there must never hold the encoder that every viewer shares. */
+static void
+attach_branch (RtcbotdPeer *self, Branch *b)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (b->queue, "sink");
+
+  if (!(b->tee_pad = rtcbotd_source_acquire (b->track.source, b->track.codec, &error)))
+    {
+      g_warning ("peer %u: no %s from [source %s]: %s", self->id,
+                 rtcbotd_codec_to_string (b->track.codec),
+                 rtcbotd_source_get_config (b->track.source)->name, error->message);
+      return;
+    }
+  gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_BUFFER, on_branch_buffer, NULL, NULL);
+  gst_pad_link (b->tee_pad, queue_sink);
+  rtcbotd_source_request_key_frame (b->track.source, b->track.codec);
+}
+
 /* ---- ICE ---------------------------------------------------------------- */
 
 static gboolean
@@ -455,12 +500,8 @@ connection_state_changed (gpointer user_data)
       g_atomic_int_set (&self->last_packet_s, now_s ());
       watch_ice_sources (self);
       g_message ("peer %u: connected", self->id);
-      /* A joining viewer must not wait for the next periodic key frame. */
       for (guint i = 0; i < self->branches->len; i++)
-        {
-          Branch *b = &g_array_index (self->branches, Branch, i);
-          rtcbotd_source_request_key_frame (b->track.source, b->track.codec);
-        }
+        attach_branch (self, &g_array_index (self->branches, Branch, i));
     }
   else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
     rtcbotd_peer_close (self, "ICE or DTLS failed");
@@ -576,11 +617,8 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
     }
   gst_element_sync_state_with_parent (b->payloader);
   gst_element_sync_state_with_parent (b->queue);
-  /* Linked last, once the branch is playing, so the tee never pushes into a stopped pad. */
-  if (!(b->tee_pad = rtcbotd_source_acquire (b->track.source, b->track.codec, error)))
-    return FALSE;
   queue_sink = gst_element_get_static_pad (b->queue, "sink");
-  gst_pad_link (b->tee_pad, queue_sink);
+  gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
   return TRUE;
 }
 
@@ -790,13 +828,14 @@ stop_element (RtcbotdPeer *self, GstElement *element)
 static void
 finish_close (RtcbotdPeer *self)
 {
+  /* webrtcbin first: a branch thread blocked pushing into it then returns. */
+  stop_element (self, self->webrtc);
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *b = &g_array_index (self->branches, Branch, i);
-      stop_element (self, b->queue);
       stop_element (self, b->payloader);
+      stop_element (self, b->queue);
     }
-  stop_element (self, self->webrtc);
   g_mutex_lock (&self->lock);
   for (guint i = 0; i < self->sinks->len; i++)
     stop_element (self, self->sinks->pdata[i]);
@@ -841,22 +880,13 @@ on_tee_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
-void
-rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
+/* Main context: takes every branch off its shared tee, then finishes closing. */
+static gboolean
+unlink_branches (gpointer user_data)
 {
-  if (self->state >= STATE_CLOSING)
-    return;
-  g_message ("peer %u: closing: %s", self->id, reason);
-  self->state = STATE_CLOSING;
-  g_object_ref (self);
-  g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
-  g_clear_handle_id (&self->watchdog_id, g_source_remove);
-  fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s", reason));
-  g_signal_handlers_disconnect_by_data (self->webrtc, self);
-  for (guint i = 0; i < self->channels->len; i++)
-    g_signal_handlers_disconnect_by_data (self->channels->pdata[i], self);
-  unwatch_ice_sources (self);
-  self->default_channel = NULL;
+  RtcbotdPeer *self = user_data;
+
+  self->close_grace_id = 0;
   self->unlinks_pending = 1; /* held until every probe is placed */
   for (guint i = 0; i < self->branches->len; i++)
     {
@@ -872,4 +902,49 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
     }
   if (--self->unlinks_pending == 0)
     finish_close (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Closes the open data channels; returns TRUE if there was one to close. */
+static gboolean
+close_channels (RtcbotdPeer *self)
+{
+  gboolean closed = FALSE;
+
+  for (guint i = 0; i < self->channels->len; i++)
+    {
+      GstWebRTCDataChannel *channel = self->channels->pdata[i];
+      GstWebRTCDataChannelState state;
+      g_signal_handlers_disconnect_by_data (channel, self);
+      g_object_get (channel, "ready-state", &state, NULL);
+      if (state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
+        {
+          gst_webrtc_data_channel_close (channel);
+          closed = TRUE;
+        }
+    }
+  return closed;
+}
+
+void
+rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
+{
+  if (self->state >= STATE_CLOSING)
+    return;
+  g_message ("peer %u: closing: %s", self->id, reason);
+  self->state = STATE_CLOSING;
+  g_object_ref (self);
+  g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s", reason));
+  g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  unwatch_ice_sources (self);
+  self->default_channel = NULL;
+  /* Closing the channels tells the peer at once (an SCTP stream reset that
+   * browsers and aiortc report); give it a moment to leave before the
+   * transport stops, or the peer only notices when ICE times out. */
+  if (close_channels (self))
+    self->close_grace_id = g_timeout_add (CLOSE_GRACE_MS, unlink_branches, self);
+  else
+    unlink_branches (self);
 }
