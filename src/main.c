@@ -81,6 +81,15 @@ on_stop_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Reloading is not built yet; without a handler SIGHUP would kill the daemon. */
+static gboolean
+on_reload_signal (gpointer user_data)
+{
+  g_warning ("SIGHUP: reloading the configuration is not supported yet; restart rtcbotd to "
+             "apply changes");
+  return G_SOURCE_CONTINUE;
+}
+
 static int
 run (Options *options)
 {
@@ -89,7 +98,7 @@ run (Options *options)
   g_autoptr (RtcbotdConfig) config = NULL;
   g_autoptr (RtcbotdDaemon) daemon = NULL;
   g_autoptr (GMainLoop) loop = NULL;
-  guint sigint, sigterm;
+  guint sigint, sigterm, sighup;
 
   if (!options->config && !g_file_test (path, G_FILE_TEST_EXISTS))
     {
@@ -116,9 +125,11 @@ run (Options *options)
   loop = g_main_loop_new (NULL, FALSE);
   sigint = g_unix_signal_add (SIGINT, on_stop_signal, loop);
   sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, loop);
+  sighup = g_unix_signal_add (SIGHUP, on_reload_signal, NULL);
   g_main_loop_run (loop);
   g_source_remove (sigint);
   g_source_remove (sigterm);
+  g_source_remove (sighup);
   rtcbotd_daemon_stop (daemon);
   return EXIT_OK;
 }

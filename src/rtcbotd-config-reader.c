@@ -338,5 +338,14 @@ rtcbotd_config_reader_get_list (RtcbotdConfigReader *self, const char *group, co
         g_strv_builder_add (builder, item);
     }
   *out = g_strv_builder_end (builder);
+  if (!**out)
+    {
+      g_clear_pointer (out, g_strfreev);
+      rtcbotd_config_reader_error (self, error, group, key,
+                                   "\"%s\" names nothing; separate names with ';' (a name "
+                                   "holds no spaces)",
+                                   value);
+      return FALSE;
+    }
   return TRUE;
 }

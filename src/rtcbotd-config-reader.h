@@ -3,8 +3,9 @@
  * Wraps a GKeyFile together with the raw text so that every error can name
  * the file, the line, the group and the key ("rtcbotd.conf:12: [source camera]
  * width: "abc" is not a number"). Values may carry an inline comment that
- * starts with whitespace followed by ';' or '#'. A reader lives only while a
- * configuration is being loaded.
+ * starts with whitespace followed by '#' or ';'; in ';'-separated lists an item
+ * with inner whitespace starts the comment instead. Whole lines starting with
+ * ';' or '#' are comments. A reader lives only while a configuration is loaded.
  */
 #pragma once
 

@@ -2,6 +2,8 @@
 #include "rtcbotd-http.h"
 
 #include <libsoup/soup.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
@@ -96,6 +98,17 @@ content_type_for (const char *name)
   return "application/octet-stream";
 }
 
+/* TRUE when @path is a regular file that, symbolic links resolved, lies inside the web root. */
+static gboolean
+inside_web_root (RtcbotdHttp *self, const char *path)
+{
+  g_autofree char *root = realpath (self->config->web_root, NULL);
+  g_autofree char *real = realpath (path, NULL);
+
+  return root && real && g_file_test (real, G_FILE_TEST_IS_REGULAR) && g_str_has_prefix (real, root)
+         && real[strlen (root)] == '/';
+}
+
 /* Returns the asset @name (no leading '/') from the web root or the built-in set. */
 static GBytes *
 load_asset (RtcbotdHttp *self, const char *name)
@@ -115,8 +128,7 @@ load_asset (RtcbotdHttp *self, const char *name)
       return g_resources_lookup_data (resource, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
     }
   path = g_build_filename (self->config->web_root, name, NULL);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)
-      || !g_file_get_contents (path, &data, &length, NULL))
+  if (!inside_web_root (self, path) || !g_file_get_contents (path, &data, &length, NULL))
     return NULL;
   return g_bytes_new_take (data, length);
 }
@@ -236,9 +248,16 @@ rtcbotd_http_listen (RtcbotdHttp *self, GError **error)
   g_autoptr (GError) local_error = NULL;
   GSList *uris;
 
-  if (!address)
+  gboolean listening;
+
+  if (!address) /* "localhost" */
     address = g_inet_socket_address_new_from_string ("127.0.0.1", self->config->listen_port);
-  if (!soup_server_listen (self->server, address, 0, &local_error))
+  /* "::" means every address, IPv4 included, as people expect. */
+  if (g_str_equal (self->config->listen_host, "::"))
+    listening = soup_server_listen_all (self->server, self->config->listen_port, 0, &local_error);
+  else
+    listening = soup_server_listen (self->server, address, 0, &local_error);
+  if (!listening)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL, "cannot listen on %s:%u: %s",
                    self->config->listen_host, self->config->listen_port, local_error->message);

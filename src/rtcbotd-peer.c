@@ -570,7 +570,7 @@ emit_with_promise (RtcbotdPeer *self, const char *signal, gpointer argument,
 
 /* Returns TRUE, or sets @error from a promise reply that carries one. */
 static gboolean
-reply_ok (const GstStructure *reply, const char *what, GError **error)
+reply_ok (const GstStructure *reply, RtcbotdError code, const char *what, GError **error)
 {
   g_autoptr (GError) reply_error = NULL;
 
@@ -706,7 +706,7 @@ local_set (RtcbotdPeer *self, const GstStructure *reply)
 {
   GError *error = NULL;
 
-  if (!reply_ok (reply, "webrtcbin could not apply its answer", &error))
+  if (!reply_ok (reply, RTCBOTD_ERROR_MEDIA, "webrtcbin could not apply its answer", &error))
     {
       fail_answer (self, error);
       return;
@@ -721,7 +721,7 @@ answer_created (RtcbotdPeer *self, const GstStructure *reply)
   GError *error = NULL;
   GstWebRTCSessionDescription *answer = NULL;
 
-  if (!reply_ok (reply, "webrtcbin could not answer the offer", &error))
+  if (!reply_ok (reply, RTCBOTD_ERROR_INVALID, "webrtcbin could not answer the offer", &error))
     {
       fail_answer (self, error);
       return;
@@ -742,7 +742,7 @@ remote_set (RtcbotdPeer *self, const GstStructure *reply)
 {
   GError *error = NULL;
 
-  if (!reply_ok (reply, "webrtcbin rejected the offer", &error))
+  if (!reply_ok (reply, RTCBOTD_ERROR_INVALID, "webrtcbin rejected the offer", &error))
     {
       fail_answer (self, error);
       return;
@@ -936,7 +936,8 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
   g_object_ref (self);
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
-  fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s", reason));
+  fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                                  "the peer closed while negotiating: %s", reason));
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   unwatch_ice_sources (self);
   self->default_channel = NULL;

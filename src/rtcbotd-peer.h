@@ -53,7 +53,7 @@ void rtcbotd_peer_close (RtcbotdPeer *self, const char *reason);
 /** Returns the peer's number. */
 guint rtcbotd_peer_get_id (RtcbotdPeer *self);
 
-/** Returns "negotiating", "connecting", "connected" or "closing". */
+/** Returns "negotiating", "connecting", "connected", "closing" or "closed". */
 const char *rtcbotd_peer_get_state (RtcbotdPeer *self);
 
 /** Returns TRUE when @object is one of the peer's elements or inside one. */

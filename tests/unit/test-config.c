@@ -215,6 +215,10 @@ test_list_comments (void)
   g_assert_cmpuint (echo->from->len, ==, 1);
   g_assert_cmpuint (echo->to->len, ==, 2);
   g_assert_cmpstr (route_end (echo->to, 1)->name, ==, "log");
+  /* A list whose first item already holds a space names nothing: an error, not an empty route. */
+  expect_error (VIDEO "[route media]\nfrom = camera tone\nto = peers\n",
+                "test.conf:4: [route media] from: \"camera tone\" names nothing; separate names "
+                "with ';' (a name holds no spaces)");
 }
 
 /* Whole-line comments may start with ';' as in most INI files, lines keep their numbers. */
