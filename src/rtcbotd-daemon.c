@@ -137,8 +137,9 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   peer = peer_owning (self, GST_MESSAGE_SRC (message));
   if (peer && GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
     {
-      g_autofree char *reason
-          = g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
+      /* Usually the peer left without closing: sctpenc cannot write any more. */
+      g_autofree char *reason = g_strdup_printf ("left or failed (%s: %s)",
+                                                 GST_MESSAGE_SRC_NAME (message), error->message);
       rtcbotd_peer_close (peer, reason);
     }
   else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
@@ -321,7 +322,7 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error
   if (g_hash_table_size (self->peers) >= self->config->max_peers)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_BUSY,
-                   "the robot already has %u peers ([daemon] max-peers); try again later",
+                   "no peer slot is free ([daemon] max-peers = %u); try again later",
                    self->config->max_peers);
       return NULL;
     }

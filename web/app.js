@@ -1,0 +1,325 @@
+// rtcbotd's built-in page: live video + audio from the robot, connection state
+// with automatic reconnect, and a message box on the "default" data channel.
+// Uses the global `rtcbot` from /rtcbot.js. Exposes window.rtcbotdApp.conn
+// (the current RTCConnection, or null between attempts) for tests and tinkering.
+
+const POST_TIMEOUT_MS = 15000; // the robot answers after ICE gathering: fast
+const CONNECT_TIMEOUT_MS = 20000; // from the answer to ICE/DTLS "connected"
+const DISCONNECT_GRACE_MS = 5000; // "disconnected" often heals by itself
+const STALL_TIMEOUT_MS = 15000; // video that decoded frames, then stopped
+const BACKOFF_FIRST_MS = 1000;
+const BACKOFF_MAX_MS = 15000;
+const MAX_LOG_ENTRIES = 200;
+
+const LABELS = {
+  connecting: "connecting",
+  live: "live",
+  reconnecting: "reconnecting",
+  offline: "robot offline",
+};
+
+const el = {
+  body: document.body,
+  state: document.getElementById("state"),
+  stateLabel: document.getElementById("state-label"),
+  video: document.getElementById("video"),
+  overlayText: document.getElementById("overlay-text"),
+  audioToggle: document.getElementById("audio-toggle"),
+  audioLabel: document.getElementById("audio-label"),
+  detail: document.getElementById("detail"),
+  stats: document.getElementById("stats"),
+  form: document.getElementById("message-form"),
+  message: document.getElementById("message"),
+  send: document.getElementById("send"),
+  log: document.getElementById("log"),
+};
+
+/** A failed connection attempt; `offline` means the robot did not answer at all. */
+class AttemptError extends Error {
+  constructor(message, { offline = false, retryAfterMs = null } = {}) {
+    super(message);
+    this.offline = offline;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+let session = null; // the current attempt: {conn, media, timers, done, ...}
+let failures = 0; // consecutive failed attempts, for the backoff
+let retryTimer = null;
+let state = "connecting";
+
+window.rtcbotdApp = {
+  get conn() {
+    return session ? session.conn : null;
+  },
+  get state() {
+    return state;
+  },
+};
+
+/* ---------------------------------------------------------------- state */
+
+function setState(next, detail = "") {
+  state = next;
+  el.body.dataset.state = next;
+  el.state.dataset.state = next;
+  el.stateLabel.textContent = LABELS[next];
+  el.detail.textContent = detail;
+  el.send.disabled = next !== "live";
+  el.overlayText.textContent = overlayText(next, detail);
+}
+
+function overlayText(next, detail) {
+  switch (next) {
+    case "connecting":
+      return "Connecting to the robot…";
+    case "reconnecting":
+      return "Reconnecting…";
+    case "offline":
+      return "The robot is offline. Retrying…";
+    default:
+      return detail;
+  }
+}
+
+function backoffMs(n) {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, n - 1));
+  return Math.round(base * (0.8 + 0.4 * Math.random()));
+}
+
+/* ------------------------------------------------------------- connection */
+
+function startSession() {
+  retryTimer = null;
+  const conn = new rtcbot.RTCConnection(true, { iceServers: [] });
+  const s = { conn, media: new MediaStream(), timers: {}, done: false, framesDecoded: 0, lastProgress: 0 };
+  session = s;
+
+  conn.video.subscribe((stream) => attachStream(s, stream));
+  conn.audio.subscribe((stream) => attachStream(s, stream));
+  conn.subscribe(logMessage);
+  conn.onConnectionStateChange((pcState) => onPeerState(s, pcState));
+
+  negotiate(s).catch((err) => endSession(s, err));
+}
+
+async function negotiate(s) {
+  const offer = await s.conn.getLocalDescription();
+  const answer = await postOffer(offer);
+  if (s.done) {
+    return;
+  }
+  await s.conn.setRemoteDescription(answer);
+  s.timers.connect = setTimeout(
+    () => endSession(s, new AttemptError("the connection did not come up")),
+    CONNECT_TIMEOUT_MS
+  );
+}
+
+async function postOffer(offer) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), POST_TIMEOUT_MS);
+  let res;
+  try {
+    res = await fetch("/connect", {
+      method: "POST",
+      cache: "no-cache",
+      body: JSON.stringify(offer),
+      signal: abort.signal,
+    });
+  } catch (err) {
+    throw new AttemptError("no answer from the robot", { offline: true });
+  } finally {
+    clearTimeout(timer);
+  }
+  const body = await res.json().catch(() => null);
+  if (res.ok && body && body.type === "answer") {
+    return body;
+  }
+  const reason = body && body.error ? body.error : `HTTP ${res.status}`;
+  if (res.status === 503) {
+    const retryAfter = Number(res.headers.get("Retry-After"));
+    throw new AttemptError(`the robot is busy: ${reason}`, {
+      retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 60) * 1000 : null,
+    });
+  }
+  if (res.status >= 500) {
+    throw new AttemptError(`the robot is not answering (${reason})`, { offline: true });
+  }
+  throw new AttemptError(`the robot refused the connection: ${reason}`);
+}
+
+function onPeerState(s, pcState) {
+  if (s.done) {
+    return;
+  }
+  clearTimeout(s.timers.grace);
+  switch (pcState) {
+    case "connected":
+      clearTimeout(s.timers.connect);
+      failures = 0;
+      setState("live");
+      break;
+    case "disconnected":
+      setState("reconnecting", "connection interrupted");
+      s.timers.grace = setTimeout(
+        () => endSession(s, new AttemptError("connection lost")),
+        DISCONNECT_GRACE_MS
+      );
+      break;
+    case "failed":
+    case "closed":
+      endSession(s, new AttemptError(`connection ${pcState}`));
+      break;
+    default:
+      break;
+  }
+}
+
+/** Tears the attempt down and schedules the next one with backoff. */
+function endSession(s, err) {
+  if (s.done) {
+    return;
+  }
+  s.done = true;
+  for (const t of Object.values(s.timers)) {
+    clearTimeout(t);
+  }
+  s.conn.close();
+  if (session === s) {
+    session = null;
+  }
+  failures += 1;
+  const delay = err.retryAfterMs != null ? err.retryAfterMs : backoffMs(failures);
+  const seconds = Math.max(1, Math.round(delay / 1000));
+  setState(err.offline ? "offline" : "reconnecting", `${err.message}; retrying in ${seconds} s`);
+  console.warn("rtcbotd:", err.message);
+  retryTimer = setTimeout(startSession, delay);
+}
+
+/* ------------------------------------------------------------------ media */
+
+function attachStream(s, stream) {
+  if (s.done) {
+    return;
+  }
+  for (const track of stream.getTracks()) {
+    if (!s.media.getTrackById(track.id)) {
+      s.media.addTrack(track);
+    }
+  }
+  if (el.video.srcObject !== s.media) {
+    el.video.srcObject = s.media;
+  }
+  el.video.play().catch(() => {});
+}
+
+function toggleAudio() {
+  el.video.muted = !el.video.muted;
+  if (!el.video.muted) {
+    el.video.play().catch(() => {});
+  }
+  renderAudio();
+}
+
+function renderAudio() {
+  const on = !el.video.muted;
+  el.audioToggle.setAttribute("aria-pressed", String(on));
+  el.audioLabel.textContent = on ? "Sound on" : "Sound off";
+}
+
+/** Shows resolution, frame rate and codec, and restarts a stalled video. */
+async function pollStats() {
+  const s = session;
+  if (!s || s.done || state !== "live") {
+    el.stats.textContent = "";
+    return;
+  }
+  const report = await s.conn.pc.getStats();
+  let video = null;
+  report.forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "video") {
+      video = r;
+    }
+  });
+  if (!video) {
+    el.stats.textContent = "";
+    return;
+  }
+  const codec = video.codecId && report.get(video.codecId);
+  const parts = [];
+  if (video.frameWidth) {
+    parts.push(`${video.frameWidth}×${video.frameHeight}`);
+  }
+  if (video.framesPerSecond != null) {
+    parts.push(`${Math.round(video.framesPerSecond)} fps`);
+  }
+  if (codec && codec.mimeType) {
+    parts.push(codec.mimeType.replace(/^video\//, ""));
+  }
+  el.stats.textContent = parts.join(" · ");
+  checkStall(s, video.framesDecoded || 0);
+}
+
+function checkStall(s, framesDecoded) {
+  const now = performance.now();
+  if (framesDecoded > s.framesDecoded || s.framesDecoded === 0) {
+    s.framesDecoded = framesDecoded;
+    s.lastProgress = now;
+  } else if (now - s.lastProgress > STALL_TIMEOUT_MS) {
+    endSession(s, new AttemptError("the video stopped"));
+  }
+}
+
+/* --------------------------------------------------------------- messages */
+
+function logMessage(data) {
+  const text = typeof data === "string" ? data : `<${data.byteLength || data.size || 0} bytes of binary>`;
+  const item = document.createElement("li");
+  const time = document.createElement("time");
+  const now = new Date();
+  time.dateTime = now.toISOString();
+  time.textContent = now.toLocaleTimeString([], { hour12: false });
+  const body = document.createElement("code");
+  body.textContent = text;
+  item.append(time, body);
+  el.log.prepend(item);
+  while (el.log.childElementCount > MAX_LOG_ENTRIES) {
+    el.log.lastElementChild.remove();
+  }
+}
+
+function sendMessage(event) {
+  event.preventDefault();
+  const text = el.message.value;
+  if (!text || !session || state !== "live") {
+    return;
+  }
+  session.conn.put_nowait(text);
+  el.message.value = "";
+  el.message.focus();
+}
+
+/* ------------------------------------------------------------------ start */
+
+el.audioToggle.addEventListener("click", toggleAudio);
+el.form.addEventListener("submit", sendMessage);
+el.video.addEventListener("volumechange", renderAudio);
+window.addEventListener("pagehide", () => {
+  clearTimeout(retryTimer);
+  if (session) {
+    session.done = true;
+    session.conn.close();
+    session = null;
+  }
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && !session) {
+    startSession();
+  }
+});
+setInterval(() => pollStats().catch(() => {}), 1000);
+
+renderAudio();
+setState("connecting");
+startSession();
