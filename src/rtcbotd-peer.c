@@ -523,19 +523,39 @@ typedef struct
 {
   RtcbotdPeer *peer;
   GstPromise *promise;
+  RtcbotdError code; /* for an error reply */
+  const char *what;  /* what failed, for an error reply */
   void (*func) (RtcbotdPeer *self, const GstStructure *reply);
 } PromiseHop;
+
+/* Returns TRUE, or sets @error from a promise reply that carries one. */
+static gboolean
+reply_ok (const GstStructure *reply, RtcbotdError code, const char *what, GError **error)
+{
+  g_autoptr (GError) reply_error = NULL;
+
+  if (reply && gst_structure_has_field (reply, "error"))
+    gst_structure_get (reply, "error", G_TYPE_ERROR, &reply_error, NULL);
+  if (!reply_error)
+    return TRUE;
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s: %s", what, reply_error->message);
+  return FALSE;
+}
 
 static gboolean
 promise_resolved (gpointer user_data)
 {
   PromiseHop *h = user_data;
+  GError *error = NULL;
 
   if (h->peer->answer_task && gst_promise_wait (h->promise) != GST_PROMISE_RESULT_REPLIED)
     fail_answer (h->peer, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
                                        "webrtcbin stopped while negotiating"));
-  else if (h->peer->answer_task)
+  else if (h->peer->answer_task
+           && reply_ok (gst_promise_get_reply (h->promise), h->code, h->what, &error))
     h->func (h->peer, gst_promise_get_reply (h->promise));
+  else if (h->peer->answer_task)
+    fail_answer (h->peer, g_steal_pointer (&error));
   gst_promise_unref (h->promise);
   g_object_unref (h->peer);
   g_free (h);
@@ -553,33 +573,23 @@ on_promise (GstPromise *promise, gpointer user_data)
 }
 
 /* Emits webrtcbin's action @signal with @argument (or none) and a promise whose
- * reply goes to @func on the main context. */
+ * reply goes to @func on the main context; an error reply fails the answer
+ * instead, with @code and "@what: message". */
 static void
 emit_with_promise (RtcbotdPeer *self, const char *signal, gpointer argument,
-                   void (*func) (RtcbotdPeer *, const GstStructure *))
+                   void (*func) (RtcbotdPeer *, const GstStructure *), RtcbotdError code,
+                   const char *what)
 {
   PromiseHop *h = g_new0 (PromiseHop, 1);
   GstPromise *promise;
 
   h->peer = g_object_ref (self);
   h->func = func;
+  h->code = code;
+  h->what = what;
   promise = gst_promise_new_with_change_func (on_promise, h, NULL);
   g_signal_emit_by_name (self->webrtc, signal, argument, promise);
   gst_promise_unref (promise);
-}
-
-/* Returns TRUE, or sets @error from a promise reply that carries one. */
-static gboolean
-reply_ok (const GstStructure *reply, RtcbotdError code, const char *what, GError **error)
-{
-  g_autoptr (GError) reply_error = NULL;
-
-  if (reply && gst_structure_has_field (reply, "error"))
-    gst_structure_get (reply, "error", G_TYPE_ERROR, &reply_error, NULL);
-  if (!reply_error)
-    return TRUE;
-  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s: %s", what, reply_error->message);
-  return FALSE;
 }
 
 static gboolean
@@ -704,13 +714,6 @@ on_gathering_state (GstElement *webrtc, GParamSpec *pspec, RtcbotdPeer *self)
 static void
 local_set (RtcbotdPeer *self, const GstStructure *reply)
 {
-  GError *error = NULL;
-
-  if (!reply_ok (reply, RTCBOTD_ERROR_MEDIA, "webrtcbin could not apply its answer", &error))
-    {
-      fail_answer (self, error);
-      return;
-    }
   self->gathering_timeout_id = g_timeout_add (GATHERING_TIMEOUT_MS, on_gathering_timeout, self);
   maybe_finish_answer (self, FALSE);
 }
@@ -718,14 +721,8 @@ local_set (RtcbotdPeer *self, const GstStructure *reply)
 static void
 answer_created (RtcbotdPeer *self, const GstStructure *reply)
 {
-  GError *error = NULL;
   GstWebRTCSessionDescription *answer = NULL;
 
-  if (!reply_ok (reply, RTCBOTD_ERROR_INVALID, "webrtcbin could not answer the offer", &error))
-    {
-      fail_answer (self, error);
-      return;
-    }
   gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
   if (!answer)
     {
@@ -733,7 +730,8 @@ answer_created (RtcbotdPeer *self, const GstStructure *reply)
                                       "webrtcbin found no answer to the offer"));
       return;
     }
-  emit_with_promise (self, "set-local-description", answer, local_set);
+  emit_with_promise (self, "set-local-description", answer, local_set, RTCBOTD_ERROR_MEDIA,
+                     "webrtcbin could not apply its answer");
   gst_webrtc_session_description_free (answer);
 }
 
@@ -742,11 +740,6 @@ remote_set (RtcbotdPeer *self, const GstStructure *reply)
 {
   GError *error = NULL;
 
-  if (!reply_ok (reply, RTCBOTD_ERROR_INVALID, "webrtcbin rejected the offer", &error))
-    {
-      fail_answer (self, error);
-      return;
-    }
   for (guint i = 0; i < self->branches->len; i++)
     if (!link_branch (self, &g_array_index (self->branches, Branch, i), &error))
       {
@@ -754,7 +747,8 @@ remote_set (RtcbotdPeer *self, const GstStructure *reply)
         return;
       }
   deactivate_unused (self);
-  emit_with_promise (self, "create-answer", NULL, answer_created);
+  emit_with_promise (self, "create-answer", NULL, answer_created, RTCBOTD_ERROR_INVALID,
+                     "webrtcbin could not answer the offer");
 }
 
 RtcbotdPeer *
@@ -804,7 +798,8 @@ rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
   gst_element_sync_state_with_parent (self->webrtc);
   description = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-  emit_with_promise (self, "set-remote-description", description, remote_set);
+  emit_with_promise (self, "set-remote-description", description, remote_set, RTCBOTD_ERROR_INVALID,
+                     "webrtcbin rejected the offer");
   gst_webrtc_session_description_free (description);
 }
 
