@@ -546,21 +546,19 @@ class RTCBotClient:
                 self.audio_frames += 1
                 self.audio_samples += frame.samples
 
-    async def wait_first_video(self, timeout=10.0):
+    async def _wait_first(self, kind, timeout):
         try:
-            await asyncio.wait_for(self._first_video.wait(), timeout)
+            await asyncio.wait_for(getattr(self, f"_first_{kind}").wait(), timeout)
         except asyncio.TimeoutError:
-            raise TestFailure(f"{self.name}: no video frame within {timeout} s "
+            raise TestFailure(f"{self.name}: no {kind} frame within {timeout} s "
                               f"(state {self.state()})") from None
-        return self.first_video_at - self.t_post
+        return getattr(self, f"first_{kind}_at") - self.t_post
+
+    async def wait_first_video(self, timeout=10.0):
+        return await self._wait_first("video", timeout)
 
     async def wait_first_audio(self, timeout=10.0):
-        try:
-            await asyncio.wait_for(self._first_audio.wait(), timeout)
-        except asyncio.TimeoutError:
-            raise TestFailure(f"{self.name}: no audio frame within {timeout} s "
-                              f"(state {self.state()})") from None
-        return self.first_audio_at - self.t_post
+        return await self._wait_first("audio", timeout)
 
     async def video_fps(self, seconds):
         """Decoded video frames per second over a measurement window."""

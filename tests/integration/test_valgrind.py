@@ -27,6 +27,7 @@ from rtcbotd_test import (  # noqa: E402
     RTCBotClient,
     Skip,
     check,
+    make_config,
     note,
     rtcbotd_path,
     run_tap,
@@ -36,25 +37,7 @@ SUPPRESSIONS = Path(__file__).resolve().parents[1] / "data" / "valgrind.supp"
 
 # Small and slow media keep the run fast under valgrind; the code paths are
 # the same as at full size (shared encoders, per-peer payloaders, data channel).
-CONFIG = """
-[daemon]
-listen = 127.0.0.1:0
-[source camera]
-type = test-video
-width = 160
-height = 120
-framerate = 10
-overlay = none
-encoder = vp8
-[source tone]
-type = test-audio
-[route media]
-from = camera;tone
-to = peers
-[route echo]
-from = peers.messages
-to = peers
-"""
+CONFIG = make_config(width=160, height=120, framerate=10, overlay="none", encoder="vp8")
 
 
 OUR_FRAME = re.compile(r"\((?:main|rtcbotd-[a-z-]+)\.c:\d+\)")
