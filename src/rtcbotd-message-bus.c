@@ -97,14 +97,36 @@ rtcbotd_message_bus_get_published (RtcbotdMessageBus *self)
   return self->published;
 }
 
+/* TRUE when arrays and objects in @text nest deeper than @limit; json-glib
+ * copies and prints nodes recursively, so a hostile depth would exhaust the stack. */
+static gboolean
+nests_deeper_than (const char *text, guint limit)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (const char *p = text; *p; p++)
+    {
+      if (in_string && *p == '\\' && p[1])
+        p++;
+      else if (*p == '"')
+        in_string = !in_string;
+      else if (!in_string && (*p == '[' || *p == '{') && ++depth > limit)
+        return TRUE;
+      else if (!in_string && (*p == ']' || *p == '}') && depth > 0)
+        depth--;
+    }
+  return FALSE;
+}
+
 JsonNode *
 rtcbotd_message_decode (const char *text)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   JsonNode *node;
 
-  if (*text != '\0' && json_parser_load_from_data (parser, text, -1, NULL)
-      && json_parser_get_root (parser))
+  if (*text != '\0' && !nests_deeper_than (text, RTCBOTD_MESSAGE_MAX_DEPTH)
+      && json_parser_load_from_data (parser, text, -1, NULL) && json_parser_get_root (parser))
     return json_node_copy (json_parser_get_root (parser));
   node = json_node_new (JSON_NODE_VALUE);
   json_node_set_string (node, text);

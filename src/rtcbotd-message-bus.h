@@ -35,6 +35,9 @@ void rtcbotd_message_bus_publish (RtcbotdMessageBus *self, const char *node, Jso
 /** Returns how many messages have been published. */
 guint64 rtcbotd_message_bus_get_published (RtcbotdMessageBus *self);
 
+/* Deeper JSON is taken as a plain string. */
+#define RTCBOTD_MESSAGE_MAX_DEPTH 64
+
 /** Decodes a data-channel text as RTCBot does: JSON, or else the text as a string. */
 JsonNode *rtcbotd_message_decode (const char *text);
 

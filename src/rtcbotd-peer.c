@@ -4,6 +4,7 @@
 #include <agent.h>
 #include <gst/webrtc/webrtc.h>
 #include <interfaces.h>
+#include <string.h>
 
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
@@ -15,6 +16,11 @@
  * both ways) are then the only packets that prove it alive. */
 #define DATA_ONLY_TIMEOUT_S 45
 #define CLOSE_GRACE_MS 150
+/* What one peer may make the daemon hold: data channels, sinks for media it sends. */
+#define MAX_CHANNELS 16
+#define MAX_INCOMING_STREAMS 4
+/* Longer data-channel messages are dropped, not parsed. */
+#define MAX_MESSAGE_BYTES (64 * 1024)
 
 typedef enum
 {
@@ -53,6 +59,7 @@ struct _RtcbotdPeer
   guint close_grace_id;
   gint64 connect_deadline;
   gint last_packet_s; /* monotonic seconds of the last packet received; atomic */
+  gint media_failed;  /* a branch met an error downstream; atomic */
   GPtrArray *probes;  /* (GstPad, probe id) pairs on the ICE sources */
   guint unlinks_pending;
   GMutex lock;
@@ -231,7 +238,15 @@ deliver_message (gpointer user_data)
 static void
 on_message_string (GstWebRTCDataChannel *channel, const char *text, RtcbotdPeer *self)
 {
-  Message *m = g_new0 (Message, 1);
+  Message *m;
+
+  if (text && strlen (text) > MAX_MESSAGE_BYTES)
+    {
+      g_message ("peer %u: dropped a message of %zu bytes (limit %d)", self->id, strlen (text),
+                 MAX_MESSAGE_BYTES);
+      return;
+    }
+  m = g_new0 (Message, 1);
 
   m->peer = g_object_ref (self);
   m->text = g_strdup (text ? text : "");
@@ -274,7 +289,14 @@ adopt_channel (gpointer user_data)
   g_autofree char *label = NULL;
 
   g_object_get (n->channel, "label", &label, NULL);
-  if (self->state < STATE_CLOSING)
+  if (self->state < STATE_CLOSING && self->channels->len >= MAX_CHANNELS)
+    {
+      g_message ("peer %u: closed data channel \"%s\": a peer may open %d", self->id, label,
+                 MAX_CHANNELS);
+      g_signal_handlers_disconnect_by_data (n->channel, self);
+      gst_webrtc_data_channel_close (n->channel);
+    }
+  else if (self->state < STATE_CLOSING)
     {
       g_debug ("peer %u: data channel \"%s\" opened", self->id, label);
       g_ptr_array_add (self->channels, g_object_ref (n->channel));
@@ -310,9 +332,15 @@ on_pad_added (GstElement *webrtc, GstPad *pad, RtcbotdPeer *self)
 {
   GstElement *sink;
   g_autoptr (GstPad) sink_pad = NULL;
+  gboolean full;
 
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
+  g_mutex_lock (&self->lock);
+  full = self->sinks->len >= MAX_INCOMING_STREAMS;
+  g_mutex_unlock (&self->lock);
+  if (full)
+    return; /* webrtcbin drops what nobody links */
   sink = gst_element_factory_make ("fakesink", NULL);
   g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
   gst_bin_add (GST_BIN (self->pipeline), sink);
@@ -334,6 +362,30 @@ on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_QUERY_TYPE (GST_PAD_PROBE_INFO_QUERY (info)) == GST_QUERY_ALLOCATION
              ? GST_PAD_PROBE_DROP
              : GST_PAD_PROBE_OK;
+}
+
+static gboolean
+branch_failed (gpointer user_data)
+{
+  rtcbotd_peer_close (user_data, "its media path failed");
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread of the shared tee. Once this peer's queue has met an error
+ * or EOS downstream it would return it to the tee, and the tee would stop
+ * feeding every viewer; swallow the buffer and close this peer instead. */
+static GstPadProbeReturn
+on_branch_input (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+  g_autoptr (GstElement) queue = gst_pad_get_parent_element (pad);
+  g_autoptr (GstPad) src = queue ? gst_element_get_static_pad (queue, "src") : NULL;
+
+  if (!src || gst_pad_get_last_flow_return (src) >= GST_FLOW_OK)
+    return GST_PAD_PROBE_OK;
+  if (g_atomic_int_compare_and_exchange (&self->media_failed, FALSE, TRUE))
+    hop (self, branch_failed);
+  return GST_PAD_PROBE_DROP;
 }
 
 /* Streaming thread of the shared tee: a new viewer starts at a key frame; the
@@ -424,13 +476,33 @@ on_ice_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 }
 
 static void
+unwatch_ice_sources (RtcbotdPeer *self)
+{
+  for (guint i = 0; i < self->probes->len; i++)
+    {
+      GstPad *pad = self->probes->pdata[i];
+      gst_pad_remove_probe (pad,
+                            GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (pad), "rtcbotd-probe")));
+    }
+  g_ptr_array_set_size (self->probes, 0);
+}
+
+static void
 watch_ice_sources (RtcbotdPeer *self)
 {
   g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (self->webrtc));
   GValue item = G_VALUE_INIT;
+  GstIteratorResult result;
 
-  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK)
+  while ((result = gst_iterator_next (it, &item)) != GST_ITERATOR_DONE
+         && result != GST_ITERATOR_ERROR)
     {
+      if (result == GST_ITERATOR_RESYNC)
+        {
+          unwatch_ice_sources (self);
+          gst_iterator_resync (it);
+          continue;
+        }
       GstElement *element = g_value_get_object (&item);
       GstElementFactory *factory = gst_element_get_factory (element);
       if (factory && g_str_equal (GST_OBJECT_NAME (factory), "nicesrc"))
@@ -445,18 +517,6 @@ watch_ice_sources (RtcbotdPeer *self)
       g_value_reset (&item);
     }
   g_value_unset (&item);
-}
-
-static void
-unwatch_ice_sources (RtcbotdPeer *self)
-{
-  for (guint i = 0; i < self->probes->len; i++)
-    {
-      GstPad *pad = self->probes->pdata[i];
-      gst_pad_remove_probe (pad,
-                            GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (pad), "rtcbotd-probe")));
-    }
-  g_ptr_array_set_size (self->probes, 0);
 }
 
 static guint
@@ -538,7 +598,7 @@ reply_ok (const GstStructure *reply, RtcbotdError code, const char *what, GError
     gst_structure_get (reply, "error", G_TYPE_ERROR, &reply_error, NULL);
   if (!reply_error)
     return TRUE;
-  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "%s: %s", what, reply_error->message);
+  g_set_error (error, RTCBOTD_ERROR, code, "%s: %s", what, reply_error->message);
   return FALSE;
 }
 
@@ -629,6 +689,8 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   gst_element_sync_state_with_parent (b->queue);
   queue_sink = gst_element_get_static_pad (b->queue, "sink");
   gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
+  gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     on_branch_input, self, NULL);
   return TRUE;
 }
 
@@ -790,6 +852,7 @@ rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
     }
   if (gst_sdp_message_new_from_text (offer, &sdp) != GST_SDP_OK)
     {
+      g_clear_pointer (&sdp, gst_sdp_message_free);
       fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
                                       "GStreamer cannot parse the offer's SDP"));
       return;

@@ -30,6 +30,7 @@ struct _RtcbotdSource
   GstElement *raw_tee;
   RtcbotdCodec preferred;
   GPtrArray *branches; /* of Branch, one per codec in use */
+  guint branch_serial;
 };
 
 static GstElement *
@@ -45,7 +46,12 @@ add_element (RtcbotdSource *self, const char *factory, const char *role, GError 
                    factory);
       return NULL;
     }
-  gst_bin_add (GST_BIN (self->pipeline), element);
+  if (!gst_bin_add (GST_BIN (self->pipeline), element))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                   "[source %s]: the pipeline refused the element %s", self->config->name, name);
+      return NULL;
+    }
   return element;
 }
 
@@ -235,6 +241,21 @@ on_upstream_event (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_DROP;
 }
 
+/* Takes a branch's elements out of the pipeline (those it has). */
+static void
+remove_elements (RtcbotdSource *self, Branch *branch)
+{
+  GstElement *elements[] = { branch->queue, branch->encoder_bin, branch->tee };
+
+  for (guint i = 0; i < G_N_ELEMENTS (elements); i++)
+    {
+      if (!elements[i])
+        continue;
+      gst_element_set_state (elements[i], GST_STATE_NULL);
+      gst_bin_remove (GST_BIN (self->pipeline), elements[i]);
+    }
+}
+
 static Branch *
 branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
 {
@@ -243,7 +264,9 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   g_autoptr (GstPad) queue_sink = NULL;
   g_autoptr (GstPad) tee_sink = NULL;
   const char *role = rtcbotd_codec_to_string (codec);
-  g_autofree char *queue_name = g_strdup_printf ("%s-queue", role);
+  /* Numbered: a branch being torn down may still hold the previous names. */
+  g_autofree char *queue_name = g_strdup_printf ("%s-%u-queue", role, ++self->branch_serial);
+  g_autofree char *tee_name = g_strdup_printf ("%s-%u", role, self->branch_serial);
 
   branch->source = self;
   branch->codec = codec;
@@ -252,13 +275,13 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
                         : rtcbotd_encoder_pick (self->config->encoder, codec);
   if (!(branch->encoder_bin = rtcbotd_encoder_make (codec, branch->encoder, self->config, error)))
     return NULL;
+  gst_bin_add (GST_BIN (self->pipeline), branch->encoder_bin);
   if (!(branch->queue = add_element (self, "queue", queue_name, error))
-      || !(branch->tee = add_element (self, "tee", role, error)))
+      || !(branch->tee = add_element (self, "tee", tee_name, error)))
     {
-      gst_object_unref (gst_object_ref_sink (branch->encoder_bin));
+      remove_elements (self, branch);
       return NULL;
     }
-  gst_bin_add (GST_BIN (self->pipeline), branch->encoder_bin);
   /* Latency over smoothness: drop old raw frames rather than queue them. */
   g_object_set (branch->queue, "leaky", 2, "max-size-buffers", 2, "max-size-bytes", 0,
                 "max-size-time", (guint64)0, NULL);
@@ -267,6 +290,7 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
                    "[source %s]: cannot link the %s encoder", self->config->name, role);
+      remove_elements (self, branch);
       return NULL;
     }
   g_mutex_init (&branch->lock);
@@ -314,14 +338,7 @@ static gboolean
 finish_teardown (gpointer user_data)
 {
   Branch *branch = user_data;
-  GstElement *pipeline = branch->source->pipeline;
-  GstElement *elements[] = { branch->queue, branch->encoder_bin, branch->tee };
-
-  for (guint i = 0; i < G_N_ELEMENTS (elements); i++)
-    {
-      gst_element_set_state (elements[i], GST_STATE_NULL);
-      gst_bin_remove (GST_BIN (pipeline), elements[i]);
-    }
+  remove_elements (branch->source, branch);
   g_debug ("[source %s]: %s encoder stopped, no peer uses it", branch->source->config->name,
            rtcbotd_codec_to_string (branch->codec));
   branch_free (branch);

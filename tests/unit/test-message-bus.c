@@ -239,6 +239,29 @@ test_routes_merge (void)
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 2);
 }
 
+/* Hostile nesting is not parsed (json-glib would recurse through it): it stays a string. */
+static void
+test_decode_depth_limit (void)
+{
+  g_autofree char *open_ok = g_strnfill (RTCBOTD_MESSAGE_MAX_DEPTH, '[');
+  g_autofree char *close_ok = g_strnfill (RTCBOTD_MESSAGE_MAX_DEPTH, ']');
+  g_autofree char *open_deep = g_strnfill (RTCBOTD_MESSAGE_MAX_DEPTH + 1, '[');
+  g_autofree char *close_deep = g_strnfill (RTCBOTD_MESSAGE_MAX_DEPTH + 1, ']');
+  g_autofree char *ok_text = g_strconcat (open_ok, close_ok, NULL);
+  g_autofree char *deep_text = g_strconcat (open_deep, close_deep, NULL);
+  g_autoptr (JsonNode) ok = rtcbotd_message_decode (ok_text);
+  g_autoptr (JsonNode) deep = rtcbotd_message_decode (deep_text);
+  g_autoptr (JsonNode) quoted = rtcbotd_message_decode ("{\"s\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[["
+                                                        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+                                                        "[[[[[[[[[[[[\\\"\"}");
+
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (ok));
+  g_assert_true (JSON_NODE_HOLDS_VALUE (deep));
+  g_assert_cmpstr (json_node_get_string (deep), ==, deep_text);
+  /* Brackets inside strings (and escaped quotes) do not count. */
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (quoted));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -253,5 +276,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/message-bus/route/no-message-routes", test_no_message_routes);
   g_test_add_func ("/message-bus/route/merge", test_routes_merge);
 
+  g_test_add_func ("/message-bus/decode/depth-limit", test_decode_depth_limit);
   return g_test_run ();
 }
