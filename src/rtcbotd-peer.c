@@ -1,13 +1,12 @@
 /* rtcbotd-peer.c — one connected WebRTC peer: a webrtcbin and its branches. */
 #include "rtcbotd-peer.h"
 
-#include <agent.h>
 #include <gst/webrtc/webrtc.h>
-#include <interfaces.h>
 #include <string.h>
 
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-ice.h"
 
 #define GATHERING_TIMEOUT_MS 5000
 #define CONNECT_TIMEOUT_S 30
@@ -58,9 +57,8 @@ struct _RtcbotdPeer
   guint watchdog_id;
   guint close_grace_id;
   gint64 connect_deadline;
-  gint last_packet_s; /* monotonic seconds of the last packet received; atomic */
-  gint media_failed;  /* a branch met an error downstream; atomic */
-  GPtrArray *probes;  /* (GstPad, probe id) pairs on the ICE sources */
+  RtcbotdIceWatch *ice_watch; /* from connected to closing */
+  gint media_failed;          /* a branch met an error downstream; atomic */
   guint unlinks_pending;
   GMutex lock;
 };
@@ -90,7 +88,7 @@ rtcbotd_peer_finalize (GObject *object)
   g_array_unref (self->branches);
   g_ptr_array_unref (self->sinks);
   g_ptr_array_unref (self->channels);
-  g_ptr_array_unref (self->probes);
+  g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->pipeline);
   g_main_context_unref (self->context);
@@ -124,7 +122,6 @@ rtcbotd_peer_init (RtcbotdPeer *self)
   g_array_set_clear_func (self->branches, (GDestroyNotify)branch_clear);
   self->sinks = g_ptr_array_new ();
   self->channels = g_ptr_array_new_with_free_func (g_object_unref);
-  self->probes = g_ptr_array_new_with_free_func (gst_object_unref);
   g_queue_init (&self->pending);
   g_mutex_init (&self->lock);
 }
@@ -135,12 +132,6 @@ hop (RtcbotdPeer *self, GSourceFunc func)
 {
   g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, func, g_object_ref (self),
                               g_object_unref);
-}
-
-static gint
-now_s (void)
-{
-  return (gint)(g_get_monotonic_time () / G_USEC_PER_SEC);
 }
 
 guint
@@ -419,105 +410,7 @@ attach_branch (RtcbotdPeer *self, Branch *b)
   rtcbotd_source_request_key_frame (b->track.source, b->track.codec);
 }
 
-/* ---- ICE ---------------------------------------------------------------- */
-
-static gboolean
-has_property (gpointer object, const char *name)
-{
-  return g_object_class_find_property (G_OBJECT_GET_CLASS (object), name) != NULL;
-}
-
-/* libnice defaults that hurt a robot: UPnP discovery delays every answer by
- * 200 ms, ICE-TCP adds useless candidates, and without keepalive connchecks a
- * vanished peer is never noticed. Loopback is skipped by libnice's own
- * gathering, so a client on this machine gets it added explicitly. */
-static void
-configure_ice (RtcbotdPeer *self, GInetAddress *local)
-{
-  g_autoptr (GstObject) ice = NULL;
-  g_autoptr (GObject) agent_object = NULL;
-  NiceAgent *agent;
-
-  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
-  if (!ice)
-    return;
-  if (has_property (ice, "ice-tcp"))
-    g_object_set (ice, "ice-tcp", FALSE, NULL);
-  if (!has_property (ice, "agent"))
-    return;
-  g_object_get (ice, "agent", &agent_object, NULL);
-  if (!NICE_IS_AGENT (agent_object))
-    return;
-  agent = NICE_AGENT (agent_object);
-  g_object_set (agent, "upnp", FALSE, "keepalive-conncheck", TRUE, NULL);
-  if (local && g_inet_address_get_is_loopback (local))
-    {
-      g_autofree char *loopback = g_inet_address_to_string (local);
-      GList *ips = nice_interfaces_get_local_ips (FALSE);
-      ips = g_list_prepend (ips, g_steal_pointer (&loopback));
-      for (GList *l = ips; l; l = l->next)
-        {
-          NiceAddress address;
-          if (nice_address_set_from_string (&address, l->data))
-            nice_agent_add_local_address (agent, &address);
-        }
-      g_list_free_full (ips, g_free);
-    }
-}
-
-/* Streaming thread: any packet from the peer (RTCP, SCTP) proves it is alive. */
-static GstPadProbeReturn
-on_ice_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  RtcbotdPeer *self = user_data;
-
-  g_atomic_int_set (&self->last_packet_s, now_s ());
-  return GST_PAD_PROBE_OK;
-}
-
-static void
-unwatch_ice_sources (RtcbotdPeer *self)
-{
-  for (guint i = 0; i < self->probes->len; i++)
-    {
-      GstPad *pad = self->probes->pdata[i];
-      gst_pad_remove_probe (pad,
-                            GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (pad), "rtcbotd-probe")));
-    }
-  g_ptr_array_set_size (self->probes, 0);
-}
-
-static void
-watch_ice_sources (RtcbotdPeer *self)
-{
-  g_autoptr (GstIterator) it = gst_bin_iterate_recurse (GST_BIN (self->webrtc));
-  GValue item = G_VALUE_INIT;
-  GstIteratorResult result;
-
-  while ((result = gst_iterator_next (it, &item)) != GST_ITERATOR_DONE
-         && result != GST_ITERATOR_ERROR)
-    {
-      if (result == GST_ITERATOR_RESYNC)
-        {
-          unwatch_ice_sources (self);
-          gst_iterator_resync (it);
-          continue;
-        }
-      GstElement *element = g_value_get_object (&item);
-      GstElementFactory *factory = gst_element_get_factory (element);
-      if (factory && g_str_equal (GST_OBJECT_NAME (factory), "nicesrc"))
-        {
-          GstPad *pad = gst_element_get_static_pad (element, "src");
-          gulong id
-              = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                                   on_ice_packet, self, NULL);
-          g_object_set_data (G_OBJECT (pad), "rtcbotd-probe", GUINT_TO_POINTER (id));
-          g_ptr_array_add (self->probes, pad);
-        }
-      g_value_reset (&item);
-    }
-  g_value_unset (&item);
-}
+/* ---- health ------------------------------------------------------------ */
 
 static guint
 silence_limit (RtcbotdPeer *self)
@@ -536,7 +429,7 @@ on_watchdog (gpointer user_data)
   if (self->state == STATE_CONNECTING && g_get_monotonic_time () > self->connect_deadline)
     reason = g_strdup_printf ("did not connect within %d s", CONNECT_TIMEOUT_S);
   else if (self->state == STATE_CONNECTED
-           && now_s () - g_atomic_int_get (&self->last_packet_s) > (gint)silence_limit (self))
+           && rtcbotd_ice_watch_get_silence (self->ice_watch) > (gint)silence_limit (self))
     reason = g_strdup_printf ("silent for more than %u s", silence_limit (self));
   if (!reason)
     return G_SOURCE_CONTINUE;
@@ -557,8 +450,7 @@ connection_state_changed (gpointer user_data)
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && self->state == STATE_CONNECTING)
     {
       self->state = STATE_CONNECTED;
-      g_atomic_int_set (&self->last_packet_s, now_s ());
-      watch_ice_sources (self);
+      self->ice_watch = rtcbotd_ice_watch_new (self->webrtc);
       g_message ("peer %u: connected", self->id);
       for (guint i = 0; i < self->branches->len; i++)
         attach_branch (self, &g_array_index (self->branches, Branch, i));
@@ -857,7 +749,7 @@ rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
                                       "GStreamer cannot parse the offer's SDP"));
       return;
     }
-  configure_ice (self, local);
+  rtcbotd_ice_configure (self->webrtc, local);
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
   gst_element_sync_state_with_parent (self->webrtc);
   description = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, sdp);
@@ -997,7 +889,7 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
   fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
                                   "the peer closed while negotiating: %s", reason));
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
-  unwatch_ice_sources (self);
+  g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   self->default_channel = NULL;
   /* Closing the channels tells the peer at once (an SCTP stream reset that
    * browsers and aiortc report); give it a moment to leave before the
