@@ -134,9 +134,8 @@ load_asset (RtcbotdHttp *self, const char *name)
 }
 
 static void
-serve_static (SoupServerMessage *msg, const char *path, GBytes *asset)
+serve_static (SoupServerMessage *msg, const char *name, GBytes *asset)
 {
-  const char *name = g_str_equal (path, "/") ? "index.html" : path + 1;
   gsize length;
   const char *data = g_bytes_get_data (asset, &length);
 
@@ -203,10 +202,10 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   const char *method = soup_server_message_get_method (msg);
   gboolean is_get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
   gboolean is_connect = g_str_equal (path, "/connect");
+  const char *asset_name = g_str_equal (path, "/") ? "index.html" : path + 1;
   g_autoptr (GBytes) asset = NULL;
 
-  if (!is_connect && !g_str_equal (path, "/healthz")
-      && !(asset = load_asset (self, g_str_equal (path, "/") ? "index.html" : path + 1)))
+  if (!is_connect && !g_str_equal (path, "/healthz") && !(asset = load_asset (self, asset_name)))
     reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
   else if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
     reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 64 KiB");
@@ -224,7 +223,7 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
       reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
     }
   else
-    serve_static (msg, path, asset);
+    serve_static (msg, asset_name, asset);
 }
 
 RtcbotdHttp *

@@ -36,6 +36,8 @@ typedef struct
   GstPad *tee_pad;   /* request pad on the source's encoded tee */
   GstElement *queue; /* queue ! payloader into webrtcbin */
   GstElement *payloader;
+  GstPad *queue_src; /* looked up once: read for every buffer */
+  RtcbotdPeer *peer; /* the owner, for the streaming-thread probe */
 } Branch;
 
 struct _RtcbotdPeer
@@ -112,6 +114,7 @@ static void
 branch_clear (Branch *branch)
 {
   g_clear_object (&branch->tee_pad);
+  g_clear_object (&branch->queue_src);
 }
 
 static void
@@ -368,14 +371,12 @@ branch_failed (gpointer user_data)
 static GstPadProbeReturn
 on_branch_input (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  RtcbotdPeer *self = user_data;
-  g_autoptr (GstElement) queue = gst_pad_get_parent_element (pad);
-  g_autoptr (GstPad) src = queue ? gst_element_get_static_pad (queue, "src") : NULL;
+  Branch *b = user_data;
 
-  if (!src || gst_pad_get_last_flow_return (src) >= GST_FLOW_OK)
+  if (gst_pad_get_last_flow_return (b->queue_src) >= GST_FLOW_OK)
     return GST_PAD_PROBE_OK;
-  if (g_atomic_int_compare_and_exchange (&self->media_failed, FALSE, TRUE))
-    hop (self, branch_failed);
+  if (g_atomic_int_compare_and_exchange (&b->peer->media_failed, FALSE, TRUE))
+    hop (b->peer, branch_failed);
   return GST_PAD_PROBE_DROP;
 }
 
@@ -580,9 +581,11 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   gst_element_sync_state_with_parent (b->payloader);
   gst_element_sync_state_with_parent (b->queue);
   queue_sink = gst_element_get_static_pad (b->queue, "sink");
+  b->queue_src = gst_element_get_static_pad (b->queue, "src");
+  b->peer = self;
   gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
   gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                     on_branch_input, self, NULL);
+                     on_branch_input, b, NULL);
   return TRUE;
 }
 

@@ -48,6 +48,7 @@ add_element (RtcbotdSource *self, const char *factory, const char *role, GError 
     }
   if (!gst_bin_add (GST_BIN (self->pipeline), element))
     {
+      gst_object_unref (gst_object_ref_sink (element));
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
                    "[source %s]: the pipeline refused the element %s", self->config->name, name);
       return NULL;
