@@ -9,13 +9,14 @@ BUILD_PACKAGES=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libgstreamer-plugins-bad1.0-dev libnice-dev libsoup-3.0-dev libjson-glib-dev libsystemd-dev
+  libevdev-dev
 )
 RUNTIME_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice fonts-dejavu-core
 )
 TEST_PACKAGES=(
-  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format
+  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format socat
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
