@@ -4,16 +4,18 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "rtcbotd-config-endpoint.h"
 #include "rtcbotd-config-reader.h"
 #include "rtcbotd-error.h"
 
 static const char *const daemon_keys[]
-    = { "listen", "web-root", "max-peers", "peer-timeout", NULL };
+    = { "listen", "web-root", "max-peers", "peer-timeout", "control", "control-token", NULL };
 static const char *const test_video_keys[]
     = { "type",    "width",   "height",  "framerate",         "pattern", "motion",
         "overlay", "encoder", "bitrate", "keyframe-interval", NULL };
 static const char *const test_audio_keys[] = { "type", "frequency", "volume", NULL };
-static const char *const route_keys[] = { "from", "to", NULL };
+static const char *const route_keys[] = { "from", "to", "map", "failsafe", NULL };
+static const char *const controls[] = { "single", "shared", NULL };
 
 /* Indexed by RtcbotdSourceType. */
 static const char *const source_types[] = { "test-video", "test-audio", NULL };
@@ -39,14 +41,6 @@ source_config_free (RtcbotdSourceConfig *source)
 }
 
 static void
-sink_config_free (RtcbotdSinkConfig *sink)
-{
-  g_free (sink->name);
-  g_free (sink->type);
-  g_free (sink);
-}
-
-static void
 route_end_free (RtcbotdRouteEnd *end)
 {
   g_free (end->name);
@@ -56,11 +50,17 @@ route_end_free (RtcbotdRouteEnd *end)
 static void
 route_config_free (RtcbotdRouteConfig *route)
 {
+  if (!route)
+    return;
   g_free (route->name);
-  g_ptr_array_unref (route->from);
-  g_ptr_array_unref (route->to);
+  g_clear_pointer (&route->from, g_ptr_array_unref);
+  g_clear_pointer (&route->to, g_ptr_array_unref);
+  g_clear_pointer (&route->map, rtcbotd_map_free);
+  g_clear_pointer (&route->failsafe, json_node_unref);
   g_free (route);
 }
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RtcbotdRouteConfig, route_config_free)
 
 void
 rtcbotd_config_free (RtcbotdConfig *self)
@@ -70,8 +70,9 @@ rtcbotd_config_free (RtcbotdConfig *self)
   g_free (self->path);
   g_free (self->listen_host);
   g_free (self->web_root);
+  g_free (self->control_token);
   g_ptr_array_unref (self->sources);
-  g_ptr_array_unref (self->sinks);
+  g_ptr_array_unref (self->endpoints);
   g_ptr_array_unref (self->routes);
   g_free (self);
 }
@@ -158,14 +159,19 @@ parse_daemon (RtcbotdConfig *self, RtcbotdConfigReader *reader, GError **error)
   g_autofree char *listen = NULL;
   g_autofree char *web_root = NULL;
   g_autoptr (GError) local_error = NULL;
+  guint control;
 
   if (!rtcbotd_config_reader_check_keys (reader, g, daemon_keys, error)
+      || !rtcbotd_config_reader_get_choice (reader, g, "control", controls, 0, &control, error)
+      || !rtcbotd_config_reader_get_string (reader, g, "control-token", NULL, &self->control_token,
+                                            error)
       || !rtcbotd_config_reader_get_string (reader, g, "listen", "0.0.0.0:8080", &listen, error)
       || !rtcbotd_config_reader_get_string (reader, g, "web-root", "builtin", &web_root, error)
       || !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers, error)
       || !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
                                           &self->peer_timeout, error))
     return FALSE;
+  self->control = control;
   if (!rtcbotd_config_set_listen (self, listen, &local_error))
     {
       rtcbotd_config_reader_error (reader, error, g, "listen", "%s", local_error->message);
@@ -230,18 +236,43 @@ parse_test_audio (RtcbotdSourceConfig *s, RtcbotdConfigReader *reader, const cha
 }
 
 static gboolean
+parse_endpoint (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g,
+                const char *section, const char *name, const char *type, GError **error)
+{
+  RtcbotdEndpointConfig *e = rtcbotd_config_parse_endpoint (reader, g, section, name, type, error);
+
+  if (!e)
+    return FALSE;
+  g_ptr_array_add (self->endpoints, e);
+  return TRUE;
+}
+
+static gboolean
 parse_source (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
               GError **error)
 {
   g_autofree RtcbotdSourceConfig *s = g_new0 (RtcbotdSourceConfig, 1);
+  g_autofree char *type_name = NULL;
   guint type;
   gboolean ok;
 
-  if (!rtcbotd_config_reader_has_key (reader, g, "type"))
+  if (!rtcbotd_config_reader_get_string (reader, g, "type", NULL, &type_name, error))
+    return FALSE;
+  if (!type_name)
     {
       rtcbotd_config_reader_error (reader, error, g, "type",
                                    "missing; this key is required; accepted: test-video|"
-                                   "test-audio");
+                                   "test-audio|serial|evdev|exec|websocket|socket");
+      return FALSE;
+    }
+  if (rtcbotd_config_is_endpoint_type (type_name))
+    return parse_endpoint (self, reader, g, "source", name, type_name, error);
+  if (!g_strv_contains (source_types, type_name))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "type",
+                                   "\"%s\" is not accepted; accepted: test-video|test-audio|"
+                                   "serial|evdev|exec|websocket|socket",
+                                   type_name);
       return FALSE;
     }
   if (!rtcbotd_config_reader_get_choice (reader, g, "type", source_types, 0, &type, error))
@@ -269,15 +300,15 @@ parse_sink (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, con
 
   if (!rtcbotd_config_reader_get_string (reader, g, "type", NULL, &type, error))
     return FALSE;
-  /* The foundation has only the built-in sinks; later types register here. */
+  if (type && rtcbotd_config_is_endpoint_type (type))
+    return parse_endpoint (self, reader, g, "sink", name, type, error);
   if (!type)
     rtcbotd_config_reader_error (reader, error, g, "type",
-                                 "missing; this version has no sink types yet: route to the "
-                                 "built-in \"peers\" and \"log\" nodes instead");
+                                 "missing; this key is required; accepted: serial|exec|websocket|"
+                                 "socket");
   else
     rtcbotd_config_reader_error (reader, error, g, "type",
-                                 "\"%s\" is not accepted; this version has no sink types yet: "
-                                 "route to the built-in \"peers\" and \"log\" nodes instead",
+                                 "\"%s\" is not accepted; accepted: serial|exec|websocket|socket",
                                  type);
   return FALSE;
 }
@@ -300,23 +331,50 @@ source_exists (RtcbotdConfig *self, const char *name)
 }
 
 static gboolean
-sink_exists (RtcbotdConfig *self, const char *name)
+endpoint_exists (RtcbotdConfig *self, const char *name)
 {
-  for (guint i = 0; i < self->sinks->len; i++)
-    if (g_str_equal (((RtcbotdSinkConfig *)self->sinks->pdata[i])->name, name))
-      return TRUE;
-  return FALSE;
+  return rtcbotd_config_find_endpoint (self, name) != NULL;
 }
 
+/* Returns the channel label of "peers.channel.LABEL", or NULL. */
+static const char *
+channel_label (const char *name)
+{
+  return g_str_has_prefix (name, "peers.channel.") ? name + strlen ("peers.channel.") : NULL;
+}
+
+/* Lists the names a route end may take: media sources, readable or writable endpoints. */
 static char *
-accepted_sources (RtcbotdConfig *self)
+accepted_ends (RtcbotdConfig *self, gboolean from)
 {
   g_autoptr (GString) s = g_string_new (NULL);
 
-  for (guint i = 0; i < self->sources->len; i++)
+  for (guint i = 0; from && i < self->sources->len; i++)
     g_string_append_printf (s, "%s, ", ((RtcbotdSourceConfig *)self->sources->pdata[i])->name);
-  g_string_append (s, "peers.messages");
+  for (guint i = 0; i < self->endpoints->len; i++)
+    {
+      const RtcbotdEndpointConfig *e = self->endpoints->pdata[i];
+      if (from ? e->readable : e->writable)
+        g_string_append_printf (s, "%s, ", e->name);
+    }
+  g_string_append (s, from ? "peers.messages, peers.channel.LABEL"
+                           : "peers, log, peers.channel.LABEL");
   return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+static gboolean
+check_channel (RtcbotdConfigReader *reader, const char *g, const char *key, const char *name,
+               GError **error)
+{
+  const char *label = channel_label (name);
+
+  if (name_is_valid (label))
+    return TRUE;
+  rtcbotd_config_reader_error (reader, error, g, key,
+                               "\"%s\": the channel label \"%s\" is not valid; use letters, "
+                               "digits, '-' and '_'",
+                               name, label);
+  return FALSE;
 }
 
 /* Resolves one "from" name; sets *messages to what it carries. */
@@ -324,117 +382,201 @@ static RtcbotdRouteEnd *
 resolve_from (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
               gboolean *messages, GError **error)
 {
-  RtcbotdRouteEnd *end = g_new0 (RtcbotdRouteEnd, 1);
+  g_autofree RtcbotdRouteEnd *end = g_new0 (RtcbotdRouteEnd, 1);
 
-  end->name = g_strdup (name);
+  *messages = TRUE;
   if (g_str_equal (name, "peers.messages"))
+    end->type = RTCBOTD_NODE_PEERS_MESSAGES;
+  else if (channel_label (name))
     {
-      end->type = RTCBOTD_NODE_PEERS_MESSAGES;
-      *messages = TRUE;
-      return end;
+      if (!check_channel (reader, g, "from", name, error))
+        return NULL;
+      end->type = RTCBOTD_NODE_PEERS_CHANNEL;
     }
-  if (source_exists (self, name))
+  else if (endpoint_exists (self, name))
+    end->type = RTCBOTD_NODE_ENDPOINT;
+  else if (source_exists (self, name))
     {
       end->type = RTCBOTD_NODE_NAMED;
-      *messages = rtcbotd_config_find_source (self, name)->kind == RTCBOTD_KIND_MESSAGES;
-      return end;
+      *messages = FALSE;
     }
-  route_end_free (end);
-  if (g_str_equal (name, "peers") || g_str_equal (name, "log") || sink_exists (self, name))
-    rtcbotd_config_reader_error (reader, error, g, "from",
-                                 "\"%s\" only receives; \"from\" takes sources (to route what "
-                                 "peers send, use peers.messages)",
-                                 name);
+  else if (g_str_equal (name, "peers") || g_str_equal (name, "log"))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "from",
+                                   "\"%s\" only receives; \"from\" takes sources (to route what "
+                                   "peers send, use peers.messages)",
+                                   name);
+      return NULL;
+    }
   else
     {
-      g_autofree char *accepted = accepted_sources (self);
+      g_autofree char *accepted = accepted_ends (self, TRUE);
       rtcbotd_config_reader_error (reader, error, g, "from", "no source named \"%s\"; accepted: %s",
                                    name, accepted);
+      return NULL;
     }
-  return NULL;
+  end->name = g_strdup (name);
+  return g_steal_pointer (&end);
 }
 
-/* Resolves one "to" name for a route that carries @messages or media. */
+/* Resolves one "to" name for a route that carries @messages or media; NULL
+ * with @error when it cannot take what the route carries. */
 static RtcbotdRouteEnd *
 resolve_to (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
             gboolean messages, GError **error)
 {
-  RtcbotdRouteEnd *end = g_new0 (RtcbotdRouteEnd, 1);
+  const RtcbotdEndpointConfig *endpoint = rtcbotd_config_find_endpoint (self, name);
+  g_autofree RtcbotdRouteEnd *end = g_new0 (RtcbotdRouteEnd, 1);
+  const char *problem = NULL;
 
-  end->name = g_strdup (name);
   if (g_str_equal (name, "peers"))
     end->type = RTCBOTD_NODE_PEERS;
-  else if (g_str_equal (name, "log") && messages)
-    end->type = RTCBOTD_NODE_LOG;
   else if (g_str_equal (name, "log"))
-    {
-      rtcbotd_config_reader_error (reader, error, g, "to",
-                                   "\"log\" takes messages, but this route carries media");
-      g_clear_pointer (&end, route_end_free);
-    }
-  else if (source_exists (self, name) || g_str_equal (name, "peers.messages"))
-    {
-      rtcbotd_config_reader_error (reader, error, g, "to",
-                                   "\"%s\" is a source; \"to\" takes sinks (to send to every "
-                                   "peer, use peers)",
-                                   name);
-      g_clear_pointer (&end, route_end_free);
-    }
+    end->type = RTCBOTD_NODE_LOG;
+  else if (channel_label (name))
+    end->type = RTCBOTD_NODE_PEERS_CHANNEL;
+  else if (endpoint && endpoint->writable)
+    end->type = RTCBOTD_NODE_ENDPOINT;
+  else if (endpoint || source_exists (self, name) || g_str_equal (name, "peers.messages"))
+    problem = "is a source only; \"to\" takes sinks (to send to every peer, use peers)";
   else
     {
+      g_autofree char *accepted = accepted_ends (self, FALSE);
       rtcbotd_config_reader_error (reader, error, g, "to", "no sink named \"%s\"; accepted: %s",
-                                   name, messages ? "peers, log" : "peers");
-      g_clear_pointer (&end, route_end_free);
+                                   name, accepted);
+      return NULL;
     }
-  return end;
+  if (!problem && !messages && end->type != RTCBOTD_NODE_PEERS)
+    problem = "takes messages, but this route carries media";
+  if (problem)
+    {
+      rtcbotd_config_reader_error (reader, error, g, "to", "\"%s\" %s", name, problem);
+      return NULL;
+    }
+  if (end->type == RTCBOTD_NODE_PEERS_CHANNEL && !check_channel (reader, g, "to", name, error))
+    return NULL;
+  end->name = g_strdup (name);
+  return g_steal_pointer (&end);
+}
+
+/* Reads "500ms {json}" (or "0.5s ..."): the silence limit and the neutral message. */
+static gboolean
+parse_failsafe (RtcbotdRouteConfig *route, RtcbotdConfigReader *reader, const char *g,
+                GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) local_error = NULL;
+  char *end = NULL;
+  double amount;
+
+  if (!rtcbotd_config_reader_get_string (reader, g, "failsafe", NULL, &text, error) || !text)
+    return text == NULL && !(error && *error);
+  amount = g_ascii_strtod (text, &end);
+  if (end != text && g_str_has_prefix (end, "ms"))
+    end += 2;
+  else if (end != text && *end == 's')
+    amount *= 1000, end++;
+  else
+    amount = -1;
+  if (amount < 10 || amount > 60000 || (*end && !g_ascii_isspace (*end)))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "failsafe",
+                                   "\"%s\" does not start with a time of 10ms..60s (e.g. 500ms "
+                                   "or 0.5s) followed by the JSON message to send",
+                                   text);
+      return FALSE;
+    }
+  if (!json_parser_load_from_data (parser, g_strstrip (end), -1, &local_error)
+      || !json_parser_get_root (parser))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "failsafe", "\"%s\" is not a JSON message%s%s",
+                                   end, local_error ? ": " : "",
+                                   local_error ? local_error->message : "");
+      return FALSE;
+    }
+  route->failsafe_ms = (guint)(amount + 0.5);
+  route->failsafe = json_node_copy (json_parser_get_root (parser));
+  return TRUE;
+}
+
+static gboolean
+parse_map (RtcbotdRouteConfig *route, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!rtcbotd_config_reader_get_string (reader, g, "map", NULL, &text, error))
+    return FALSE;
+  if (text && !(route->map = rtcbotd_map_new (text, &local_error)))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "map", "%s", local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Resolves every "from" name into @from; returns what the route carries in *messages. */
+static gboolean
+resolve_froms (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, char **names,
+               GPtrArray *from, gboolean *messages, GError **error)
+{
+  for (guint i = 0; names[i]; i++)
+    {
+      gboolean m;
+      RtcbotdRouteEnd *end = resolve_from (self, reader, g, names[i], &m, error);
+      if (!end)
+        return FALSE;
+      if (i > 0 && m != *messages)
+        {
+          rtcbotd_config_reader_error (reader, error, g, "from",
+                                       "mixes media and messages (\"%s\" and \"%s\"); use one "
+                                       "route for each",
+                                       names[0], names[i]);
+          route_end_free (end);
+          return FALSE;
+        }
+      *messages = m;
+      g_ptr_array_add (from, end);
+    }
+  return TRUE;
 }
 
 static gboolean
 parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
              GError **error)
 {
-  g_autoptr (GPtrArray) from = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
-  g_autoptr (GPtrArray) to = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
+  g_autoptr (RtcbotdRouteConfig) route = g_new0 (RtcbotdRouteConfig, 1);
   g_auto (GStrv) from_names = NULL;
   g_auto (GStrv) to_names = NULL;
-  gboolean messages = FALSE;
-  RtcbotdRouteConfig *route;
 
+  route->name = g_strdup (name);
+  route->from = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
+  route->to = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
   if (!rtcbotd_config_reader_check_keys (reader, g, route_keys, error)
       || !rtcbotd_config_reader_get_list (reader, g, "from", &from_names, error)
-      || !rtcbotd_config_reader_get_list (reader, g, "to", &to_names, error))
+      || !rtcbotd_config_reader_get_list (reader, g, "to", &to_names, error)
+      || !resolve_froms (self, reader, g, from_names, route->from, &route->messages, error))
     return FALSE;
-  for (guint i = 0; from_names[i]; i++)
-    {
-      gboolean m;
-      RtcbotdRouteEnd *end = resolve_from (self, reader, g, from_names[i], &m, error);
-      if (!end)
-        return FALSE;
-      if (i > 0 && m != messages)
-        {
-          rtcbotd_config_reader_error (reader, error, g, "from",
-                                       "mixes media and messages (\"%s\" and \"%s\"); use one "
-                                       "route for each",
-                                       from_names[0], from_names[i]);
-          route_end_free (end);
-          return FALSE;
-        }
-      messages = m;
-      g_ptr_array_add (from, end);
-    }
   for (guint i = 0; to_names[i]; i++)
     {
-      RtcbotdRouteEnd *end = resolve_to (self, reader, g, to_names[i], messages, error);
+      RtcbotdRouteEnd *end = resolve_to (self, reader, g, to_names[i], route->messages, error);
       if (!end)
         return FALSE;
-      g_ptr_array_add (to, end);
+      g_ptr_array_add (route->to, end);
     }
-  route = g_new0 (RtcbotdRouteConfig, 1);
-  route->name = g_strdup (name);
-  route->messages = messages;
-  route->from = g_steal_pointer (&from);
-  route->to = g_steal_pointer (&to);
-  g_ptr_array_add (self->routes, route);
+  if (!route->messages
+      && (rtcbotd_config_reader_has_key (reader, g, "map")
+          || rtcbotd_config_reader_has_key (reader, g, "failsafe")))
+    {
+      rtcbotd_config_reader_error (
+          reader, error, g, rtcbotd_config_reader_has_key (reader, g, "map") ? "map" : "failsafe",
+          "applies to message routes, but this route carries media");
+      return FALSE;
+    }
+  if (!parse_map (route, reader, g, error) || !parse_failsafe (route, reader, g, error))
+    return FALSE;
+  g_ptr_array_add (self->routes, g_steal_pointer (&route));
   return TRUE;
 }
 
@@ -492,7 +634,8 @@ parse_group (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *group
     return !g_str_equal (section, "route") || parse_route (self, reader, group, name, error);
   if (g_str_equal (section, "daemon"))
     return parse_daemon (self, reader, error);
-  if (!g_str_equal (section, "route") && (source_exists (self, name) || sink_exists (self, name)))
+  if (!g_str_equal (section, "route")
+      && (source_exists (self, name) || endpoint_exists (self, name)))
     {
       rtcbotd_config_reader_error (reader, error, group, NULL,
                                    "the name \"%s\" is already used by another source or sink",
@@ -519,7 +662,7 @@ rtcbotd_config_load_data (const char *data, const char *name, GError **error)
   self = g_new0 (RtcbotdConfig, 1);
   self->path = g_strdup (name);
   self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)source_config_free);
-  self->sinks = g_ptr_array_new_with_free_func ((GDestroyNotify)sink_config_free);
+  self->endpoints = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_endpoint_config_free);
   self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)route_config_free);
   groups = rtcbotd_config_reader_get_groups (reader);
   have_daemon = g_strv_contains ((const char *const *)groups, "daemon");
@@ -544,6 +687,26 @@ rtcbotd_config_load_file (const char *path, GError **error)
       return NULL;
     }
   return rtcbotd_config_load_data (data, path, error);
+}
+
+const RtcbotdEndpointConfig *
+rtcbotd_config_find_endpoint (const RtcbotdConfig *self, const char *name)
+{
+  for (guint i = 0; i < self->endpoints->len; i++)
+    {
+      const RtcbotdEndpointConfig *e = self->endpoints->pdata[i];
+      if (g_str_equal (e->name, name))
+        return e;
+    }
+  return NULL;
+}
+
+const char *
+rtcbotd_endpoint_type_to_string (RtcbotdEndpointType type)
+{
+  return type < g_strv_length ((char **)rtcbotd_endpoint_type_names)
+             ? rtcbotd_endpoint_type_names[type]
+             : "unknown";
 }
 
 const RtcbotdSourceConfig *

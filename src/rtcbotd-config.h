@@ -8,7 +8,10 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "rtcbotd-map.h"
+#include "rtcbotd-serial-codec.h"
 
 G_BEGIN_DECLS
 
@@ -36,11 +39,36 @@ typedef enum
 /* The built-in route ends, besides named sources and sinks. */
 typedef enum
 {
-  RTCBOTD_NODE_NAMED,          /* a [source NAME] or [sink NAME] */
+  RTCBOTD_NODE_NAMED,          /* a media [source NAME] */
   RTCBOTD_NODE_PEERS,          /* "peers": media or messages to every peer */
-  RTCBOTD_NODE_PEERS_MESSAGES, /* "peers.messages": messages from peers' data channels */
+  RTCBOTD_NODE_PEERS_MESSAGES, /* "peers.messages": messages from any of the peers' data channels */
+  RTCBOTD_NODE_PEERS_CHANNEL,  /* "peers.channel.LABEL": one data channel, both ways */
   RTCBOTD_NODE_LOG,            /* "log": messages to the log */
+  RTCBOTD_NODE_ENDPOINT,       /* a message source or sink: serial, evdev, exec, ... */
 } RtcbotdNodeType;
+
+/* Message sources and sinks that talk to the world (RtcbotdEndpoint). */
+typedef enum
+{
+  RTCBOTD_ENDPOINT_SERIAL,
+  RTCBOTD_ENDPOINT_EVDEV,
+  RTCBOTD_ENDPOINT_EXEC,
+  RTCBOTD_ENDPOINT_WEBSOCKET,
+  RTCBOTD_ENDPOINT_SOCKET,
+} RtcbotdEndpointType;
+
+/* What a full per-consumer queue gives up. */
+typedef enum
+{
+  RTCBOTD_OVERFLOW_DROP_OLDEST, /* the oldest waiting message */
+  RTCBOTD_OVERFLOW_MOST_RECENT, /* everything but the newest (RTCBot's MostRecentSubscription) */
+} RtcbotdOverflow;
+
+typedef enum
+{
+  RTCBOTD_CONTROL_SINGLE, /* one peer drives at a time, the others watch */
+  RTCBOTD_CONTROL_SHARED, /* every peer's messages are routed */
+} RtcbotdControl;
 
 typedef struct
 {
@@ -65,8 +93,24 @@ typedef struct
 typedef struct
 {
   char *name;
-  char *type;
-} RtcbotdSinkConfig;
+  char *label; /* the group, for messages: "[sink arduino]" */
+  RtcbotdEndpointType type;
+  gboolean readable; /* produces messages: may be a route's "from" */
+  gboolean writable; /* consumes messages: may be a route's "to" */
+  RtcbotdOverflow overflow;
+  guint queue_length; /* messages waiting per consumer (per client for sockets) */
+  /* serial, evdev, socket */
+  char *device; /* serial and evdev: the device path; socket: the socket path */
+  /* serial */
+  guint baudrate;
+  RtcbotdSerialFormat *format;
+  guint delay_write_start; /* ms after ready before the first write */
+  /* evdev */
+  gboolean grab;
+  /* exec */
+  char **argv;
+  guint max_rate; /* messages per second read from the worker */
+} RtcbotdEndpointConfig;
 
 typedef struct
 {
@@ -80,6 +124,9 @@ typedef struct
   gboolean messages; /* TRUE for a message route, FALSE for a media route */
   GPtrArray *from;   /* of RtcbotdRouteEnd */
   GPtrArray *to;     /* of RtcbotdRouteEnd */
+  RtcbotdMap *map;   /* NULL: messages pass unchanged */
+  guint failsafe_ms; /* 0: no failsafe */
+  JsonNode *failsafe;
 } RtcbotdRouteConfig;
 
 typedef struct
@@ -90,9 +137,11 @@ typedef struct
   char *web_root; /* NULL for the built-in page */
   guint max_peers;
   guint peer_timeout; /* seconds without packets before a connected peer is dropped */
-  GPtrArray *sources; /* of RtcbotdSourceConfig */
-  GPtrArray *sinks;   /* of RtcbotdSinkConfig */
-  GPtrArray *routes;  /* of RtcbotdRouteConfig */
+  RtcbotdControl control;
+  char *control_token;  /* NULL: no peer may take control from the driver */
+  GPtrArray *sources;   /* of RtcbotdSourceConfig: media */
+  GPtrArray *endpoints; /* of RtcbotdEndpointConfig: message sources and sinks */
+  GPtrArray *routes;    /* of RtcbotdRouteConfig */
 } RtcbotdConfig;
 
 /** Loads and validates the configuration file at @path. */
@@ -110,6 +159,13 @@ gboolean rtcbotd_config_parse_address (const char *text, char **host, guint16 *p
 
 /** Returns the source named @name, or NULL. */
 const RtcbotdSourceConfig *rtcbotd_config_find_source (const RtcbotdConfig *self, const char *name);
+
+/** Returns the message source or sink named @name, or NULL. */
+const RtcbotdEndpointConfig *rtcbotd_config_find_endpoint (const RtcbotdConfig *self,
+                                                           const char *name);
+
+/** Returns the name of @type as written in the config file. */
+const char *rtcbotd_endpoint_type_to_string (RtcbotdEndpointType type);
 
 /** Returns TRUE when some route sends source @name to the built-in "peers" node. */
 gboolean rtcbotd_config_source_routed_to_peers (const RtcbotdConfig *self, const char *name);

@@ -38,13 +38,13 @@ typedef enum
 typedef struct
 {
   RtcbotdSerialReadMode read_mode;
-  RtcbotdStruct *read_format; /* RTCBOTD_SERIAL_READ_STRUCT only */
-  char **read_keys;           /* NULL: records become JSON arrays */
-  RtcbotdStruct *write_format; /* NULL: messages are written as text lines */
-  char **write_keys;           /* NULL: JSON arrays are packed */
+  RtcbotdStruct *read_format;    /* RTCBOTD_SERIAL_READ_STRUCT only */
+  char **read_keys;              /* NULL: records become JSON arrays */
+  RtcbotdStruct *write_format;   /* NULL: messages are written as text lines */
+  char **write_keys;             /* NULL: JSON arrays are packed */
   RtcbotdLineEnding line_ending; /* text writes only */
-  GBytes *start_bytes;         /* NULL: the port is ready when it opens */
-  GBytes *frame_marker;        /* NULL: RTCBot's bare records */
+  GBytes *start_bytes;           /* NULL: the port is ready when it opens */
+  GBytes *frame_marker;          /* NULL: RTCBot's bare records */
 } RtcbotdSerialFormat;
 
 /** Frees what @format holds, and @format. */
