@@ -68,7 +68,7 @@ typedef enum
 {
   RTCBOTD_CONTROL_SINGLE, /* one peer drives at a time, the others watch */
   RTCBOTD_CONTROL_SHARED, /* every peer's messages are routed */
-} RtcbotdControl;
+} RtcbotdControlMode;
 
 typedef struct
 {
@@ -137,7 +137,7 @@ typedef struct
   char *web_root; /* NULL for the built-in page */
   guint max_peers;
   guint peer_timeout; /* seconds without packets before a connected peer is dropped */
-  RtcbotdControl control;
+  RtcbotdControlMode control;
   char *control_token;  /* NULL: no peer may take control from the driver */
   GPtrArray *sources;   /* of RtcbotdSourceConfig: media */
   GPtrArray *endpoints; /* of RtcbotdEndpointConfig: message sources and sinks */
