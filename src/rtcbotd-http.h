@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <libsoup/soup.h>
 
 #include "rtcbotd-config.h"
 
@@ -24,6 +24,9 @@ RtcbotdHttp *rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *confi
 
 /** Starts listening on [daemon] listen and logs the page's URL. */
 gboolean rtcbotd_http_listen (RtcbotdHttp *self, GError **error);
+
+/** Returns the libsoup server, for endpoints that add handlers (before or after listening). */
+SoupServer *rtcbotd_http_get_server (RtcbotdHttp *self);
 
 /** Stops listening and drops open connections. */
 void rtcbotd_http_stop (RtcbotdHttp *self);
