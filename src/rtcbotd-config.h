@@ -68,7 +68,7 @@ typedef enum
 {
   RTCBOTD_CONTROL_SINGLE, /* one peer drives at a time, the others watch */
   RTCBOTD_CONTROL_SHARED, /* every peer's messages are routed */
-} RtcbotdControl;
+} RtcbotdControlMode;
 
 typedef struct
 {
@@ -94,6 +94,7 @@ typedef struct
 {
   char *name;
   char *label; /* the group, for messages: "[sink arduino]" */
+  gboolean sink_group; /* declared as [sink NAME], not [source NAME] */
   RtcbotdEndpointType type;
   gboolean readable; /* produces messages: may be a route's "from" */
   gboolean writable; /* consumes messages: may be a route's "to" */
@@ -137,7 +138,7 @@ typedef struct
   char *web_root; /* NULL for the built-in page */
   guint max_peers;
   guint peer_timeout; /* seconds without packets before a connected peer is dropped */
-  RtcbotdControl control;
+  RtcbotdControlMode control;
   char *control_token;  /* NULL: no peer may take control from the driver */
   GPtrArray *sources;   /* of RtcbotdSourceConfig: media */
   GPtrArray *endpoints; /* of RtcbotdEndpointConfig: message sources and sinks */

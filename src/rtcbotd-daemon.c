@@ -5,9 +5,9 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-control-plane.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
-#include "rtcbotd-message-bus.h"
 #include "rtcbotd-peer.h"
 #include "rtcbotd-sdp.h"
 #include "rtcbotd-signaling.h"
@@ -24,7 +24,7 @@ struct _RtcbotdDaemon
   GPtrArray *sources; /* of RtcbotdSource, routed to peers */
   GHashTable *peers;  /* id -> RtcbotdPeer */
   guint next_peer_id;
-  RtcbotdMessageBus *bus;
+  RtcbotdControlPlane *control;
   RtcbotdHttp *http;
 };
 
@@ -39,7 +39,7 @@ rtcbotd_daemon_finalize (GObject *object)
   g_clear_pointer (&self->http, rtcbotd_http_free);
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
-  g_clear_pointer (&self->bus, rtcbotd_message_bus_free);
+  g_clear_pointer (&self->control, rtcbotd_control_plane_free);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->config, rtcbotd_config_free);
   G_OBJECT_CLASS (rtcbotd_daemon_parent_class)->finalize (object);
@@ -72,28 +72,6 @@ guint
 rtcbotd_daemon_get_n_peers (RtcbotdDaemon *self)
 {
   return g_hash_table_size (self->peers);
-}
-
-/* Message sink "peers": every peer gets it, JSON-encoded as RTCBot's Python side does. */
-static void
-send_to_peers (JsonNode *message, const char *from, gpointer user_data)
-{
-  RtcbotdDaemon *self = user_data;
-  g_autofree char *text = rtcbotd_message_encode (message);
-  GHashTableIter iter;
-  gpointer peer;
-
-  g_hash_table_iter_init (&iter, self->peers);
-  while (g_hash_table_iter_next (&iter, NULL, &peer))
-    rtcbotd_peer_send (peer, text);
-}
-
-static void
-on_peer_message (RtcbotdPeer *peer, const char *text, RtcbotdDaemon *self)
-{
-  g_autoptr (JsonNode) message = rtcbotd_message_decode (text);
-
-  rtcbotd_message_bus_publish (self->bus, "peers.messages", message);
 }
 
 static void
@@ -208,8 +186,6 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
   self->pipeline = gst_object_ref_sink (gst_pipeline_new ("rtcbotd"));
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_watch_id = gst_bus_add_watch (bus, on_bus_message, self);
-  self->bus = rtcbotd_message_bus_new (self->config);
-  rtcbotd_message_bus_set_sink (self->bus, "peers", send_to_peers, self);
   if (!build_sources (self, error))
     return FALSE;
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
@@ -219,6 +195,9 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
       return FALSE;
     }
   self->http = rtcbotd_http_new (self, self->config);
+  self->control = rtcbotd_control_plane_new (self->config);
+  if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error))
+    return FALSE;
   return rtcbotd_http_listen (self->http, error);
 }
 
@@ -230,6 +209,9 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
 
   if (self->http)
     rtcbotd_http_stop (self->http);
+  /* Motors first: the failsafes go out while the peers' channels are still open. */
+  if (self->control)
+    rtcbotd_control_plane_stop (self->control);
   peers = g_hash_table_get_values (self->peers);
   for (GList *l = peers; l; l = l->next)
     rtcbotd_peer_close (l->data, "the daemon is stopping");
@@ -371,8 +353,8 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
       return;
     }
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
-  g_signal_connect (peer, "message", G_CALLBACK (on_peer_message), self);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
+  rtcbotd_control_plane_add_peer (self->control, peer);
   g_message ("peer %u: offer with %u track(s) to send", id, tracks->len);
   rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, g_steal_pointer (&task));
 }
@@ -417,8 +399,8 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
       json_builder_add_string_value (b, chain);
     }
   json_builder_end_object (b);
-  json_builder_set_member_name (b, "messages");
-  json_builder_add_int_value (b, self->bus ? rtcbotd_message_bus_get_published (self->bus) : 0);
+  if (self->control)
+    rtcbotd_control_plane_add_health (self->control, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);

@@ -239,6 +239,12 @@ rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *config)
   return self;
 }
 
+SoupServer *
+rtcbotd_http_get_server (RtcbotdHttp *self)
+{
+  return self->server;
+}
+
 gboolean
 rtcbotd_http_listen (RtcbotdHttp *self, GError **error)
 {

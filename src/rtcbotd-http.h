@@ -22,6 +22,9 @@ typedef struct _RtcbotdHttp RtcbotdHttp;
 /** Creates the server for @daemon; it does not listen yet. */
 RtcbotdHttp *rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *config);
 
+/** Returns the server, for handlers added by others (websocket endpoints). */
+SoupServer *rtcbotd_http_get_server (RtcbotdHttp *self);
+
 /** Starts listening on [daemon] listen and logs the page's URL. */
 gboolean rtcbotd_http_listen (RtcbotdHttp *self, GError **error);
 

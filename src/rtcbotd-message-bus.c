@@ -1,6 +1,8 @@
 /* rtcbotd-message-bus.c — JSON messages between sources and sinks, along routes. */
 #include "rtcbotd-message-bus.h"
 
+#include "rtcbotd-route.h"
+
 typedef struct
 {
   RtcbotdMessageSinkFunc func;
@@ -9,17 +11,48 @@ typedef struct
 
 struct _RtcbotdMessageBus
 {
-  GHashTable *edges; /* source node -> GPtrArray of sink node names */
-  GHashTable *sinks; /* sink node -> Sink */
+  GPtrArray *routes;  /* of RtcbotdRoute, in file order */
+  GHashTable *inputs; /* source node -> GPtrArray of RtcbotdRoute (not owned) */
+  GHashTable *sinks;  /* sink node -> Sink */
   guint64 published;
 };
 
 static void
-log_sink (JsonNode *message, const char *from, gpointer user_data)
+log_sink (JsonNode *message, const char *node, const char *route, gpointer user_data)
 {
   g_autofree char *text = rtcbotd_message_encode (message);
 
-  g_message ("message from %s: %s", from, text);
+  g_message ("[route %s]: %s", route, text);
+}
+
+/* RtcbotdRoute delivers what it made of a message: every "to" node gets it. */
+static void
+deliver (RtcbotdRoute *route, JsonNode *message, gpointer user_data)
+{
+  RtcbotdMessageBus *self = user_data;
+  const RtcbotdRouteConfig *config = rtcbotd_route_get_config (route);
+
+  for (guint i = 0; i < config->to->len; i++)
+    {
+      const RtcbotdRouteEnd *to = config->to->pdata[i];
+      Sink *sink = g_hash_table_lookup (self->sinks, to->name);
+      if (sink)
+        sink->func (message, to->name, config->name, sink->user_data);
+    }
+}
+
+static void
+add_input (RtcbotdMessageBus *self, const char *node, RtcbotdRoute *route)
+{
+  GPtrArray *routes = g_hash_table_lookup (self->inputs, node);
+
+  if (!routes)
+    {
+      routes = g_ptr_array_new ();
+      g_hash_table_insert (self->inputs, g_strdup (node), routes);
+    }
+  if (!g_ptr_array_find (routes, route, NULL))
+    g_ptr_array_add (routes, route);
 }
 
 RtcbotdMessageBus *
@@ -27,30 +60,20 @@ rtcbotd_message_bus_new (const RtcbotdConfig *config)
 {
   RtcbotdMessageBus *self = g_new0 (RtcbotdMessageBus, 1);
 
-  self->edges
+  self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_route_free);
+  self->inputs
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   self->sinks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (guint i = 0; i < config->routes->len; i++)
     {
-      const RtcbotdRouteConfig *route = config->routes->pdata[i];
-      if (!route->messages)
+      const RtcbotdRouteConfig *c = config->routes->pdata[i];
+      RtcbotdRoute *route;
+      if (!c->messages)
         continue;
-      for (guint f = 0; f < route->from->len; f++)
-        {
-          const RtcbotdRouteEnd *from = route->from->pdata[f];
-          GPtrArray *targets = g_hash_table_lookup (self->edges, from->name);
-          if (!targets)
-            {
-              targets = g_ptr_array_new_with_free_func (g_free);
-              g_hash_table_insert (self->edges, g_strdup (from->name), targets);
-            }
-          for (guint t = 0; t < route->to->len; t++)
-            {
-              const RtcbotdRouteEnd *to = route->to->pdata[t];
-              if (!g_ptr_array_find_with_equal_func (targets, to->name, g_str_equal, NULL))
-                g_ptr_array_add (targets, g_strdup (to->name));
-            }
-        }
+      route = rtcbotd_route_new (c, deliver, self);
+      g_ptr_array_add (self->routes, route);
+      for (guint f = 0; f < c->from->len; f++)
+        add_input (self, ((RtcbotdRouteEnd *)c->from->pdata[f])->name, route);
     }
   rtcbotd_message_bus_set_sink (self, "log", log_sink, NULL);
   return self;
@@ -61,8 +84,9 @@ rtcbotd_message_bus_free (RtcbotdMessageBus *self)
 {
   if (!self)
     return;
-  g_hash_table_unref (self->edges);
+  g_hash_table_unref (self->inputs);
   g_hash_table_unref (self->sinks);
+  g_ptr_array_unref (self->routes);
   g_free (self);
 }
 
@@ -78,23 +102,81 @@ rtcbotd_message_bus_set_sink (RtcbotdMessageBus *self, const char *node,
 }
 
 void
-rtcbotd_message_bus_publish (RtcbotdMessageBus *self, const char *node, JsonNode *message)
+rtcbotd_message_bus_publish (RtcbotdMessageBus *self, const char *node, JsonNode *message,
+                             guint origin)
 {
-  GPtrArray *targets = g_hash_table_lookup (self->edges, node);
+  GPtrArray *routes = g_hash_table_lookup (self->inputs, node);
 
   self->published++;
-  for (guint i = 0; targets && i < targets->len; i++)
-    {
-      Sink *sink = g_hash_table_lookup (self->sinks, targets->pdata[i]);
-      if (sink)
-        sink->func (message, node, sink->user_data);
-    }
+  for (guint i = 0; routes && i < routes->len; i++)
+    rtcbotd_route_push (routes->pdata[i], message, origin);
+}
+
+void
+rtcbotd_message_bus_publish_channel (RtcbotdMessageBus *self, const char *label,
+                                     JsonNode *message, guint origin)
+{
+  GPtrArray *all = g_hash_table_lookup (self->inputs, "peers.messages");
+  g_autofree char *node = g_strconcat ("peers.channel.", label, NULL);
+  GPtrArray *one = g_hash_table_lookup (self->inputs, node);
+
+  self->published++;
+  for (guint i = 0; all && i < all->len; i++)
+    rtcbotd_route_push (all->pdata[i], message, origin);
+  /* A route that takes both nodes takes the message once. */
+  for (guint i = 0; one && i < one->len; i++)
+    if (!all || !g_ptr_array_find (all, one->pdata[i], NULL))
+      rtcbotd_route_push (one->pdata[i], message, origin);
+}
+
+void
+rtcbotd_message_bus_keep_alive (RtcbotdMessageBus *self, guint origin)
+{
+  for (guint i = 0; i < self->routes->len; i++)
+    rtcbotd_route_keep_alive (self->routes->pdata[i], origin);
+}
+
+void
+rtcbotd_message_bus_peer_lost (RtcbotdMessageBus *self, guint origin, const char *why)
+{
+  for (guint i = 0; origin && i < self->routes->len; i++)
+    if (rtcbotd_route_get_driver (self->routes->pdata[i]) == origin)
+      rtcbotd_route_fail_safe (self->routes->pdata[i], why, FALSE);
+}
+
+void
+rtcbotd_message_bus_node_lost (RtcbotdMessageBus *self, const char *node, const char *why)
+{
+  GPtrArray *routes = g_hash_table_lookup (self->inputs, node);
+
+  for (guint i = 0; routes && i < routes->len; i++)
+    rtcbotd_route_fail_safe (routes->pdata[i], why, FALSE);
+}
+
+void
+rtcbotd_message_bus_fail_safe_all (RtcbotdMessageBus *self, const char *why)
+{
+  for (guint i = 0; i < self->routes->len; i++)
+    rtcbotd_route_fail_safe (self->routes->pdata[i], why, TRUE);
 }
 
 guint64
 rtcbotd_message_bus_get_published (RtcbotdMessageBus *self)
 {
   return self->published;
+}
+
+void
+rtcbotd_message_bus_add_health (RtcbotdMessageBus *self, JsonBuilder *builder)
+{
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      RtcbotdRoute *route = self->routes->pdata[i];
+      json_builder_set_member_name (builder, rtcbotd_route_get_config (route)->name);
+      rtcbotd_route_add_health (route, builder);
+    }
+  json_builder_end_object (builder);
 }
 
 /* TRUE when arrays and objects in @text nest deeper than @limit; json-glib

@@ -1,10 +1,12 @@
 /* rtcbotd-message-bus.h — JSON messages between sources and sinks, along routes.
  *
- * The bus knows the message routes of the configuration as edges from a
- * source node ("peers.messages", later serial, evdev...) to sink nodes
- * ("peers", "log", ...). Producers publish under their node name; each sink
- * node registers one consumer. The built-in "log" sink is the bus's own.
- * Lives on the main context, as long as the daemon.
+ * The bus runs the message routes of the configuration (RtcbotdRoute: map,
+ * failsafe, counters). Producers publish under their node name ("gamepad",
+ * "peers.messages", ...) with the peer they came from; each route that lists
+ * the node in "from" takes the message once, and what it makes of it goes to
+ * the consumer registered for each of its "to" nodes. Consumers never block
+ * (slow ones keep their own bounded queues). The built-in "log" sink is the
+ * bus's own. Lives on the main context, as long as the daemon.
  */
 #pragma once
 
@@ -16,24 +18,47 @@ G_BEGIN_DECLS
 
 typedef struct _RtcbotdMessageBus RtcbotdMessageBus;
 
-/* Called on the main context with a message routed to the sink's node. */
-typedef void (*RtcbotdMessageSinkFunc) (JsonNode *message, const char *from, gpointer user_data);
+/* Called on the main context with a message that route @route sends to sink node @node. */
+typedef void (*RtcbotdMessageSinkFunc) (JsonNode *message, const char *node, const char *route,
+                                        gpointer user_data);
 
-/** Creates a bus carrying the message routes of @config. */
+/** Creates a bus carrying the message routes of @config, which must outlive it. */
 RtcbotdMessageBus *rtcbotd_message_bus_new (const RtcbotdConfig *config);
 
-/** Frees @self. */
+/** Frees @self; pending failsafes are not sent (see rtcbotd_message_bus_fail_safe_all()). */
 void rtcbotd_message_bus_free (RtcbotdMessageBus *self);
 
 /** Registers @func as the consumer of sink node @node. */
 void rtcbotd_message_bus_set_sink (RtcbotdMessageBus *self, const char *node,
                                    RtcbotdMessageSinkFunc func, gpointer user_data);
 
-/** Delivers @message, published by source node @node, along every route from it. */
-void rtcbotd_message_bus_publish (RtcbotdMessageBus *self, const char *node, JsonNode *message);
+/** Delivers @message, published by source node @node, along every route from
+ * it; @origin is the peer it came from, or 0. */
+void rtcbotd_message_bus_publish (RtcbotdMessageBus *self, const char *node, JsonNode *message,
+                                  guint origin);
+
+/** Delivers what peer @origin sent on its data channel @label: routes from
+ * "peers.messages" or "peers.channel.LABEL" take it once. */
+void rtcbotd_message_bus_publish_channel (RtcbotdMessageBus *self, const char *label,
+                                          JsonNode *message, guint origin);
+
+/** Tells the routes that peer @origin is still there (restarts their failsafe timers). */
+void rtcbotd_message_bus_keep_alive (RtcbotdMessageBus *self, guint origin);
+
+/** Sends the failsafe of every route peer @origin drove, for @why. */
+void rtcbotd_message_bus_peer_lost (RtcbotdMessageBus *self, guint origin, const char *why);
+
+/** Sends the failsafe of every armed route from node @node, for @why (a device went away). */
+void rtcbotd_message_bus_node_lost (RtcbotdMessageBus *self, const char *node, const char *why);
+
+/** Sends every route's failsafe, armed or not (the daemon is stopping). */
+void rtcbotd_message_bus_fail_safe_all (RtcbotdMessageBus *self, const char *why);
 
 /** Returns how many messages have been published. */
 guint64 rtcbotd_message_bus_get_published (RtcbotdMessageBus *self);
+
+/** Adds an object with every route's counters to @builder. */
+void rtcbotd_message_bus_add_health (RtcbotdMessageBus *self, JsonBuilder *builder);
 
 /* Deeper JSON is taken as a plain string. */
 #define RTCBOTD_MESSAGE_MAX_DEPTH 64

@@ -67,9 +67,13 @@ struct _RtcbotdPeer
 
 G_DEFINE_FINAL_TYPE (RtcbotdPeer, rtcbotd_peer, G_TYPE_OBJECT)
 
+#define LABEL_KEY "rtcbotd-label" /* a channel's label, readable from any thread */
+
 enum
 {
   SIGNAL_MESSAGE,
+  SIGNAL_CHANNEL_OPENED,
+  SIGNAL_CHANNEL_CLOSED,
   SIGNAL_CLOSED,
   N_SIGNALS
 };
@@ -102,9 +106,18 @@ static void
 rtcbotd_peer_class_init (RtcbotdPeerClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = rtcbotd_peer_finalize;
-  /* A text message arrived on one of the peer's data channels. */
-  signals[SIGNAL_MESSAGE] = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                          0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* A text message arrived on the peer's data channel with this label. */
+  signals[SIGNAL_MESSAGE]
+      = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* The peer opened a data channel with this label. */
+  signals[SIGNAL_CHANNEL_OPENED]
+      = g_signal_new ("channel-opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* The peer closed its data channel with this label (not emitted once the peer closes). */
+  signals[SIGNAL_CHANNEL_CLOSED]
+      = g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /* The peer is gone and its elements are out of the pipeline. */
   signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                          NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -209,9 +222,30 @@ rtcbotd_peer_send (RtcbotdPeer *self, const char *text)
   flush_pending (self);
 }
 
+void
+rtcbotd_peer_send_on (RtcbotdPeer *self, const char *label, const char *text)
+{
+  if (self->state >= STATE_CLOSING)
+    return;
+  if (g_str_equal (label, "default"))
+    {
+      rtcbotd_peer_send (self, text);
+      return;
+    }
+  for (guint i = 0; i < self->channels->len; i++)
+    {
+      GstWebRTCDataChannel *channel = self->channels->pdata[i];
+      g_autoptr (GError) error = NULL;
+      if (g_strcmp0 (g_object_get_data (G_OBJECT (channel), LABEL_KEY), label) == 0
+          && !gst_webrtc_data_channel_send_string_full (channel, text, &error))
+        g_debug ("peer %u: cannot send on \"%s\": %s", self->id, label, error->message);
+    }
+}
+
 typedef struct
 {
   RtcbotdPeer *peer;
+  char *label;
   char *text;
 } Message;
 
@@ -221,8 +255,9 @@ deliver_message (gpointer user_data)
   Message *m = user_data;
 
   if (m->peer->state < STATE_CLOSING)
-    g_signal_emit (m->peer, signals[SIGNAL_MESSAGE], 0, m->text);
+    g_signal_emit (m->peer, signals[SIGNAL_MESSAGE], 0, m->label, m->text);
   g_object_unref (m->peer);
+  g_free (m->label);
   g_free (m->text);
   g_free (m);
   return G_SOURCE_REMOVE;
@@ -243,6 +278,7 @@ on_message_string (GstWebRTCDataChannel *channel, const char *text, RtcbotdPeer 
   m = g_new0 (Message, 1);
 
   m->peer = g_object_ref (self);
+  m->label = g_strdup (g_object_get_data (G_OBJECT (channel), LABEL_KEY));
   m->text = g_strdup (text ? text : "");
   g_main_context_invoke (self->context, deliver_message, m);
 }
@@ -276,6 +312,39 @@ typedef struct
 } NewChannel;
 
 static gboolean
+forget_channel (gpointer user_data)
+{
+  NewChannel *n = user_data;
+  RtcbotdPeer *self = n->peer;
+
+  if (self->state < STATE_CLOSING && g_ptr_array_find (self->channels, n->channel, NULL))
+    {
+      const char *label = g_object_get_data (G_OBJECT (n->channel), LABEL_KEY);
+      g_debug ("peer %u: data channel \"%s\" closed", self->id, label);
+      g_signal_handlers_disconnect_by_data (n->channel, self);
+      if (self->default_channel == n->channel)
+        self->default_channel = NULL;
+      g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, label);
+      g_ptr_array_remove (self->channels, n->channel);
+    }
+  g_object_unref (n->channel);
+  g_object_unref (n->peer);
+  g_free (n);
+  return G_SOURCE_REMOVE;
+}
+
+/* SCTP thread. */
+static void
+on_channel_close (GstWebRTCDataChannel *channel, RtcbotdPeer *self)
+{
+  NewChannel *n = g_new0 (NewChannel, 1);
+
+  n->peer = g_object_ref (self);
+  n->channel = g_object_ref (channel);
+  g_main_context_invoke (self->context, forget_channel, n);
+}
+
+static gboolean
 adopt_channel (gpointer user_data)
 {
   NewChannel *n = user_data;
@@ -297,6 +366,7 @@ adopt_channel (gpointer user_data)
       if (g_strcmp0 (label, "default") == 0 && !self->default_channel)
         self->default_channel = n->channel;
       flush_pending (self);
+      g_signal_emit (self, signals[SIGNAL_CHANNEL_OPENED], 0, label ? label : "");
     }
   else
     g_signal_handlers_disconnect_by_data (n->channel, self);
@@ -311,7 +381,11 @@ static void
 on_data_channel (GstElement *webrtc, GstWebRTCDataChannel *channel, RtcbotdPeer *self)
 {
   NewChannel *n = g_new0 (NewChannel, 1);
+  char *label = NULL;
 
+  g_object_get (channel, "label", &label, NULL);
+  g_object_set_data_full (G_OBJECT (channel), LABEL_KEY, label ? label : g_strdup (""), g_free);
+  g_signal_connect (channel, "on-close", G_CALLBACK (on_channel_close), self);
   g_signal_connect (channel, "on-message-string", G_CALLBACK (on_message_string), self);
   g_signal_connect (channel, "on-message-data", G_CALLBACK (on_message_data), self);
   g_signal_connect (channel, "on-open", G_CALLBACK (on_channel_open), self);

@@ -47,6 +47,9 @@ char *rtcbotd_peer_answer_finish (RtcbotdPeer *self, GAsyncResult *result, GErro
 /** Sends @text on the peer's "default" data channel, queued until it opens. */
 void rtcbotd_peer_send (RtcbotdPeer *self, const char *text);
 
+/** Sends @text on the peer's data channel @label if it has one open ("default" queues). */
+void rtcbotd_peer_send_on (RtcbotdPeer *self, const char *label, const char *text);
+
 /** Starts closing the peer, for @reason (logged); "closed" follows. Idempotent. */
 void rtcbotd_peer_close (RtcbotdPeer *self, const char *reason);
 

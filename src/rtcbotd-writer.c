@@ -207,7 +207,7 @@ rtcbotd_writer_flush (RtcbotdWriter *self, gint64 deadline)
       if (poll (&p, 1, (int)MIN (left_ms, G_MAXINT)) < 0 && errno != EINTR)
         break;
       if (!write_some (self))
-        break;
+        return FALSE; /* the error callback may have freed the writer */
     }
   self->held = held;
   return g_queue_is_empty (&self->frames);

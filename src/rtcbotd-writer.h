@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 
 typedef struct _RtcbotdWriter RtcbotdWriter;
 
-/* Called on the main context when a write fails (the fd is then unusable). */
+/* Called on the main context when a write fails (the fd is then unusable);
+ * it may free the writer. */
 typedef void (*RtcbotdWriterErrorFunc) (GError *error, gpointer user_data);
 
 /** Creates a writer for non-blocking @fd; @func reports write errors. */

@@ -92,6 +92,7 @@ BASE_CONFIG = """\
 [daemon]
 listen = 127.0.0.1:0
 max-peers = {max_peers}
+control = shared
 
 [source camera]
 type = test-video
@@ -448,7 +449,7 @@ class RTCBotClient:
     """
 
     def __init__(self, base_url, video=True, audio=True, data=True, codecs=None,
-                 ordered=True, name="client"):
+                 ordered=True, name="client", channels=()):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.want_video = video
         self.want_audio = audio
@@ -456,6 +457,9 @@ class RTCBotClient:
         self.codecs = codecs
         self.ordered = ordered
         self.name = name
+        # extra data channels: (label, {"ordered": ..., "maxRetransmits": ...})
+        self.extra_channels = list(channels)
+        self.channels = {}
         self.pc = None
         self.channel = None
         self.offer = None
@@ -486,6 +490,8 @@ class RTCBotClient:
             self.channel = self.pc.createDataChannel("default", ordered=self.ordered)
             self.channel.on("open", self._open.set)
             self.channel.on("message", self._on_message)
+        for label, options in self.extra_channels:
+            self.channels[label] = self.pc.createDataChannel(label, **options)
         if self.want_video:
             t = self.pc.addTransceiver("video", direction="recvonly")
             if self.codecs:

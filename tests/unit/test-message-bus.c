@@ -25,13 +25,14 @@ received_init (Received *received)
   received->from = g_ptr_array_new_with_free_func (g_free);
 }
 
+/* Records each message with the route that sent it. */
 static void
-collect (JsonNode *message, const char *from, gpointer user_data)
+collect (JsonNode *message, const char *node, const char *route, gpointer user_data)
 {
   Received *received = user_data;
 
   g_ptr_array_add (received->messages, rtcbotd_message_encode (message));
-  g_ptr_array_add (received->from, g_strdup (from));
+  g_ptr_array_add (received->from, g_strdup (route));
 }
 
 static RtcbotdConfig *
@@ -146,12 +147,12 @@ test_route_to_peers (void)
   rtcbotd_message_bus_set_sink (bus, "log", collect, &log);
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 0);
 
-  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message, 0);
   g_assert_cmpuint (peers.messages->len, ==, 1);
   g_assert_cmpstr (peers.messages->pdata[0], ==, "{\"text\":\"hi\"}");
-  g_assert_cmpstr (peers.from->pdata[0], ==, "peers.messages");
+  g_assert_cmpstr (peers.from->pdata[0], ==, "echo");
   g_assert_cmpuint (log.messages->len, ==, 1);
-  g_assert_cmpstr (log.from->pdata[0], ==, "peers.messages");
+  g_assert_cmpstr (log.from->pdata[0], ==, "journal");
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 1);
 }
 
@@ -164,8 +165,8 @@ test_builtin_log_sink (void)
 
   /* Without a registered "peers" sink, only the bus's own log gets it. */
   g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                         "message from peers.messages: {\"forward\":1}");
-  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+                         "[route journal]: {\"forward\":1}");
+  rtcbotd_message_bus_publish (bus, "peers.messages", message, 0);
   g_test_assert_expected_messages ();
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 1);
 }
@@ -184,12 +185,12 @@ test_no_route (void)
   received_init (&peers);
   rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
   /* A media route carries no messages; unknown nodes route nowhere. */
-  rtcbotd_message_bus_publish (bus, "camera", message);
-  rtcbotd_message_bus_publish (bus, "nobody", message);
-  rtcbotd_message_bus_publish (bus, "peers", message);
+  rtcbotd_message_bus_publish (bus, "camera", message, 0);
+  rtcbotd_message_bus_publish (bus, "nobody", message, 0);
+  rtcbotd_message_bus_publish (bus, "peers", message, 0);
   g_assert_cmpuint (peers.messages->len, ==, 0);
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 3);
-  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message, 0);
   g_assert_cmpuint (peers.messages->len, ==, 1);
   g_assert_cmpstr (peers.messages->pdata[0], ==, "\"x\"");
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 4);
@@ -208,35 +209,270 @@ test_no_message_routes (void)
   received_init (&log);
   rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
   rtcbotd_message_bus_set_sink (bus, "log", collect, &log);
-  rtcbotd_message_bus_publish (bus, "peers.messages", message);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message, 0);
   g_assert_cmpuint (peers.messages->len + log.messages->len, ==, 0);
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 1);
 }
 
 static void
-test_routes_merge (void)
+test_routes_each_deliver (void)
 {
-  /* Two routes to the same sink deliver once; a sink registered again
-   * replaces the first consumer. */
+  /* Each route delivers what it carries (two routes may map one input two
+   * ways); a sink registered again replaces the first consumer. */
   g_autoptr (RtcbotdConfig) config
       = load_config ("[route a]\nfrom = peers.messages\nto = peers\n"
-                     "[route b]\nfrom = peers.messages\nto = peers;peers\n");
+                     "[route b]\nfrom = peers.messages\nto = log;peers\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) message = rtcbotd_message_decode ("[]");
   g_auto (Received) first = { 0 };
   g_auto (Received) second = { 0 };
+  g_auto (Received) log = { 0 };
 
   received_init (&first);
   received_init (&second);
+  received_init (&log);
   rtcbotd_message_bus_set_sink (bus, "peers", collect, &first);
-  rtcbotd_message_bus_publish (bus, "peers.messages", message);
-  g_assert_cmpuint (first.messages->len, ==, 1);
+  rtcbotd_message_bus_set_sink (bus, "log", collect, &log);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message, 0);
+  g_assert_cmpuint (first.messages->len, ==, 2);
+  g_assert_cmpstr (first.from->pdata[0], ==, "a");
+  g_assert_cmpstr (first.from->pdata[1], ==, "b");
+  g_assert_cmpuint (log.messages->len, ==, 1);
   rtcbotd_message_bus_set_sink (bus, "peers", collect, &second);
-  rtcbotd_message_bus_publish (bus, "peers.messages", message);
-  g_assert_cmpuint (first.messages->len, ==, 1);
-  g_assert_cmpuint (second.messages->len, ==, 1);
+  rtcbotd_message_bus_publish (bus, "peers.messages", message, 0);
+  g_assert_cmpuint (first.messages->len, ==, 2);
+  g_assert_cmpuint (second.messages->len, ==, 2);
   g_assert_cmpstr (second.messages->pdata[0], ==, "[]");
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 2);
+}
+
+static void
+test_channels (void)
+{
+  /* "peers.messages" hears every channel, "peers.channel.X" only X; a route
+   * that lists both takes a message once. */
+  g_autoptr (RtcbotdConfig) config
+      = load_config ("[route all]\nfrom = peers.messages\nto = log\n"
+                     "[route drive]\nfrom = peers.channel.control\nto = peers\n"
+                     "[route both]\nfrom = peers.messages;peers.channel.control\n"
+                     "to = peers.channel.telemetry\n");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) message = rtcbotd_message_decode ("{\"x\":1}");
+  g_auto (Received) log = { 0 };
+  g_auto (Received) peers = { 0 };
+  g_auto (Received) telemetry = { 0 };
+
+  received_init (&log);
+  received_init (&peers);
+  received_init (&telemetry);
+  rtcbotd_message_bus_set_sink (bus, "log", collect, &log);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_set_sink (bus, "peers.channel.telemetry", collect, &telemetry);
+  rtcbotd_message_bus_publish_channel (bus, "default", message, 1);
+  g_assert_cmpuint (log.messages->len, ==, 1);
+  g_assert_cmpuint (peers.messages->len, ==, 0);
+  g_assert_cmpuint (telemetry.messages->len, ==, 1);
+  rtcbotd_message_bus_publish_channel (bus, "control", message, 1);
+  g_assert_cmpuint (log.messages->len, ==, 2);
+  g_assert_cmpuint (peers.messages->len, ==, 1);
+  g_assert_cmpuint (telemetry.messages->len, ==, 2);
+  g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 2);
+}
+
+static const char rover_config[]
+    = "[route drive]\nfrom = peers.messages\nto = peers\n"
+      "map = forward=key.w*100-key.s*100 turn=key.d*50-key.a*50\n"
+      "failsafe = 50ms {\"forward\":0,\"turn\":0}\n";
+
+static void
+test_route_map (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\","
+                                                   "\"keyCode\":87}");
+  g_autoptr (JsonNode) x = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"x\"}");
+  g_autoptr (JsonNode) d = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"d\"}");
+  g_autoptr (JsonNode) w_up = rtcbotd_message_decode ("{\"type\":\"keyup\",\"key\":\"w\"}");
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 1);
+  rtcbotd_message_bus_publish (bus, "peers.messages", x, 1); /* not in the map: dropped */
+  rtcbotd_message_bus_publish (bus, "peers.messages", d, 1);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w_up, 1);
+  g_assert_cmpuint (peers.messages->len, ==, 3);
+  g_assert_cmpstr (peers.messages->pdata[0], ==, "{\"forward\":100,\"turn\":0}");
+  g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":100,\"turn\":50}");
+  g_assert_cmpstr (peers.messages->pdata[2], ==, "{\"forward\":0,\"turn\":50}");
+}
+
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop for @ms milliseconds. */
+static void
+run_for (guint ms)
+{
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+
+  g_timeout_add (ms, quit_loop, loop);
+  g_main_loop_run (loop);
+}
+
+static void
+test_failsafe_silence (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
+  g_auto (Received) peers = { 0 };
+  gint64 start;
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  /* Nothing was driven: no failsafe at start. */
+  run_for (120);
+  g_assert_cmpuint (peers.messages->len, ==, 0);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                         "[route drive]: failsafe: no input for 50 ms");
+  start = g_get_monotonic_time ();
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 1);
+  while (peers.messages->len < 2 && g_get_monotonic_time () - start < G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (peers.messages->len, ==, 2);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 50 * 1000);
+  g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":0,\"turn\":0}");
+  g_test_assert_expected_messages ();
+  /* Once, not again and again; and the held key was released. */
+  run_for (120);
+  g_assert_cmpuint (peers.messages->len, ==, 2);
+  {
+    g_autoptr (JsonNode) d = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"d\"}");
+    rtcbotd_message_bus_publish (bus, "peers.messages", d, 1);
+    g_assert_cmpstr (peers.messages->pdata[2], ==, "{\"forward\":0,\"turn\":50}");
+  }
+}
+
+static void
+test_failsafe_keep_alive (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 7);
+  /* The driver holds w for 200 ms, saying it is alive every 20 ms;
+   * another peer's keep-alive does not count. */
+  for (guint i = 0; i < 10; i++)
+    {
+      run_for (20);
+      rtcbotd_message_bus_keep_alive (bus, 7);
+      rtcbotd_message_bus_keep_alive (bus, 8);
+    }
+  g_assert_cmpuint (peers.messages->len, ==, 1);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "*failsafe*");
+  run_for (120);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (peers.messages->len, ==, 2);
+}
+
+static void
+test_failsafe_peer_lost (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 3);
+  /* Another peer leaving changes nothing; the driver leaving stops the robot at once. */
+  rtcbotd_message_bus_peer_lost (bus, 4, "peer 4 left");
+  g_assert_cmpuint (peers.messages->len, ==, 1);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                         "[route drive]: failsafe: peer 3 left");
+  rtcbotd_message_bus_peer_lost (bus, 3, "peer 3 left");
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (peers.messages->len, ==, 2);
+  g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":0,\"turn\":0}");
+  /* Disarmed: the silence timer does not send it a second time. */
+  run_for (120);
+  g_assert_cmpuint (peers.messages->len, ==, 2);
+}
+
+static void
+test_failsafe_node_lost (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (
+      "[source pad]\ntype = websocket\n"
+      "[route drive]\nfrom = pad\nto = peers\nfailsafe = 5s {\"stop\":true}\n");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) go = rtcbotd_message_decode ("{\"go\":1}");
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_node_lost (bus, "pad", "[source pad] is down");
+  g_assert_cmpuint (peers.messages->len, ==, 0);
+  rtcbotd_message_bus_publish (bus, "pad", go, 0);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                         "[route drive]: failsafe: [source pad] is down");
+  rtcbotd_message_bus_node_lost (bus, "pad", "[source pad] is down");
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (peers.messages->len, ==, 2);
+  g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"stop\":true}");
+}
+
+static void
+test_failsafe_stop (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  /* At shutdown the neutral command goes out even if nothing drove lately. */
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                         "[route drive]: failsafe: the daemon is stopping");
+  rtcbotd_message_bus_fail_safe_all (bus, "the daemon is stopping");
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (peers.messages->len, ==, 1);
+  g_assert_cmpstr (peers.messages->pdata[0], ==, "{\"forward\":0,\"turn\":0}");
+}
+
+static void
+test_health (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
+  g_autoptr (JsonNode) x = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"x\"}");
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 2);
+  rtcbotd_message_bus_publish (bus, "peers.messages", x, 2);
+  rtcbotd_message_bus_add_health (bus, b);
+  root = json_builder_get_root (b);
+  text = json_to_string (root, FALSE);
+  g_assert_cmpstr (text, ==,
+                   "{\"drive\":{\"in\":2,\"out\":1,\"unmatched\":1,\"failsafes\":0,"
+                   "\"driver\":2}}");
 }
 
 /* Hostile nesting is not parsed (json-glib would recurse through it): it stays a string. */
@@ -274,7 +510,15 @@ main (int argc, char *argv[])
   g_test_add_func ("/message-bus/route/log", test_builtin_log_sink);
   g_test_add_func ("/message-bus/route/none", test_no_route);
   g_test_add_func ("/message-bus/route/no-message-routes", test_no_message_routes);
-  g_test_add_func ("/message-bus/route/merge", test_routes_merge);
+  g_test_add_func ("/message-bus/route/each-delivers", test_routes_each_deliver);
+  g_test_add_func ("/message-bus/route/channels", test_channels);
+  g_test_add_func ("/message-bus/route/map", test_route_map);
+  g_test_add_func ("/message-bus/failsafe/silence", test_failsafe_silence);
+  g_test_add_func ("/message-bus/failsafe/keep-alive", test_failsafe_keep_alive);
+  g_test_add_func ("/message-bus/failsafe/peer-lost", test_failsafe_peer_lost);
+  g_test_add_func ("/message-bus/failsafe/node-lost", test_failsafe_node_lost);
+  g_test_add_func ("/message-bus/failsafe/stop", test_failsafe_stop);
+  g_test_add_func ("/message-bus/health", test_health);
 
   g_test_add_func ("/message-bus/decode/depth-limit", test_decode_depth_limit);
   return g_test_run ();

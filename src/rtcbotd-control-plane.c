@@ -1,0 +1,358 @@
+/* rtcbotd-control-plane.c — messages: the bus, its endpoints, the peers' data channels. */
+#include "rtcbotd-control-plane.h"
+
+#include "rtcbotd-arbiter.h"
+#include "rtcbotd-endpoint.h"
+#include "rtcbotd-evdev.h"
+#include "rtcbotd-exec.h"
+#include "rtcbotd-message-bus.h"
+#include "rtcbotd-serial.h"
+#include "rtcbotd-socket.h"
+#include "rtcbotd-websocket.h"
+
+/* How long the failsafes sent at shutdown may take to reach the devices. */
+#define STOP_FLUSH_US (500 * 1000)
+
+struct _RtcbotdControlPlane
+{
+  const RtcbotdConfig *config;
+  RtcbotdMessageBus *bus;
+  RtcbotdArbiter *arbiter;
+  GPtrArray *endpoints; /* of RtcbotdEndpoint */
+  GHashTable *peers;    /* id -> RtcbotdPeer, until "closed" */
+  guint64 ignored;      /* viewers' messages, not routed */
+};
+
+RtcbotdControlPlane *
+rtcbotd_control_plane_new (const RtcbotdConfig *config)
+{
+  RtcbotdControlPlane *self = g_new0 (RtcbotdControlPlane, 1);
+
+  self->config = config;
+  self->bus = rtcbotd_message_bus_new (config);
+  self->arbiter = rtcbotd_arbiter_new (config->control, config->control_token);
+  self->endpoints = g_ptr_array_new_with_free_func (g_object_unref);
+  self->peers = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
+  return self;
+}
+
+static void
+forget_peer (gpointer key, gpointer peer, gpointer self)
+{
+  g_signal_handlers_disconnect_by_data (peer, self);
+}
+
+void
+rtcbotd_control_plane_free (RtcbotdControlPlane *self)
+{
+  if (!self)
+    return;
+  g_hash_table_foreach (self->peers, forget_peer, self);
+  g_hash_table_unref (self->peers);
+  for (guint i = 0; i < self->endpoints->len; i++)
+    g_signal_handlers_disconnect_by_data (self->endpoints->pdata[i], self);
+  g_ptr_array_unref (self->endpoints);
+  rtcbotd_message_bus_free (self->bus);
+  rtcbotd_arbiter_free (self->arbiter);
+  g_free (self);
+}
+
+/* ---- sinks: what routes send to peers and endpoints ---------------------- */
+
+/* Sink "peers" and "peers.channel.LABEL": JSON-encoded once, as RTCBot's Python side sends. */
+static void
+send_to_peers (JsonNode *message, const char *node, const char *route, gpointer user_data)
+{
+  RtcbotdControlPlane *self = user_data;
+  const char *label = g_str_has_prefix (node, "peers.channel.")
+                          ? node + strlen ("peers.channel.")
+                          : "default";
+  g_autofree char *text = rtcbotd_message_encode (message);
+  GHashTableIter iter;
+  gpointer peer;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &peer))
+    rtcbotd_peer_send_on (peer, label, text);
+}
+
+static void
+send_to_endpoint (JsonNode *message, const char *node, const char *route, gpointer endpoint)
+{
+  rtcbotd_endpoint_send (endpoint, message);
+}
+
+static void
+register_sinks (RtcbotdControlPlane *self)
+{
+  rtcbotd_message_bus_set_sink (self->bus, "peers", send_to_peers, self);
+  for (guint i = 0; i < self->config->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *route = self->config->routes->pdata[i];
+      for (guint t = 0; t < route->to->len; t++)
+        {
+          const RtcbotdRouteEnd *to = route->to->pdata[t];
+          if (to->type == RTCBOTD_NODE_PEERS_CHANNEL)
+            rtcbotd_message_bus_set_sink (self->bus, to->name, send_to_peers, self);
+        }
+    }
+  for (guint i = 0; i < self->endpoints->len; i++)
+    {
+      RtcbotdEndpoint *endpoint = self->endpoints->pdata[i];
+      if (rtcbotd_endpoint_get_config (endpoint)->writable)
+        rtcbotd_message_bus_set_sink (self->bus, rtcbotd_endpoint_get_name (endpoint),
+                                      send_to_endpoint, endpoint);
+    }
+}
+
+/* ---- endpoints ----------------------------------------------------------- */
+
+static void
+on_endpoint_message (RtcbotdEndpoint *endpoint, JsonNode *message, RtcbotdControlPlane *self)
+{
+  rtcbotd_message_bus_publish (self->bus, rtcbotd_endpoint_get_name (endpoint), message, 0);
+}
+
+/* A source that goes away (a gamepad unplugged, a worker crashed) stops what it drove. */
+static void
+on_endpoint_state (RtcbotdEndpoint *endpoint, RtcbotdControlPlane *self)
+{
+  g_autofree char *why = NULL;
+
+  if (rtcbotd_endpoint_is_up (endpoint))
+    return;
+  why = g_strdup_printf ("%s is down", rtcbotd_endpoint_get_label (endpoint));
+  rtcbotd_message_bus_node_lost (self->bus, rtcbotd_endpoint_get_name (endpoint), why);
+}
+
+static RtcbotdEndpoint *
+create_endpoint (const RtcbotdEndpointConfig *config, SoupServer *server)
+{
+  switch (config->type)
+    {
+      case RTCBOTD_ENDPOINT_SERIAL:
+        return rtcbotd_serial_new (config);
+      case RTCBOTD_ENDPOINT_EVDEV:
+        return rtcbotd_evdev_new (config);
+      case RTCBOTD_ENDPOINT_EXEC:
+        return rtcbotd_exec_new (config);
+      case RTCBOTD_ENDPOINT_WEBSOCKET:
+        return rtcbotd_websocket_new (config, server);
+      case RTCBOTD_ENDPOINT_SOCKET:
+        return rtcbotd_socket_new (config);
+    }
+  g_return_val_if_reached (NULL);
+}
+
+gboolean
+rtcbotd_control_plane_start (RtcbotdControlPlane *self, SoupServer *server, GError **error)
+{
+  for (guint i = 0; i < self->config->endpoints->len; i++)
+    {
+      RtcbotdEndpoint *endpoint = create_endpoint (self->config->endpoints->pdata[i], server);
+      g_ptr_array_add (self->endpoints, endpoint);
+      g_signal_connect (endpoint, "message", G_CALLBACK (on_endpoint_message), self);
+      g_signal_connect (endpoint, "state-changed", G_CALLBACK (on_endpoint_state), self);
+    }
+  register_sinks (self);
+  for (guint i = 0; i < self->endpoints->len; i++)
+    if (!rtcbotd_endpoint_start (self->endpoints->pdata[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+void
+rtcbotd_control_plane_stop (RtcbotdControlPlane *self)
+{
+  gint64 deadline = g_get_monotonic_time () + STOP_FLUSH_US;
+
+  rtcbotd_message_bus_fail_safe_all (self->bus, "the daemon is stopping");
+  for (guint i = 0; i < self->endpoints->len; i++)
+    rtcbotd_endpoint_flush (self->endpoints->pdata[i], deadline);
+  for (guint i = 0; i < self->endpoints->len; i++)
+    rtcbotd_endpoint_stop (self->endpoints->pdata[i]);
+}
+
+/* ---- peers --------------------------------------------------------------- */
+
+/* Tells @peer its role, in single mode (shared mode stays silent, as RTCBot). */
+static void
+tell_role (RtcbotdControlPlane *self, guint id)
+{
+  RtcbotdPeer *peer = g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
+  g_autofree char *text = NULL;
+
+  if (!peer || !rtcbotd_arbiter_is_single (self->arbiter))
+    return;
+  text = g_strdup_printf ("{\"rtcbotd\":\"role\",\"role\":\"%s\"}",
+                          rtcbotd_arbiter_get_role (self->arbiter, id));
+  rtcbotd_peer_send (peer, text);
+}
+
+static void
+reply_error (RtcbotdPeer *peer, const char *message)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "rtcbotd");
+  json_builder_add_string_value (b, "error");
+  json_builder_set_member_name (b, "error");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  text = rtcbotd_message_encode (root);
+  rtcbotd_peer_send (peer, text);
+}
+
+static void
+take_control (RtcbotdControlPlane *self, RtcbotdPeer *peer, JsonObject *command)
+{
+  guint id = rtcbotd_peer_get_id (peer);
+  const char *token = json_object_get_string_member_with_default (command, "token", NULL);
+  g_autoptr (GError) error = NULL;
+  guint previous;
+
+  if (!rtcbotd_arbiter_take (self->arbiter, id, token, &previous, &error))
+    {
+      g_message ("peer %u: %s", id, error->message);
+      reply_error (peer, error->message);
+      return;
+    }
+  g_message ("peer %u: took control%s", id, previous ? " from the driver" : "");
+  if (previous)
+    {
+      g_autofree char *why = g_strdup_printf ("peer %u took control from peer %u", id, previous);
+      rtcbotd_message_bus_peer_lost (self->bus, previous, why);
+      tell_role (self, previous);
+    }
+  tell_role (self, id);
+}
+
+/* {"rtcbotd": COMMAND, ...}: for the daemon itself, never routed. */
+static void
+handle_command (RtcbotdControlPlane *self, RtcbotdPeer *peer, JsonObject *command)
+{
+  const char *name = json_object_get_string_member_with_default (command, "rtcbotd", "");
+  guint id = rtcbotd_peer_get_id (peer);
+
+  if (g_str_equal (name, "alive"))
+    {
+      if (rtcbotd_arbiter_may_drive (self->arbiter, id))
+        rtcbotd_message_bus_keep_alive (self->bus, id);
+    }
+  else if (g_str_equal (name, "take-control"))
+    take_control (self, peer, command);
+  else if (g_str_equal (name, "role"))
+    tell_role (self, id);
+  else
+    {
+      g_autofree char *message
+          = g_strdup_printf ("unknown command \"%s\"; accepted: alive, role, take-control", name);
+      reply_error (peer, message);
+    }
+}
+
+static JsonObject *
+as_command (JsonNode *message)
+{
+  JsonObject *object;
+
+  if (!JSON_NODE_HOLDS_OBJECT (message))
+    return NULL;
+  object = json_node_get_object (message);
+  return json_object_has_member (object, "rtcbotd") ? object : NULL;
+}
+
+static void
+on_peer_message (RtcbotdPeer *peer, const char *label, const char *text,
+                 RtcbotdControlPlane *self)
+{
+  g_autoptr (JsonNode) message = rtcbotd_message_decode (text);
+  JsonObject *command = as_command (message);
+  guint id = rtcbotd_peer_get_id (peer);
+
+  if (command)
+    handle_command (self, peer, command);
+  else if (rtcbotd_arbiter_may_drive (self->arbiter, id))
+    rtcbotd_message_bus_publish_channel (self->bus, label, message, id);
+  else
+    self->ignored++;
+}
+
+static void
+on_channel_opened (RtcbotdPeer *peer, const char *label, RtcbotdControlPlane *self)
+{
+  guint id = rtcbotd_peer_get_id (peer);
+
+  if (rtcbotd_arbiter_add (self->arbiter, id))
+    g_message ("peer %u: drives", id);
+  tell_role (self, id);
+}
+
+static void
+on_channel_closed (RtcbotdPeer *peer, const char *label, RtcbotdControlPlane *self)
+{
+  g_autofree char *why = g_strdup_printf ("peer %u closed its data channel \"%s\"",
+                                          rtcbotd_peer_get_id (peer), label);
+
+  rtcbotd_message_bus_peer_lost (self->bus, rtcbotd_peer_get_id (peer), why);
+}
+
+static void
+on_peer_closed (RtcbotdPeer *peer, RtcbotdControlPlane *self)
+{
+  guint id = rtcbotd_peer_get_id (peer);
+  g_autofree char *why = g_strdup_printf ("peer %u left", id);
+  guint next;
+
+  rtcbotd_message_bus_peer_lost (self->bus, id, why);
+  next = rtcbotd_arbiter_remove (self->arbiter, id);
+  g_signal_handlers_disconnect_by_data (peer, self);
+  g_hash_table_remove (self->peers, GUINT_TO_POINTER (id));
+  if (next)
+    {
+      g_message ("peer %u: drives (peer %u left)", next, id);
+      tell_role (self, next);
+    }
+}
+
+void
+rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer)
+{
+  g_hash_table_insert (self->peers, GUINT_TO_POINTER (rtcbotd_peer_get_id (peer)),
+                       g_object_ref (peer));
+  g_signal_connect (peer, "message", G_CALLBACK (on_peer_message), self);
+  g_signal_connect (peer, "channel-opened", G_CALLBACK (on_channel_opened), self);
+  g_signal_connect (peer, "channel-closed", G_CALLBACK (on_channel_closed), self);
+  g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
+}
+
+void
+rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *b)
+{
+  json_builder_set_member_name (b, "messages");
+  json_builder_add_int_value (b, rtcbotd_message_bus_get_published (self->bus));
+  json_builder_set_member_name (b, "messages-ignored");
+  json_builder_add_int_value (b, self->ignored);
+  json_builder_set_member_name (b, "routes");
+  rtcbotd_message_bus_add_health (self->bus, b);
+  json_builder_set_member_name (b, "endpoints");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < self->endpoints->len; i++)
+    {
+      json_builder_set_member_name (b, rtcbotd_endpoint_get_name (self->endpoints->pdata[i]));
+      rtcbotd_endpoint_add_health (self->endpoints->pdata[i], b);
+    }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "control");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "mode");
+  json_builder_add_string_value (b, rtcbotd_arbiter_is_single (self->arbiter) ? "single"
+                                                                               : "shared");
+  json_builder_set_member_name (b, "driver");
+  json_builder_add_int_value (b, rtcbotd_arbiter_get_driver (self->arbiter));
+  json_builder_end_object (b);
+}

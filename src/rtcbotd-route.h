@@ -1,0 +1,48 @@
+/* rtcbotd-route.h — one message route at run time: map, failsafe, counters.
+ *
+ * A route takes the messages published on its "from" nodes, passes them
+ * through its map (when it has one) and hands the result to the bus for its
+ * "to" nodes. It remembers which peer last drove it, and keeps its failsafe:
+ * when input stops for the configured time, when that peer goes away, or
+ * when the daemon stops, it sends the configured neutral message once and
+ * releases every key its map held. Owned by the message bus; main context.
+ */
+#pragma once
+
+#include "rtcbotd-config.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RtcbotdRoute RtcbotdRoute;
+
+/* Called with every message the route sends on to its "to" nodes. */
+typedef void (*RtcbotdRouteDeliverFunc) (RtcbotdRoute *route, JsonNode *message,
+                                         gpointer user_data);
+
+/** Creates the route of @config (which must outlive it), delivering through @func. */
+RtcbotdRoute *rtcbotd_route_new (const RtcbotdRouteConfig *config, RtcbotdRouteDeliverFunc func,
+                                 gpointer user_data);
+
+/** Frees @self; a pending failsafe is not sent. */
+void rtcbotd_route_free (RtcbotdRoute *self);
+
+/** Returns the route's configuration. */
+const RtcbotdRouteConfig *rtcbotd_route_get_config (RtcbotdRoute *self);
+
+/** Takes @message from peer @origin (0: not from a peer) and delivers what the map makes of it. */
+void rtcbotd_route_push (RtcbotdRoute *self, JsonNode *message, guint origin);
+
+/** Peer @origin is still there and driving: restarts the failsafe timer if @origin drives. */
+void rtcbotd_route_keep_alive (RtcbotdRoute *self, guint origin);
+
+/** Returns the peer whose input the route carried last, 0 when none or after a failsafe. */
+guint rtcbotd_route_get_driver (RtcbotdRoute *self);
+
+/** Sends the failsafe message now, for @why (logged), if the route has one and
+ * carried input since the last one, or always when @always. */
+void rtcbotd_route_fail_safe (RtcbotdRoute *self, const char *why, gboolean always);
+
+/** Adds the route's counters to @builder as an object. */
+void rtcbotd_route_add_health (RtcbotdRoute *self, JsonBuilder *builder);
+
+G_END_DECLS
