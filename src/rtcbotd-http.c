@@ -278,12 +278,6 @@ rtcbotd_http_listen (RtcbotdHttp *self, GError **error)
   return TRUE;
 }
 
-SoupServer *
-rtcbotd_http_get_server (RtcbotdHttp *self)
-{
-  return self->server;
-}
-
 void
 rtcbotd_http_stop (RtcbotdHttp *self)
 {

@@ -28,9 +28,6 @@ SoupServer *rtcbotd_http_get_server (RtcbotdHttp *self);
 /** Starts listening on [daemon] listen and logs the page's URL. */
 gboolean rtcbotd_http_listen (RtcbotdHttp *self, GError **error);
 
-/** Returns the libsoup server, for endpoints that add handlers (before or after listening). */
-SoupServer *rtcbotd_http_get_server (RtcbotdHttp *self);
-
 /** Stops listening and drops open connections. */
 void rtcbotd_http_stop (RtcbotdHttp *self);
 
