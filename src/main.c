@@ -68,8 +68,8 @@ check_config (const char *path)
       g_printerr ("%s\n", error->message);
       return EXIT_CONFIG;
     }
-  g_print ("%s: valid (%u sources, %u sinks, %u routes)\n", path, config->sources->len,
-           config->sinks->len, config->routes->len);
+  g_print ("%s: valid (%u media sources, %u message endpoints, %u routes)\n", path,
+           config->sources->len, config->endpoints->len, config->routes->len);
   return EXIT_OK;
 }
 
