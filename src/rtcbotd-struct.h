@@ -8,6 +8,10 @@
  * 'f'/'d', and one-character strings for 'c' and strings for 's' whose
  * characters are the bytes (U+0000..U+00FF). Packing never guesses: a value of
  * the wrong type or out of the field's range is an error naming the field.
+ * Where JSON (or json-glib) cannot follow Python: unsigned values above
+ * INT64_MAX unpack as doubles, NaN and infinities as null, an 's' string ends
+ * at its first NUL byte, and 'c' maps the NUL byte to "" (both ways); a float
+ * too large for 'f' is an error in every byte order, native included.
  * Immutable once parsed; owned by whoever parsed it (the configuration).
  */
 #pragma once
