@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* test-writer.c — the bounded non-blocking writer: overflow policies, whole
  * frames only, stall detection, errors, flush. */
 #include <errno.h>
