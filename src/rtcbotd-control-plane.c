@@ -64,9 +64,8 @@ static void
 send_to_peers (JsonNode *message, const char *node, const char *route, gpointer user_data)
 {
   RtcbotdControlPlane *self = user_data;
-  const char *label = g_str_has_prefix (node, "peers.channel.")
-                          ? node + strlen ("peers.channel.")
-                          : "default";
+  const char *label
+      = g_str_has_prefix (node, "peers.channel.") ? node + strlen ("peers.channel.") : "default";
   g_autofree char *text = rtcbotd_message_encode (message);
   GHashTableIter iter;
   gpointer peer;
@@ -267,8 +266,7 @@ as_command (JsonNode *message)
 }
 
 static void
-on_peer_message (RtcbotdPeer *peer, const char *label, const char *text,
-                 RtcbotdControlPlane *self)
+on_peer_message (RtcbotdPeer *peer, const char *label, const char *text, RtcbotdControlPlane *self)
 {
   g_autoptr (JsonNode) message = rtcbotd_message_decode (text);
   JsonObject *command = as_command (message);
@@ -350,8 +348,8 @@ rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *b)
   json_builder_set_member_name (b, "control");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "mode");
-  json_builder_add_string_value (b, rtcbotd_arbiter_is_single (self->arbiter) ? "single"
-                                                                               : "shared");
+  json_builder_add_string_value (b,
+                                 rtcbotd_arbiter_is_single (self->arbiter) ? "single" : "shared");
   json_builder_set_member_name (b, "driver");
   json_builder_add_int_value (b, rtcbotd_arbiter_get_driver (self->arbiter));
   json_builder_end_object (b);

@@ -15,11 +15,12 @@
 
 #define RESTART_MIN_MS 500
 #define RESTART_MAX_MS 30000
-#define STABLE_US (10 * G_USEC_PER_SEC) /* up this long: the next failure starts the backoff anew  \
-                                         */
-#define TERM_TIMEOUT_MS 1000            /* SIGTERM, then this long before SIGKILL */
-#define READ_LIMIT (64 * 1024)          /* bytes read per pipe per main-loop dispatch */
-#define DRAIN_LIMIT (1024 * 1024)       /* bytes read from a worker that exited */
+#define STABLE_US                                                                                  \
+  (10 * G_USEC_PER_SEC)           /* up this long: the next failure starts the backoff anew        \
+                                   */
+#define TERM_TIMEOUT_MS 1000      /* SIGTERM, then this long before SIGKILL */
+#define READ_LIMIT (64 * 1024)    /* bytes read per pipe per main-loop dispatch */
+#define DRAIN_LIMIT (1024 * 1024) /* bytes read from a worker that exited */
 
 /* Admits at most @rate events a second (bursts of @rate) and logs how many
  * it refused, once a second at most. */

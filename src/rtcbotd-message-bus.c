@@ -113,8 +113,8 @@ rtcbotd_message_bus_publish (RtcbotdMessageBus *self, const char *node, JsonNode
 }
 
 void
-rtcbotd_message_bus_publish_channel (RtcbotdMessageBus *self, const char *label,
-                                     JsonNode *message, guint origin)
+rtcbotd_message_bus_publish_channel (RtcbotdMessageBus *self, const char *label, JsonNode *message,
+                                     guint origin)
 {
   GPtrArray *all = g_hash_table_lookup (self->inputs, "peers.messages");
   g_autofree char *node = g_strconcat ("peers.channel.", label, NULL);

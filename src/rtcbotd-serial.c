@@ -351,7 +351,8 @@ rtcbotd_serial_add_health (RtcbotdEndpoint *endpoint, JsonBuilder *builder)
   json_builder_set_member_name (builder, "frames-dropped");
   json_builder_add_int_value (builder, stats->dropped);
   json_builder_set_member_name (builder, "written");
-  json_builder_add_int_value (builder, self->writer ? rtcbotd_writer_get_written (self->writer) : 0);
+  json_builder_add_int_value (builder,
+                              self->writer ? rtcbotd_writer_get_written (self->writer) : 0);
 }
 
 static void
