@@ -21,6 +21,7 @@ struct _RtcbotdControlPlane
   GPtrArray *endpoints; /* of RtcbotdEndpoint */
   GHashTable *peers;    /* id -> RtcbotdPeer, until "closed" */
   guint64 ignored;      /* viewers' messages, not routed */
+  gboolean stopped;
 };
 
 RtcbotdControlPlane *
@@ -165,6 +166,9 @@ rtcbotd_control_plane_stop (RtcbotdControlPlane *self)
 {
   gint64 deadline = g_get_monotonic_time () + STOP_FLUSH_US;
 
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
   rtcbotd_message_bus_fail_safe_all (self->bus, "the daemon is stopping");
   for (guint i = 0; i < self->endpoints->len; i++)
     rtcbotd_endpoint_flush (self->endpoints->pdata[i], deadline);

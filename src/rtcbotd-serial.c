@@ -201,7 +201,9 @@ configure_tty (int fd, guint baudrate)
   cfmakeraw (&tio);
   tio.c_cflag |= CLOCAL | CREAD;
   tio.c_cflag &= ~(CSTOPB | CRTSCTS);
-  tio.c_cc[VMIN] = 0;
+  /* VMIN 0 would make an empty read return 0, which means "hung up" here;
+   * with VMIN 1 and O_NONBLOCK an empty port says EAGAIN. */
+  tio.c_cc[VMIN] = 1;
   tio.c_cc[VTIME] = 0;
   cfsetispeed (&tio, baud_to_speed (baudrate));
   cfsetospeed (&tio, baud_to_speed (baudrate));
