@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 typedef enum
 {
   RTCBOTD_SERIAL_READ_LINES,  /* newline-delimited; a trailing "\r" is dropped */
-  RTCBOTD_SERIAL_READ_RAW,    /* every chunk read is one string message */
+  RTCBOTD_SERIAL_READ_RAW,    /* every chunk read is one string message (bad UTF-8: U+FFFD) */
   RTCBOTD_SERIAL_READ_STRUCT, /* records of read_format */
 } RtcbotdSerialReadMode;
 
@@ -56,7 +56,8 @@ GBytes *rtcbotd_serial_encode (const RtcbotdSerialFormat *format, JsonNode *mess
 
 typedef struct _RtcbotdSerialDecoder RtcbotdSerialDecoder;
 
-/* Called for every decoded message, from inside feed() or flush(). */
+/* Called for every decoded message, from inside feed() or flush(); it may
+ * call reset(), but not feed(), flush() or free(). */
 typedef void (*RtcbotdSerialMessageFunc) (JsonNode *message, gpointer user_data);
 
 typedef struct
@@ -73,7 +74,7 @@ RtcbotdSerialDecoder *rtcbotd_serial_decoder_new (const RtcbotdSerialFormat *for
 /** Frees @self. */
 void rtcbotd_serial_decoder_free (RtcbotdSerialDecoder *self);
 
-/** Forgets everything read and waits for the start bytes again (the port reopened). */
+/** Forgets what was read and waits for the start bytes again; the counters go on. */
 void rtcbotd_serial_decoder_reset (RtcbotdSerialDecoder *self);
 
 /** Returns TRUE once the start bytes have arrived (at once without start bytes). */
