@@ -386,6 +386,23 @@ test_stalled_client (Fixture *f, gconstpointer data)
   g_assert_true (wait_until (f, client_0_got_after, 2000));
 }
 
+/* An over-long line is dropped whole and counted; the next line arrives. */
+static void
+test_long_line (Fixture *f, gconstpointer data)
+{
+  g_autofree char *line = g_strnfill (RTCBOTD_SERIAL_MAX_LINE + 10, 'x');
+
+  start_socket (f, NULL);
+  client_connect (&f->clients[0], f->path, TRUE);
+  client_write (&f->clients[0], line);
+  client_write (&f->clients[0], "\n{\"ok\": true}\n");
+  f->want = 1;
+  g_assert_true (wait_until (f, has_messages, 2000));
+  g_assert_cmpstr (f->messages->pdata[0], ==, "{\"ok\":true}");
+  g_assert_cmpuint (rtcbotd_endpoint_get_stats (f->socket)->dropped, ==, 1);
+  g_assert_cmpuint (rtcbotd_endpoint_get_stats (f->socket)->received, ==, 1);
+}
+
 /* A socket file left by a daemon that died is replaced. */
 static void
 test_stale_socket (Fixture *f, gconstpointer data)
@@ -499,6 +516,7 @@ main (int argc, char **argv)
   signal (SIGPIPE, SIG_IGN);
   ADD ("/socket/messages", test_messages);
   ADD ("/socket/half-closed", test_half_closed);
+  ADD ("/socket/long-line", test_long_line);
   ADD ("/socket/stalled-client", test_stalled_client);
   ADD ("/socket/stale-socket", test_stale_socket);
   ADD ("/socket/not-a-socket", test_not_a_socket);
