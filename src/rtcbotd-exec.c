@@ -15,12 +15,14 @@
 
 #define RESTART_MIN_MS 500
 #define RESTART_MAX_MS 30000
-#define STABLE_US                                                                                  \
-  (10 * G_USEC_PER_SEC)           /* up this long: the next failure starts the backoff anew        \
-                                   */
-#define TERM_TIMEOUT_MS 1000      /* SIGTERM, then this long before SIGKILL */
-#define READ_LIMIT (64 * 1024)    /* bytes read per pipe per main-loop dispatch */
-#define DRAIN_LIMIT (1024 * 1024) /* bytes read from a worker that exited */
+/* A worker up this long has worked: its next failure starts the backoff anew. */
+#define STABLE_US (10 * G_USEC_PER_SEC)
+/* After SIGTERM, this long before SIGKILL. */
+#define TERM_TIMEOUT_MS 1000
+/* Bytes read per pipe per main-loop dispatch: a flooding worker cannot starve the loop. */
+#define READ_LIMIT (64 * 1024)
+/* Bytes still read from the pipes of a worker that exited. */
+#define DRAIN_LIMIT (1024 * 1024)
 
 /* Admits at most @rate events a second (bursts of @rate) and logs how many
  * it refused, once a second at most. */
@@ -34,6 +36,14 @@ typedef struct
   guint64 refused; /* since the last report */
   guint report_id;
 } ExecLimit;
+
+/* Where stdout is, in the line being read. */
+typedef enum
+{
+  LINE_START,
+  LINE_FED,     /* going to the decoder */
+  LINE_SKIPPED, /* over the rate: dropped */
+} LineState;
 
 struct _RtcbotdExec
 {
@@ -59,6 +69,7 @@ struct _RtcbotdExec
   guint stdout_id;
   guint stderr_id;
   RtcbotdSerialDecoder *decoder;
+  LineState stdout_line;
   GString *stderr_line;
   gboolean stderr_truncated;
 };
@@ -102,24 +113,38 @@ on_limit_report (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Returns TRUE if one more event fits in the rate; counts it otherwise. */
+/* Returns TRUE if one more event fits in the rate now. */
 static gboolean
-limit_admit (ExecLimit *limit)
+limit_peek (ExecLimit *limit)
 {
   gint64 now = g_get_monotonic_time ();
 
   limit->tokens += (double)(now - limit->refilled_at) * limit->rate / G_USEC_PER_SEC;
   limit->tokens = MIN (limit->tokens, limit->rate);
   limit->refilled_at = now;
-  if (limit->tokens >= 1)
-    {
-      limit->tokens -= 1;
-      return TRUE;
-    }
+  return limit->tokens >= 1;
+}
+
+/* Counts an event that did not fit, for the next report. */
+static void
+limit_refuse (ExecLimit *limit)
+{
   limit->refused++;
   if (!limit->report_id)
     limit->report_id = g_timeout_add (1000, on_limit_report, limit);
-  return FALSE;
+}
+
+/* Returns TRUE if one more event fits in the rate; counts it otherwise. */
+static gboolean
+limit_admit (ExecLimit *limit)
+{
+  if (!limit_peek (limit))
+    {
+      limit_refuse (limit);
+      return FALSE;
+    }
+  limit->tokens -= 1;
+  return TRUE;
 }
 
 /* Reports what is still counted and stops the timer. */
@@ -150,7 +175,7 @@ sync_sent (RtcbotdExec *self)
       = self->written_before + (self->writer ? rtcbotd_writer_get_written (self->writer) : 0);
 }
 
-/* Called from the decoder, inside feed(): one line of stdout. */
+/* Main context, from the decoder inside feed(): one line of stdout. */
 static void
 on_stdout_message (JsonNode *message, gpointer user_data)
 {
@@ -164,13 +189,34 @@ on_stdout_message (JsonNode *message, gpointer user_data)
   rtcbotd_endpoint_emit (RTCBOTD_ENDPOINT (self), message);
 }
 
+/* Feeds stdout to the decoder line by line. A line that begins while the
+ * rate is used up is dropped unread: a flooding worker then costs a memchr()
+ * per line rather than a JSON parse. */
 static void
 feed_stdout (RtcbotdExec *self, const guint8 *data, gsize size)
 {
   const RtcbotdSerialStats *stats = rtcbotd_serial_decoder_get_stats (self->decoder);
   guint64 dropped = stats->dropped;
 
-  rtcbotd_serial_decoder_feed (self->decoder, data, size, on_stdout_message, self);
+  while (size)
+    {
+      const guint8 *end = memchr (data, '\n', size);
+      gsize n = end ? (gsize)(end - data) + 1 : size;
+
+      if (self->stdout_line == LINE_START)
+        self->stdout_line = limit_peek (&self->stdout_limit) ? LINE_FED : LINE_SKIPPED;
+      if (self->stdout_line == LINE_FED)
+        rtcbotd_serial_decoder_feed (self->decoder, data, n, on_stdout_message, self);
+      if (end && self->stdout_line == LINE_SKIPPED)
+        {
+          limit_refuse (&self->stdout_limit);
+          get_stats (self)->dropped++;
+        }
+      if (end)
+        self->stdout_line = LINE_START;
+      data += n;
+      size -= n;
+    }
   get_stats (self)->dropped += stats->dropped - dropped;
 }
 
@@ -398,6 +444,7 @@ attach_worker (RtcbotdExec *self)
   self->writer = rtcbotd_writer_new (self->stdin_fd, config->overflow, config->queue_length,
                                      on_stdin_error, self);
   self->decoder = rtcbotd_serial_decoder_new (&self->format);
+  self->stdout_line = LINE_START;
   self->stderr_line = g_string_new (NULL);
   self->stdout_id = g_unix_fd_add (self->stdout_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdout, self);
   self->stderr_id = g_unix_fd_add (self->stderr_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stderr, self);
@@ -478,7 +525,7 @@ typedef struct
   gboolean expired;
 } ExitWait;
 
-/* @context: the worker exited (or the wait was cancelled). */
+/* terminate_worker()'s private context: the worker exited (or the wait was cancelled). */
 static void
 on_exit_waited (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -488,7 +535,7 @@ on_exit_waited (GObject *source, GAsyncResult *result, gpointer user_data)
   wait->exited = TRUE;
 }
 
-/* @context: the wait for the worker's exit timed out. */
+/* terminate_worker()'s private context: the wait for the exit timed out. */
 static gboolean
 on_exit_expired (gpointer user_data)
 {

@@ -96,7 +96,7 @@ remove_client (RtcbotdSocket *self, SocketClient *client)
   g_debug ("%s: a client left, %u connected", get_label (self), self->clients->len);
 }
 
-/* Called from the decoder, inside feed(): one line from a client. */
+/* Main context, from the decoder inside feed(): one line from a client. */
 static void
 on_client_message (JsonNode *message, gpointer user_data)
 {
