@@ -606,7 +606,6 @@ rtcbotd_exec_stop (RtcbotdEndpoint *endpoint)
     }
   limit_clear (&self->stdout_limit);
   limit_clear (&self->stderr_limit);
-  rtcbotd_endpoint_set_down (endpoint, "stopped");
 }
 
 static GBytes *

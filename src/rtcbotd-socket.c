@@ -426,7 +426,6 @@ rtcbotd_socket_stop (RtcbotdEndpoint *endpoint)
   g_socket_close (self->listener, NULL);
   g_clear_object (&self->listener);
   remove_socket_file (self);
-  rtcbotd_endpoint_set_down (endpoint, "stopped");
 }
 
 static GBytes *

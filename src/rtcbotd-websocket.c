@@ -374,7 +374,6 @@ rtcbotd_websocket_stop (RtcbotdEndpoint *endpoint)
   soup_server_remove_handler (self->server, self->path);
   self->serving = FALSE;
   g_ptr_array_set_size (self->clients, 0);
-  rtcbotd_endpoint_set_down (endpoint, "stopped");
 }
 
 static void
