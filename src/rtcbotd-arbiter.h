@@ -21,7 +21,7 @@ RtcbotdArbiter *rtcbotd_arbiter_new (RtcbotdControlMode mode, const char *token)
 /** Frees @self. */
 void rtcbotd_arbiter_free (RtcbotdArbiter *self);
 
-/** Adds peer @peer (its data channel opened); returns TRUE when it drives now. */
+/** Adds peer @peer (a data channel opened); returns FALSE when it was known already. */
 gboolean rtcbotd_arbiter_add (RtcbotdArbiter *self, guint peer);
 
 /** Removes @peer; returns the peer that drives in its place, or 0 when none changed. */

@@ -289,7 +289,9 @@ on_channel_opened (RtcbotdPeer *peer, const char *label, RtcbotdControlPlane *se
 {
   guint id = rtcbotd_peer_get_id (peer);
 
-  if (rtcbotd_arbiter_add (self->arbiter, id))
+  if (!rtcbotd_arbiter_add (self->arbiter, id))
+    return; /* its second channel */
+  if (rtcbotd_arbiter_get_driver (self->arbiter) == id)
     g_message ("peer %u: drives", id);
   tell_role (self, id);
 }
