@@ -40,7 +40,7 @@ def expect(result, code, stderr_part, what):
 async def test_check_config_valid():
     r = run("--check-config", str(DEMO))
     check(r.returncode == 0, f"demo config: exit {r.returncode}: {r.stderr!r}")
-    check("valid (2 sources, 0 sinks, 3 routes)" in r.stdout, f"stdout {r.stdout!r}")
+    check("valid (2 sources, 0 sinks, 4 routes)" in r.stdout, f"stdout {r.stdout!r}")
 
 
 async def test_check_config_invalid():

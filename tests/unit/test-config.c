@@ -63,7 +63,7 @@ test_demo_config (void)
   g_assert_null (config->web_root);
   g_assert_cmpuint (config->sources->len, ==, 2);
   g_assert_cmpuint (config->endpoints->len, ==, 0);
-  g_assert_cmpuint (config->routes->len, ==, 3);
+  g_assert_cmpuint (config->routes->len, ==, 4);
 
   camera = rtcbotd_config_find_source (config, "camera");
   g_assert_nonnull (camera);
