@@ -62,14 +62,17 @@ check_config (const char *path)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_file (path, &error);
+  guint sinks = 0;
 
   if (!config)
     {
       g_printerr ("%s\n", error->message);
       return EXIT_CONFIG;
     }
-  g_print ("%s: valid (%u sources, %u sinks, %u routes)\n", path, config->sources->len,
-           config->sinks->len, config->routes->len);
+  for (guint i = 0; i < config->endpoints->len; i++)
+    sinks += ((RtcbotdEndpointConfig *)config->endpoints->pdata[i])->sink_group;
+  g_print ("%s: valid (%u sources, %u sinks, %u routes)\n", path,
+           config->sources->len + config->endpoints->len - sinks, sinks, config->routes->len);
   return EXIT_OK;
 }
 

@@ -311,6 +311,7 @@ rtcbotd_config_parse_endpoint (RtcbotdConfigReader *reader, const char *g, const
 
   e->name = g_strdup (name);
   e->label = g_strdup_printf ("[%s]", g);
+  e->sink_group = g_str_equal (section, "sink");
   for (guint i = 0; rtcbotd_endpoint_type_names[i]; i++)
     if (g_str_equal (type, rtcbotd_endpoint_type_names[i]))
       e->type = i;
