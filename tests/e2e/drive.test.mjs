@@ -75,6 +75,24 @@ after(async () => {
 });
 
 const hex = (r) => r.bytes.toString("hex").replace(/(..)(?!$)/g, "$1 ");
+const timeline = (records, t0) => records.map((r) => `+${r.at - t0}ms ${hex(r)}`).join(", ");
+
+/** Records the page's long tasks (a stalled page misses heartbeats): for failure messages. */
+function watchLongTasks(page) {
+  return page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        window.__longTasks.push(`${Math.round(e.duration)} ms at ${Math.round(e.startTime)}`);
+      }
+    }).observe({ type: "longtask" });
+  });
+}
+
+async function longTasks(page) {
+  const tasks = await page.evaluate(() => window.__longTasks.splice(0)).catch(() => []);
+  return tasks.length ? `; long tasks in the page: ${tasks.join(", ")}` : "; no long task in the page";
+}
 const isNeutral = (r) => r.forward === 0 && r.leftright === 0;
 
 async function role(viewer) {
@@ -96,13 +114,23 @@ async function pressAndHold(page, key, expected) {
   await settle();
   const pressedAt = Date.now();
   await page.keyboard.down(key);
-  const first = await pty.next({ timeoutMs: 5000 });
+  let during;
+  let first;
+  try {
+    first = await pty.next({ timeoutMs: 5000 });
+    assert.equal(hex(first), expected, `first bytes after pressing ${key}`);
+    await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    during = pty.take();
+    assert.deepEqual(
+      during.filter(isNeutral).map(hex),
+      [],
+      `no neutral command while ${key} is held for ${HOLD_MS} ms (${timeline(during, first.at)}${await longTasks(page)})`
+    );
+  } catch (err) {
+    await page.keyboard.up(key);
+    throw err;
+  }
   const latency = first.at - pressedAt;
-  assert.equal(hex(first), expected, `first bytes after pressing ${key}`);
-  await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
-  const during = pty.take();
-  const neutral = during.filter(isNeutral);
-  assert.deepEqual(neutral.map(hex), [], `no neutral command while ${key} is held for ${HOLD_MS} ms`);
   const releasedAt = Date.now();
   await page.keyboard.up(key);
   const release = await pty.next({ timeoutMs: 5000 });
@@ -118,6 +146,7 @@ test("the driver page goes live and is told it drives", { timeout: 90000 }, asyn
   });
   assert.match(r.text, /^Driving/);
   assert.equal(r.driving, true);
+  await watchLongTasks(driver.page);
   const logged = await driver.page.$$eval("#log li code", (codes) => codes.map((c) => c.textContent));
   assert.deepEqual(logged, [], "role messages are not shown in the message log");
 });
@@ -136,6 +165,8 @@ test("the key display lights while a key is held", { timeout: 30000 }, async () 
   const page = driver.page;
   await page.keyboard.down("d");
   const lit = await page.$$eval("#drive-keys .held", (keys) => keys.map((k) => k.dataset.key));
+  await e2e.ensureArtifactsDir();
+  await page.locator("#drive").screenshot({ path: e2e.artifactPath("drive-panel-d-held.png"), animations: "disabled" });
   await page.keyboard.up("d");
   assert.deepEqual(lit, ["d"]);
   await pty.next({ timeoutMs: 5000 }); // 00 00 ff 00
@@ -161,14 +192,21 @@ test("the touch joystick dragged up drives forward, and back to neutral when let
   const cy = box.y + box.height / 2;
   await page.mouse.move(cx, cy);
   await page.mouse.down();
-  await page.mouse.move(cx, cy - box.height, { steps: 6 });
-  const full = await pty.next({ timeoutMs: 5000, match: (r) => r.forward === 255 });
-  assert.equal(full.leftright, 0, "straight up: no turn");
-  assert.equal(hex(full), "ff 00 00 00");
-  await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
-  const during = pty.take();
-  assert.ok(during.length >= 5, `the position is re-sent while held (${during.length} records in ${HOLD_MS} ms)`);
-  assert.deepEqual(during.filter(isNeutral).map(hex), [], "no neutral command while the stick is held up");
+  let during;
+  try {
+    await page.mouse.move(cx, cy - box.height, { steps: 6 });
+    const full = await pty.next({ timeoutMs: 5000, match: (r) => r.forward === 255 });
+    assert.equal(full.leftright, 0, "straight up: no turn");
+    assert.equal(hex(full), "ff 00 00 00");
+    await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+    during = pty.take();
+    const seen = timeline(during, full.at) + (await longTasks(page));
+    assert.ok(during.length >= 5, `the position is re-sent while held (${seen})`);
+    assert.deepEqual(during.filter(isNeutral).map(hex), [], `no neutral command while the stick is held up (${seen})`);
+  } catch (err) {
+    await page.mouse.up();
+    throw err;
+  }
   const releasedAt = Date.now();
   await page.mouse.up();
   const release = await pty.next({ timeoutMs: 5000, match: isNeutral });
@@ -216,6 +254,7 @@ test("when the driver leaves, the watcher drives", { timeout: 60000 }, async () 
     { timeoutMs: 30000 }
   );
   assert.match(r.text, /^Driving/);
+  await watchLongTasks(watcher.page);
   const w = await pressAndHold(watcher.page, "w", "ff 00 00 00");
   console.log(`# new driver: first bytes ${w.latency} ms after keydown`);
 });
@@ -244,7 +283,12 @@ test("a gamepad: its id and axes are shown, its stick drives, unplugging it stop
   const axes = await page.$$eval("#gamepad-axes li", (items) => items.map((i) => i.textContent));
   assert.deepEqual(axes.slice(0, 2), ["axis 0: +0.50", "axis 1: -1.00"]);
   await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
-  assert.deepEqual(pty.take().filter(isNeutral).map(hex), [], "no neutral command while the stick is held");
+  const during = pty.take();
+  assert.deepEqual(
+    during.filter(isNeutral).map(hex),
+    [],
+    `no neutral command while the stick is held (${timeline(during, first.at)}${await longTasks(page)})`
+  );
 
   await pad([0, 0, 0, 0]);
   await pty.next({ timeoutMs: 5000, match: isNeutral });
