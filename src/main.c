@@ -2,6 +2,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <locale.h>
+#include <signal.h>
 
 #include "rtcbotd-build-config.h"
 #include "rtcbotd-config.h"
@@ -118,6 +119,9 @@ run (Options *options)
       g_printerr ("rtcbotd: --listen: %s\n", error->message);
       return EXIT_USAGE;
     }
+  /* A worker or socket client that goes away must turn our next write into
+   * EPIPE, not kill the daemon; workers get the default back (rtcbotd-exec). */
+  signal (SIGPIPE, SIG_IGN);
   daemon = rtcbotd_daemon_new (g_steal_pointer (&config));
   if (!rtcbotd_daemon_start (daemon, &error))
     {

@@ -1,6 +1,8 @@
 /* rtcbotd-arbiter.c — who may drive: control arbitration between peers. */
 #include "rtcbotd-arbiter.h"
 
+#include <string.h>
+
 #include "rtcbotd-error.h"
 
 struct _RtcbotdArbiter
@@ -45,11 +47,23 @@ gboolean
 rtcbotd_arbiter_add (RtcbotdArbiter *self, guint peer)
 {
   if (peer == 0 || find (self, peer) >= 0)
-    return rtcbotd_arbiter_may_drive (self, peer);
+    return FALSE;
   g_array_append_val (self->peers, peer);
   if (self->mode == RTCBOTD_CONTROL_SINGLE && self->driver == 0)
     self->driver = peer;
-  return rtcbotd_arbiter_may_drive (self, peer);
+  return TRUE;
+}
+
+/* Compares in a time that does not depend on where the texts differ. */
+static gboolean
+token_equal (const char *a, const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  guint8 diff = la != lb;
+
+  for (gsize i = 0; i < la; i++)
+    diff |= (guint8)a[i] ^ (guint8)b[i % MAX (lb, 1)];
+  return diff == 0;
 }
 
 guint
@@ -85,7 +99,7 @@ rtcbotd_arbiter_take (RtcbotdArbiter *self, guint peer, const char *token, guint
                            "control cannot be taken: the robot has no control-token");
       return FALSE;
     }
-  if (!token || !g_str_equal (token, self->token))
+  if (!token || !token_equal (token, self->token))
     {
       g_set_error_literal (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
                            "control not taken: wrong or missing token");

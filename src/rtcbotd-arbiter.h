@@ -21,7 +21,7 @@ RtcbotdArbiter *rtcbotd_arbiter_new (RtcbotdControlMode mode, const char *token)
 /** Frees @self. */
 void rtcbotd_arbiter_free (RtcbotdArbiter *self);
 
-/** Adds peer @peer (its data channel opened); returns TRUE when it drives now. */
+/** Adds peer @peer (a data channel opened); returns FALSE when it was known already. */
 gboolean rtcbotd_arbiter_add (RtcbotdArbiter *self, guint peer);
 
 /** Removes @peer; returns the peer that drives in its place, or 0 when none changed. */
@@ -31,8 +31,8 @@ guint rtcbotd_arbiter_remove (RtcbotdArbiter *self, guint peer);
 gboolean rtcbotd_arbiter_may_drive (RtcbotdArbiter *self, guint peer);
 
 /** Makes @peer the driver if @token is right; *previous is the peer that lost control (or 0). */
-gboolean rtcbotd_arbiter_take (RtcbotdArbiter *self, guint peer, const char *token,
-                               guint *previous, GError **error);
+gboolean rtcbotd_arbiter_take (RtcbotdArbiter *self, guint peer, const char *token, guint *previous,
+                               GError **error);
 
 /** Returns the driving peer in single mode, 0 when none (or in shared mode). */
 guint rtcbotd_arbiter_get_driver (RtcbotdArbiter *self);

@@ -343,12 +343,15 @@ channel_label (const char *name)
   return g_str_has_prefix (name, "peers.channel.") ? name + strlen ("peers.channel.") : NULL;
 }
 
-/* Lists the names a route end may take: media sources, readable or writable endpoints. */
+/* Lists the names a route end may take: for "from" every source, for "to" the
+ * sinks of a message route or, for media, "peers". */
 static char *
-accepted_ends (RtcbotdConfig *self, gboolean from)
+accepted_ends (RtcbotdConfig *self, gboolean from, gboolean messages)
 {
   g_autoptr (GString) s = g_string_new (NULL);
 
+  if (!from && !messages)
+    return g_strdup ("peers");
   for (guint i = 0; from && i < self->sources->len; i++)
     g_string_append_printf (s, "%s, ", ((RtcbotdSourceConfig *)self->sources->pdata[i])->name);
   for (guint i = 0; i < self->endpoints->len; i++)
@@ -410,7 +413,7 @@ resolve_from (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, c
     }
   else
     {
-      g_autofree char *accepted = accepted_ends (self, TRUE);
+      g_autofree char *accepted = accepted_ends (self, TRUE, TRUE);
       rtcbotd_config_reader_error (reader, error, g, "from", "no source named \"%s\"; accepted: %s",
                                    name, accepted);
       return NULL;
@@ -441,7 +444,7 @@ resolve_to (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, con
     problem = "is a source only; \"to\" takes sinks (to send to every peer, use peers)";
   else
     {
-      g_autofree char *accepted = accepted_ends (self, FALSE);
+      g_autofree char *accepted = accepted_ends (self, FALSE, messages);
       rtcbotd_config_reader_error (reader, error, g, "to", "no sink named \"%s\"; accepted: %s",
                                    name, accepted);
       return NULL;
@@ -487,8 +490,15 @@ parse_failsafe (RtcbotdRouteConfig *route, RtcbotdConfigReader *reader, const ch
                                    text);
       return FALSE;
     }
-  if (!json_parser_load_from_data (parser, g_strstrip (end), -1, &local_error)
-      || !json_parser_get_root (parser))
+  if (*g_strstrip (end) == '\0')
+    {
+      rtcbotd_config_reader_error (reader, error, g, "failsafe",
+                                   "\"%s\" has no message; write the JSON message to send after "
+                                   "the time, e.g. 500ms {\"forward\":0}",
+                                   text);
+      return FALSE;
+    }
+  if (!json_parser_load_from_data (parser, end, -1, &local_error) || !json_parser_get_root (parser))
     {
       rtcbotd_config_reader_error (reader, error, g, "failsafe", "\"%s\" is not a JSON message%s%s",
                                    end, local_error ? ": " : "",
@@ -542,6 +552,21 @@ resolve_froms (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, 
   return TRUE;
 }
 
+/* Fails when @names lists one name twice: it would deliver everything twice. */
+static gboolean
+check_unique (RtcbotdConfigReader *reader, const char *g, const char *key, char **names,
+              GError **error)
+{
+  for (guint i = 0; names[i]; i++)
+    for (guint j = 0; j < i; j++)
+      if (g_str_equal (names[i], names[j]))
+        {
+          rtcbotd_config_reader_error (reader, error, g, key, "\"%s\" is named twice", names[i]);
+          return FALSE;
+        }
+  return TRUE;
+}
+
 static gboolean
 parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
              GError **error)
@@ -556,6 +581,8 @@ parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, co
   if (!rtcbotd_config_reader_check_keys (reader, g, route_keys, error)
       || !rtcbotd_config_reader_get_list (reader, g, "from", &from_names, error)
       || !rtcbotd_config_reader_get_list (reader, g, "to", &to_names, error)
+      || !check_unique (reader, g, "from", from_names, error)
+      || !check_unique (reader, g, "to", to_names, error)
       || !resolve_froms (self, reader, g, from_names, route->from, &route->messages, error))
     return FALSE;
   for (guint i = 0; to_names[i]; i++)

@@ -93,7 +93,7 @@ typedef struct
 typedef struct
 {
   char *name;
-  char *label; /* the group, for messages: "[sink arduino]" */
+  char *label;         /* the group, for messages: "[sink arduino]" */
   gboolean sink_group; /* declared as [sink NAME], not [source NAME] */
   RtcbotdEndpointType type;
   gboolean readable; /* produces messages: may be a route's "from" */

@@ -21,6 +21,7 @@ struct _RtcbotdControlPlane
   GPtrArray *endpoints; /* of RtcbotdEndpoint */
   GHashTable *peers;    /* id -> RtcbotdPeer, until "closed" */
   guint64 ignored;      /* viewers' messages, not routed */
+  gboolean stopped;
 };
 
 RtcbotdControlPlane *
@@ -64,9 +65,8 @@ static void
 send_to_peers (JsonNode *message, const char *node, const char *route, gpointer user_data)
 {
   RtcbotdControlPlane *self = user_data;
-  const char *label = g_str_has_prefix (node, "peers.channel.")
-                          ? node + strlen ("peers.channel.")
-                          : "default";
+  const char *label
+      = g_str_has_prefix (node, "peers.channel.") ? node + strlen ("peers.channel.") : "default";
   g_autofree char *text = rtcbotd_message_encode (message);
   GHashTableIter iter;
   gpointer peer;
@@ -166,6 +166,9 @@ rtcbotd_control_plane_stop (RtcbotdControlPlane *self)
 {
   gint64 deadline = g_get_monotonic_time () + STOP_FLUSH_US;
 
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
   rtcbotd_message_bus_fail_safe_all (self->bus, "the daemon is stopping");
   for (guint i = 0; i < self->endpoints->len; i++)
     rtcbotd_endpoint_flush (self->endpoints->pdata[i], deadline);
@@ -267,8 +270,7 @@ as_command (JsonNode *message)
 }
 
 static void
-on_peer_message (RtcbotdPeer *peer, const char *label, const char *text,
-                 RtcbotdControlPlane *self)
+on_peer_message (RtcbotdPeer *peer, const char *label, const char *text, RtcbotdControlPlane *self)
 {
   g_autoptr (JsonNode) message = rtcbotd_message_decode (text);
   JsonObject *command = as_command (message);
@@ -287,7 +289,9 @@ on_channel_opened (RtcbotdPeer *peer, const char *label, RtcbotdControlPlane *se
 {
   guint id = rtcbotd_peer_get_id (peer);
 
-  if (rtcbotd_arbiter_add (self->arbiter, id))
+  if (!rtcbotd_arbiter_add (self->arbiter, id))
+    return; /* its second channel */
+  if (rtcbotd_arbiter_get_driver (self->arbiter) == id)
     g_message ("peer %u: drives", id);
   tell_role (self, id);
 }
@@ -350,8 +354,8 @@ rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *b)
   json_builder_set_member_name (b, "control");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "mode");
-  json_builder_add_string_value (b, rtcbotd_arbiter_is_single (self->arbiter) ? "single"
-                                                                               : "shared");
+  json_builder_add_string_value (b,
+                                 rtcbotd_arbiter_is_single (self->arbiter) ? "single" : "shared");
   json_builder_set_member_name (b, "driver");
   json_builder_add_int_value (b, rtcbotd_arbiter_get_driver (self->arbiter));
   json_builder_end_object (b);

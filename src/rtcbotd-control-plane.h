@@ -29,7 +29,8 @@ void rtcbotd_control_plane_free (RtcbotdControlPlane *self);
 gboolean rtcbotd_control_plane_start (RtcbotdControlPlane *self, SoupServer *server,
                                       GError **error);
 
-/** Sends every failsafe, writes what is queued (a short while at most) and stops the endpoints. */
+/** Sends every failsafe, writes what is queued (a short while at most) and
+ * stops the endpoints; once, later calls do nothing. */
 void rtcbotd_control_plane_stop (RtcbotdControlPlane *self);
 
 /** Carries @peer's data-channel messages from now on, until it closes. */

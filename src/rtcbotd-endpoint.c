@@ -85,7 +85,14 @@ rtcbotd_endpoint_start (RtcbotdEndpoint *self, GError **error)
 void
 rtcbotd_endpoint_stop (RtcbotdEndpoint *self)
 {
+  RtcbotdEndpointPrivate *priv = rtcbotd_endpoint_get_instance_private (self);
+
   RTCBOTD_ENDPOINT_GET_CLASS (self)->stop (self);
+  /* Stopping is not a failure: no warning, and nothing listens any more. */
+  priv->up = FALSE;
+  g_free (priv->reason);
+  priv->reason = g_strdup ("stopped");
+  g_debug ("%s: stopped", priv->config->label);
 }
 
 void

@@ -52,7 +52,7 @@ typedef struct
 /** Starts @self (see the class vfunc). */
 gboolean rtcbotd_endpoint_start (RtcbotdEndpoint *self, GError **error);
 
-/** Stops @self. */
+/** Stops @self; it is then down ("stopped"), quietly. */
 void rtcbotd_endpoint_stop (RtcbotdEndpoint *self);
 
 /** Hands @message to @self; endpoints that only read ignore it. */

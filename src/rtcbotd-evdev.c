@@ -313,6 +313,29 @@ open_input (RtcbotdEvdev *self, char **reason)
   return FALSE;
 }
 
+/* Routes map axes from their latest value, which starts at 0; for a pad whose
+ * sticks rest at 128 that would read as full travel until each axis first
+ * moves. So an opened device first reports where every axis is now. */
+static void
+emit_axis_state (RtcbotdEvdev *self)
+{
+  struct input_event event = { .type = EV_ABS };
+  gint64 now = g_get_real_time ();
+
+  event.input_event_sec = now / G_USEC_PER_SEC;
+  event.input_event_usec = now % G_USEC_PER_SEC;
+  for (guint code = 0; self->dev && code <= ABS_MAX; code++)
+    {
+      g_autoptr (JsonNode) node = NULL;
+      if (!libevdev_has_event_code (self->dev, EV_ABS, code))
+        continue;
+      event.code = code;
+      event.value = libevdev_get_event_value (self->dev, EV_ABS, code);
+      if ((node = rtcbotd_input_event_to_json (&event)))
+        rtcbotd_endpoint_emit (RTCBOTD_ENDPOINT (self), node);
+    }
+}
+
 static void
 try_open (RtcbotdEvdev *self)
 {
@@ -327,6 +350,7 @@ try_open (RtcbotdEvdev *self)
   self->fresh = TRUE;
   self->watch_id = g_unix_fd_add (self->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
   rtcbotd_endpoint_set_up (RTCBOTD_ENDPOINT (self));
+  emit_axis_state (self);
 }
 
 static gboolean

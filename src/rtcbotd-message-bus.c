@@ -1,6 +1,8 @@
 /* rtcbotd-message-bus.c — JSON messages between sources and sinks, along routes. */
 #include "rtcbotd-message-bus.h"
 
+#include <string.h>
+
 #include "rtcbotd-route.h"
 
 typedef struct
@@ -13,6 +15,8 @@ struct _RtcbotdMessageBus
 {
   GPtrArray *routes;  /* of RtcbotdRoute, in file order */
   GHashTable *inputs; /* source node -> GPtrArray of RtcbotdRoute (not owned) */
+  GHashTable *labels; /* channel label -> routes from peers.channel.LABEL but not
+                         from peers.messages (those hear every channel already) */
   GHashTable *sinks;  /* sink node -> Sink */
   guint64 published;
 };
@@ -42,17 +46,40 @@ deliver (RtcbotdRoute *route, JsonNode *message, gpointer user_data)
 }
 
 static void
-add_input (RtcbotdMessageBus *self, const char *node, RtcbotdRoute *route)
+add_input (RtcbotdMessageBus *self, GHashTable *table, const char *node, RtcbotdRoute *route)
 {
-  GPtrArray *routes = g_hash_table_lookup (self->inputs, node);
+  GPtrArray *routes = g_hash_table_lookup (table, node);
 
   if (!routes)
     {
       routes = g_ptr_array_new ();
-      g_hash_table_insert (self->inputs, g_strdup (node), routes);
+      g_hash_table_insert (table, g_strdup (node), routes);
     }
   if (!g_ptr_array_find (routes, route, NULL))
     g_ptr_array_add (routes, route);
+}
+
+/* Builds the label table once, so that a channel message costs no lookup of
+ * a built name; a route that takes both nodes takes each message once. */
+static void
+index_channels (RtcbotdMessageBus *self)
+{
+  GPtrArray *all = g_hash_table_lookup (self->inputs, "peers.messages");
+  GHashTableIter iter;
+  gpointer node, routes;
+
+  g_hash_table_iter_init (&iter, self->inputs);
+  while (g_hash_table_iter_next (&iter, &node, &routes))
+    {
+      if (!g_str_has_prefix (node, "peers.channel."))
+        continue;
+      for (guint i = 0; i < ((GPtrArray *)routes)->len; i++)
+        {
+          RtcbotdRoute *route = ((GPtrArray *)routes)->pdata[i];
+          if (!all || !g_ptr_array_find (all, route, NULL))
+            add_input (self, self->labels, (char *)node + strlen ("peers.channel."), route);
+        }
+    }
 }
 
 RtcbotdMessageBus *
@@ -62,6 +89,8 @@ rtcbotd_message_bus_new (const RtcbotdConfig *config)
 
   self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_route_free);
   self->inputs
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+  self->labels
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
   self->sinks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (guint i = 0; i < config->routes->len; i++)
@@ -73,8 +102,9 @@ rtcbotd_message_bus_new (const RtcbotdConfig *config)
       route = rtcbotd_route_new (c, deliver, self);
       g_ptr_array_add (self->routes, route);
       for (guint f = 0; f < c->from->len; f++)
-        add_input (self, ((RtcbotdRouteEnd *)c->from->pdata[f])->name, route);
+        add_input (self, self->inputs, ((RtcbotdRouteEnd *)c->from->pdata[f])->name, route);
     }
+  index_channels (self);
   rtcbotd_message_bus_set_sink (self, "log", log_sink, NULL);
   return self;
 }
@@ -85,6 +115,7 @@ rtcbotd_message_bus_free (RtcbotdMessageBus *self)
   if (!self)
     return;
   g_hash_table_unref (self->inputs);
+  g_hash_table_unref (self->labels);
   g_hash_table_unref (self->sinks);
   g_ptr_array_unref (self->routes);
   g_free (self);
@@ -113,20 +144,17 @@ rtcbotd_message_bus_publish (RtcbotdMessageBus *self, const char *node, JsonNode
 }
 
 void
-rtcbotd_message_bus_publish_channel (RtcbotdMessageBus *self, const char *label,
-                                     JsonNode *message, guint origin)
+rtcbotd_message_bus_publish_channel (RtcbotdMessageBus *self, const char *label, JsonNode *message,
+                                     guint origin)
 {
   GPtrArray *all = g_hash_table_lookup (self->inputs, "peers.messages");
-  g_autofree char *node = g_strconcat ("peers.channel.", label, NULL);
-  GPtrArray *one = g_hash_table_lookup (self->inputs, node);
+  GPtrArray *one = g_hash_table_lookup (self->labels, label);
 
   self->published++;
   for (guint i = 0; all && i < all->len; i++)
     rtcbotd_route_push (all->pdata[i], message, origin);
-  /* A route that takes both nodes takes the message once. */
   for (guint i = 0; one && i < one->len; i++)
-    if (!all || !g_ptr_array_find (all, one->pdata[i], NULL))
-      rtcbotd_route_push (one->pdata[i], message, origin);
+    rtcbotd_route_push (one->pdata[i], message, origin);
 }
 
 void

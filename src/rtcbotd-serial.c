@@ -201,7 +201,9 @@ configure_tty (int fd, guint baudrate)
   cfmakeraw (&tio);
   tio.c_cflag |= CLOCAL | CREAD;
   tio.c_cflag &= ~(CSTOPB | CRTSCTS);
-  tio.c_cc[VMIN] = 0;
+  /* VMIN 0 would make an empty read return 0, which means "hung up" here;
+   * with VMIN 1 and O_NONBLOCK an empty port says EAGAIN. */
+  tio.c_cc[VMIN] = 1;
   tio.c_cc[VTIME] = 0;
   cfsetispeed (&tio, baud_to_speed (baudrate));
   cfsetospeed (&tio, baud_to_speed (baudrate));
@@ -351,7 +353,8 @@ rtcbotd_serial_add_health (RtcbotdEndpoint *endpoint, JsonBuilder *builder)
   json_builder_set_member_name (builder, "frames-dropped");
   json_builder_add_int_value (builder, stats->dropped);
   json_builder_set_member_name (builder, "written");
-  json_builder_add_int_value (builder, self->writer ? rtcbotd_writer_get_written (self->writer) : 0);
+  json_builder_add_int_value (builder,
+                              self->writer ? rtcbotd_writer_get_written (self->writer) : 0);
 }
 
 static void

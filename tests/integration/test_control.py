@@ -480,10 +480,11 @@ to = peers
                 check(m == {"worker": {"again": 2}, "n": 1}, f"restarted worker reply {m}")
                 check("crashing on purpose" in d.output(), "worker stderr not in the log")
                 check("exited with status 3" in d.output(), "worker exit not logged")
-                # The stuck worker never reads: 3000 messages must not slow video or replies.
+                # The stuck worker never reads: 3000 messages (300 KB, more than a pipe
+                # holds) must not slow video or replies.
                 t0 = time.monotonic()
                 for i in range(3000):
-                    c.send({"flood": i})
+                    c.send({"flood": i, "pad": "x" * 100})
                 fps = await c.video_fps(2.0)
                 note(f"video during the flood: {fps:.1f} fps")
                 check(fps >= 20, f"video dropped to {fps:.1f} fps while a worker was stuck")

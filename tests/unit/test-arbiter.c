@@ -12,9 +12,10 @@ test_single (void)
   g_assert_false (rtcbotd_arbiter_may_drive (a, 1));
   /* The first peer drives, the later ones watch. */
   g_assert_true (rtcbotd_arbiter_add (a, 1));
-  g_assert_false (rtcbotd_arbiter_add (a, 2));
-  g_assert_false (rtcbotd_arbiter_add (a, 3));
-  g_assert_true (rtcbotd_arbiter_add (a, 1)); /* again: no change */
+  g_assert_true (rtcbotd_arbiter_add (a, 2));
+  g_assert_true (rtcbotd_arbiter_add (a, 3));
+  g_assert_false (rtcbotd_arbiter_add (a, 1)); /* again: no change */
+  g_assert_false (rtcbotd_arbiter_add (a, 0));
   g_assert_cmpuint (rtcbotd_arbiter_get_driver (a), ==, 1);
   g_assert_cmpstr (rtcbotd_arbiter_get_role (a, 1), ==, "driver");
   g_assert_cmpstr (rtcbotd_arbiter_get_role (a, 2), ==, "viewer");

@@ -62,7 +62,7 @@ test_demo_config (void)
   g_assert_cmpuint (config->max_peers, ==, 8);
   g_assert_null (config->web_root);
   g_assert_cmpuint (config->sources->len, ==, 2);
-  g_assert_cmpuint (config->sinks->len, ==, 0);
+  g_assert_cmpuint (config->endpoints->len, ==, 0);
   g_assert_cmpuint (config->routes->len, ==, 3);
 
   camera = rtcbotd_config_find_source (config, "camera");
@@ -102,7 +102,7 @@ test_defaults (void)
   g_assert_null (empty->web_root);
   g_assert_cmpuint (empty->max_peers, ==, 8);
   g_assert_cmpuint (empty->peer_timeout, ==, 15);
-  g_assert_cmpuint (empty->sources->len + empty->sinks->len + empty->routes->len, ==, 0);
+  g_assert_cmpuint (empty->sources->len + empty->endpoints->len + empty->routes->len, ==, 0);
 
   video = rtcbotd_config_find_source (config, "camera");
   g_assert_cmpuint (video->width, ==, 640);
@@ -345,14 +345,15 @@ static void
 test_unknown_keys (void)
 {
   expect_error ("[daemon]\nport = 80\n", "test.conf:2: [daemon] port: unknown key; accepted: "
-                                         "listen, web-root, max-peers, peer-timeout");
+                                         "listen, web-root, max-peers, peer-timeout, control, "
+                                         "control-token");
   expect_error (VIDEO "device = /dev/video0\n",
                 "test.conf:3: [source camera] device: unknown key; accepted: type, width, height, "
                 "framerate, pattern, motion, overlay, encoder, bitrate, keyframe-interval");
   expect_error (AUDIO "width = 640\n", "test.conf:3: [source tone] width: unknown key; accepted: "
                                        "type, frequency, volume");
-  expect_error ("[route r]\nfrom = peers.messages\nto = log\nmap = x\n",
-                "test.conf:4: [route r] map: unknown key; accepted: from, to");
+  expect_error ("[route r]\nfrom = peers.messages\nto = log\nfilter = x\n",
+                "test.conf:4: [route r] filter: unknown key; accepted: from, to, map, failsafe");
 }
 
 static void
@@ -424,22 +425,25 @@ test_source_type (void)
 {
   expect_error ("[source camera]\nwidth = 640\n",
                 "test.conf:1: [source camera] type: missing; this key is required; accepted: "
-                "test-video|test-audio");
+                "test-video|test-audio|serial|evdev|exec|websocket|socket");
   expect_error ("[source camera]\ntype = v4l2\n",
                 "test.conf:2: [source camera] type: \"v4l2\" is not accepted; accepted: "
-                "test-video|test-audio");
+                "test-video|test-audio|serial|evdev|exec|websocket|socket");
 }
 
 static void
 test_sinks (void)
 {
   expect_error ("[sink arduino]\ndevice = /dev/ttyACM0\n",
-                "test.conf:1: [sink arduino] type: missing; this version has no sink types yet: "
-                "route to the built-in \"peers\" and \"log\" nodes instead");
-  expect_error ("[sink arduino]\ntype = serial\n",
-                "test.conf:2: [sink arduino] type: \"serial\" is not accepted; this version has "
-                "no sink types yet: route to the built-in \"peers\" and \"log\" nodes instead");
+                "test.conf:1: [sink arduino] type: missing; this key is required; accepted: "
+                "serial|exec|websocket|socket");
+  expect_error ("[sink arduino]\ntype = speaker\n",
+                "test.conf:2: [sink arduino] type: \"speaker\" is not accepted; accepted: "
+                "serial|exec|websocket|socket");
   expect_error ("[sink arduino]\ntype =\n", "test.conf:2: [sink arduino] type: empty value");
+  expect_error ("[sink pad]\ntype = evdev\ndevice = /dev/input/event0\n",
+                "test.conf:2: [sink pad] type: evdev reads input devices; declare it as "
+                "[source pad]");
 }
 
 static void
@@ -459,10 +463,10 @@ test_route_from (void)
 {
   expect_error (VIDEO AUDIO "[route r]\nfrom = mic\nto = peers\n",
                 "test.conf:6: [route r] from: no source named \"mic\"; accepted: camera, tone, "
-                "peers.messages");
+                "peers.messages, peers.channel.LABEL");
   expect_error ("[route r]\nfrom = peers.video\nto = peers\n",
                 "test.conf:2: [route r] from: no source named \"peers.video\"; accepted: "
-                "peers.messages");
+                "peers.messages, peers.channel.LABEL");
   expect_error ("[route r]\nfrom = peers\nto = log\n",
                 "test.conf:2: [route r] from: \"peers\" only receives; \"from\" takes sources (to "
                 "route what peers send, use peers.messages)");
@@ -480,16 +484,19 @@ test_route_from (void)
 static void
 test_route_to (void)
 {
-  expect_error (VIDEO "[route r]\nfrom = camera\nto = camera\n",
-                "test.conf:5: [route r] to: \"camera\" is a source; \"to\" takes sinks (to send to "
-                "every peer, use peers)");
-  expect_error ("[route r]\nfrom = peers.messages\nto = peers.messages\n",
-                "test.conf:3: [route r] to: \"peers.messages\" is a source; \"to\" takes sinks (to "
-                "send to every peer, use peers)");
+  expect_error (
+      VIDEO "[route r]\nfrom = camera\nto = camera\n",
+      "test.conf:5: [route r] to: \"camera\" is a source only; \"to\" takes sinks (to send to "
+      "every peer, use peers)");
+  expect_error (
+      "[route r]\nfrom = peers.messages\nto = peers.messages\n",
+      "test.conf:3: [route r] to: \"peers.messages\" is a source only; \"to\" takes sinks (to "
+      "send to every peer, use peers)");
   expect_error (VIDEO "[route r]\nfrom = camera\nto = screen\n",
                 "test.conf:5: [route r] to: no sink named \"screen\"; accepted: peers");
   expect_error ("[route r]\nfrom = peers.messages\nto = peers;arduino\n",
-                "test.conf:3: [route r] to: no sink named \"arduino\"; accepted: peers, log");
+                "test.conf:3: [route r] to: no sink named \"arduino\"; accepted: peers, log, "
+                "peers.channel.LABEL");
   expect_error (AUDIO "[route r]\nfrom = tone\nto = log\n",
                 "test.conf:5: [route r] to: \"log\" takes messages, but this route carries media");
 }
@@ -612,6 +619,195 @@ test_set_listen (void)
   g_assert_cmpuint (config->listen_port, ==, 7000);
 }
 
+#define SERIAL "[sink a]\ntype = serial\ndevice = /dev/x\n"
+
+static void
+test_serial (void)
+{
+  g_autoptr (RtcbotdConfig) config = NULL;
+  const RtcbotdEndpointConfig *e;
+  gsize size;
+  const guint8 *bytes;
+
+  expect_error (SERIAL "baudrate = 1234\n",
+                "test.conf:4: [sink a] baudrate: 1234 is not accepted; accepted: "
+                "300|600|1200|2400|4800|9600|19200|38400|57600|115200|230400|460800|500000|"
+                "576000|921600|1000000|1152000|1500000|2000000|2500000|3000000|3500000|4000000");
+  expect_error (SERIAL "write-format = <hz\n",
+                "test.conf:4: [sink a] write-format: \"<hz\": 'z' at position 3 is not a struct "
+                "code; accepted: x c b B ? h H i I l L q Q f d s");
+  expect_error (SERIAL "write-keys = a;b\n",
+                "test.conf:4: [sink a] write-keys: needs write-format (a struct format)");
+  expect_error (SERIAL "read-keys = a\n",
+                "test.conf:4: [sink a] read-keys: needs read-format (a struct format)");
+  expect_error (SERIAL "write-format = <hh\nwrite-keys = a\n",
+                "test.conf:5: [sink a] write-keys: names 1 field(s), but \"<hh\" holds 2 value(s)");
+  expect_error (SERIAL "write-format = <hh\nwrite-keys = a;a\n",
+                "test.conf:5: [sink a] write-keys: \"a\" is named twice");
+  expect_error (SERIAL "start-byte = 192,300\n",
+                "test.conf:4: [sink a] start-byte: \"300\" is not a byte; write 1 to 16 bytes "
+                "0..255 separated by commas, e.g. 192,105 or 0xC0,0x69");
+  expect_error (SERIAL "frame-marker = 1\n",
+                "test.conf:4: [sink a] frame-marker: frames struct records; set read-format or "
+                "write-format to a struct format");
+  expect_error (SERIAL "write-format = <h\nline-ending = crlf\n",
+                "test.conf:5: [sink a] line-ending: applies to text writes, but write-format "
+                "makes this port write struct records");
+  expect_error (SERIAL "delay-write-start = 61\n",
+                "test.conf:4: [sink a] delay-write-start: 61 is out of range; accepted: 0..60");
+  expect_error (SERIAL "overflow = newest\n",
+                "test.conf:4: [sink a] overflow: \"newest\" is not accepted; accepted: "
+                "drop-oldest|most-recent");
+  expect_error (SERIAL "queue-length = 0\n",
+                "test.conf:4: [sink a] queue-length: 0 is out of range; accepted: 1..10000");
+  expect_error ("[sink a]\ntype = serial\n",
+                "test.conf:1: [sink a] device: missing; this key is required, e.g. /dev/ttyACM0");
+
+  config = load_ok (SERIAL "baudrate = 9600\nwrite-format = <hh\nwrite-keys = forward;turn\n"
+                           "read-format = raw\nstart-byte = 0xC0, 105\ndelay-write-start = 0.25\n"
+                           "frame-marker = 170,85\noverflow = most-recent\nqueue-length = 1\n");
+  e = rtcbotd_config_find_endpoint (config, "a");
+  g_assert_nonnull (e);
+  g_assert_cmpstr (e->label, ==, "[sink a]");
+  g_assert_true (e->sink_group && e->readable && e->writable);
+  g_assert_cmpuint (e->baudrate, ==, 9600);
+  g_assert_cmpuint (e->delay_write_start, ==, 250);
+  g_assert_cmpint (e->overflow, ==, RTCBOTD_OVERFLOW_MOST_RECENT);
+  g_assert_cmpuint (e->queue_length, ==, 1);
+  g_assert_cmpint (e->format->read_mode, ==, RTCBOTD_SERIAL_READ_RAW);
+  g_assert_cmpuint (rtcbotd_struct_get_size (e->format->write_format), ==, 4);
+  g_assert_cmpstr (e->format->write_keys[1], ==, "turn");
+  bytes = g_bytes_get_data (e->format->start_bytes, &size);
+  g_assert_cmpmem (bytes, size, "\xc0\x69", 2);
+  bytes = g_bytes_get_data (e->format->frame_marker, &size);
+  g_assert_cmpmem (bytes, size, "\xaa\x55", 2);
+}
+
+static void
+test_other_endpoints (void)
+{
+  g_autoptr (RtcbotdConfig) config = NULL;
+  const RtcbotdEndpointConfig *e;
+
+  expect_error ("[source p]\ntype = evdev\n",
+                "test.conf:1: [source p] device: missing; this key is required, e.g. "
+                "/dev/input/by-id/usb-...-event-joystick");
+  expect_error ("[source p]\ntype = evdev\ndevice = /dev/x\ngrab = maybe\n",
+                "test.conf:4: [source p] grab: \"maybe\" is not accepted; accepted: no|yes");
+  expect_error ("[source p]\ntype = evdev\ndevice = /dev/x\noverflow = most-recent\n",
+                "test.conf:4: [source p] overflow: unknown key; accepted: type, device, grab");
+  expect_error ("[source w]\ntype = exec\n",
+                "test.conf:1: [source w] command: missing; this key is required: the program and "
+                "its arguments, e.g. /usr/bin/python3 -u /etc/rtcbotd/sensor.py");
+  expect_error ("[source w]\ntype = exec\ncommand = /nonexistent/prog -x\n",
+                "test.conf:3: [source w] command: \"/nonexistent/prog\" is not an executable "
+                "program (give its absolute path, or a name on PATH)");
+  expect_error ("[source s]\ntype = socket\n",
+                "test.conf:1: [source s] path: missing; this key is required, e.g. "
+                "/run/rtcbotd/NAME.sock");
+  expect_error ("[source s]\ntype = socket\npath = relative.sock\n",
+                "test.conf:3: [source s] path: must be an absolute path of at most 100 bytes");
+  expect_error ("[source s]\ntype = websocket\npath = /x\n",
+                "test.conf:3: [source s] path: unknown key; accepted: type, overflow, "
+                "queue-length");
+  expect_error ("[source p]\ntype = evdev\ndevice = /dev/x\n"
+                "[route r]\nfrom = peers.messages\nto = p\n",
+                "test.conf:6: [route r] to: \"p\" is a source only; \"to\" takes sinks (to send to "
+                "every peer, use peers)");
+
+  config = load_ok ("[source pad]\ntype = evdev\ndevice = /dev/input/event3\ngrab = yes\n"
+                    "[source worker]\ntype = exec\ncommand = sh -c 'echo \"{}\"'\nmax-rate = 50\n"
+                    "[sink bridge]\ntype = socket\npath = /run/x.sock\n"
+                    "[sink dash]\ntype = websocket\n"
+                    "[route r]\nfrom = pad;worker;bridge;dash\nto = worker;bridge;dash;log\n");
+  e = rtcbotd_config_find_endpoint (config, "pad");
+  g_assert_true (e->grab && e->readable && !e->writable && !e->sink_group);
+  e = rtcbotd_config_find_endpoint (config, "worker");
+  g_assert_cmpuint (g_strv_length (e->argv), ==, 3);
+  g_assert_cmpstr (e->argv[2], ==, "echo \"{}\"");
+  g_assert_cmpuint (e->max_rate, ==, 50);
+  e = rtcbotd_config_find_endpoint (config, "bridge");
+  g_assert_cmpstr (e->device, ==, "/run/x.sock");
+  g_assert_cmpint (rtcbotd_config_find_endpoint (config, "dash")->type, ==,
+                   RTCBOTD_ENDPOINT_WEBSOCKET);
+  g_assert_cmpstr (rtcbotd_endpoint_type_to_string (RTCBOTD_ENDPOINT_SOCKET), ==, "socket");
+}
+
+static void
+test_map_failsafe (void)
+{
+  g_autoptr (RtcbotdConfig) config = NULL;
+  const RtcbotdRouteConfig *r;
+  g_autofree char *failsafe = NULL;
+
+  expect_error ("[route r]\nfrom = peers.messages\nto = log\nmap = forward=kee.w\n",
+                "test.conf:4: [route r] map: \"forward=kee.w\": \"kee.w\" is not a term; accepted: "
+                "key.NAME, btn.NAME, axis.NAME, field.PATH or a number");
+  expect_error ("[route r]\nfrom = peers.messages\nto = log\nfailsafe = 500 {}\n",
+                "test.conf:4: [route r] failsafe: \"500 {}\" does not start with a time of "
+                "10ms..60s (e.g. 500ms or 0.5s) followed by the JSON message to send");
+  expect_error ("[route r]\nfrom = peers.messages\nto = log\nfailsafe = 5ms {}\n",
+                "test.conf:4: [route r] failsafe: \"5ms {}\" does not start with a time of "
+                "10ms..60s (e.g. 500ms or 0.5s) followed by the JSON message to send");
+  expect_error ("[route r]\nfrom = peers.messages\nto = log\nfailsafe = 500ms\n",
+                "test.conf:4: [route r] failsafe: \"500ms\" has no message; write the JSON "
+                "message to send after the time, e.g. 500ms {\"forward\":0}");
+  expect_error (VIDEO "[route r]\nfrom = camera\nto = peers\nmap = a=key.w\n",
+                "test.conf:6: [route r] map: applies to message routes, but this route carries "
+                "media");
+  expect_error ("[route r]\nfrom = peers.channel.a.b\nto = log\n",
+                "test.conf:2: [route r] from: \"peers.channel.a.b\": the channel label \"a.b\" is "
+                "not valid; use letters, digits, '-' and '_'");
+  expect_error ("[route r]\nfrom = peers.messages;peers.messages\nto = log\n",
+                "test.conf:2: [route r] from: \"peers.messages\" is named twice");
+  expect_error ("[route r]\nfrom = peers.messages\nto = log;log\n",
+                "test.conf:3: [route r] to: \"log\" is named twice");
+
+  config = load_ok ("[route r]\nfrom = peers.channel.control\nto = peers.channel.telemetry\n"
+                    "map = v=axis.1*-100,round\nfailsafe = 0.25s {\"v\": 0}   ; stop\n");
+  r = config->routes->pdata[0];
+  g_assert_true (r->messages);
+  g_assert_nonnull (r->map);
+  g_assert_cmpuint (r->failsafe_ms, ==, 250);
+  failsafe = json_to_string (r->failsafe, FALSE);
+  g_assert_cmpstr (failsafe, ==, "{\"v\":0}");
+  g_assert_cmpint (((RtcbotdRouteEnd *)r->from->pdata[0])->type, ==, RTCBOTD_NODE_PEERS_CHANNEL);
+  g_assert_cmpint (((RtcbotdRouteEnd *)r->to->pdata[0])->type, ==, RTCBOTD_NODE_PEERS_CHANNEL);
+}
+
+static void
+test_control (void)
+{
+  g_autoptr (RtcbotdConfig) defaults = load_ok ("");
+  g_autoptr (RtcbotdConfig) config
+      = load_ok ("[daemon]\ncontrol = shared\ncontrol-token = s3cret\n");
+
+  expect_error ("[daemon]\ncontrol = anarchy\n",
+                "test.conf:2: [daemon] control: \"anarchy\" is not accepted; accepted: "
+                "single|shared");
+  g_assert_cmpint (defaults->control, ==, RTCBOTD_CONTROL_SINGLE);
+  g_assert_null (defaults->control_token);
+  g_assert_cmpint (config->control, ==, RTCBOTD_CONTROL_SHARED);
+  g_assert_cmpstr (config->control_token, ==, "s3cret");
+}
+
+/* Every example configuration is valid (it documents real use). */
+static void
+test_examples (void)
+{
+  const char *names[] = { "arduino-rover.conf", "gamepad.conf", "sensor-exec.conf" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path
+          = g_test_build_filename (G_TEST_DIST, "..", "config", "examples", names[i], NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_file (path, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (config);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -636,6 +832,11 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/error/choices", test_choices);
   g_test_add_func ("/config/error/source-type", test_source_type);
   g_test_add_func ("/config/error/sinks", test_sinks);
+  g_test_add_func ("/config/serial", test_serial);
+  g_test_add_func ("/config/endpoints", test_other_endpoints);
+  g_test_add_func ("/config/route/map-failsafe", test_map_failsafe);
+  g_test_add_func ("/config/control", test_control);
+  g_test_add_func ("/config/examples", test_examples);
   g_test_add_func ("/config/error/route-missing-ends", test_route_missing_ends);
   g_test_add_func ("/config/error/route-from", test_route_from);
   g_test_add_func ("/config/error/route-to", test_route_to);

@@ -164,8 +164,7 @@ test_builtin_log_sink (void)
   g_autoptr (JsonNode) message = rtcbotd_message_decode ("{ \"forward\" : 1 }");
 
   /* Without a registered "peers" sink, only the bus's own log gets it. */
-  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                         "[route journal]: {\"forward\":1}");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "[route journal]: {\"forward\":1}");
   rtcbotd_message_bus_publish (bus, "peers.messages", message, 0);
   g_test_assert_expected_messages ();
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 1);
@@ -279,10 +278,9 @@ test_channels (void)
   g_assert_cmpuint (rtcbotd_message_bus_get_published (bus), ==, 2);
 }
 
-static const char rover_config[]
-    = "[route drive]\nfrom = peers.messages\nto = peers\n"
-      "map = forward=key.w*100-key.s*100 turn=key.d*50-key.a*50\n"
-      "failsafe = 50ms {\"forward\":0,\"turn\":0}\n";
+static const char rover_config[] = "[route drive]\nfrom = peers.messages\nto = peers\n"
+                                   "map = forward=key.w*100-key.s*100 turn=key.d*50-key.a*50\n"
+                                   "failsafe = 50ms {\"forward\":0,\"turn\":0}\n";
 
 static void
 test_route_map (void)
@@ -399,8 +397,7 @@ test_failsafe_peer_lost (void)
   /* Another peer leaving changes nothing; the driver leaving stops the robot at once. */
   rtcbotd_message_bus_peer_lost (bus, 4, "peer 4 left");
   g_assert_cmpuint (peers.messages->len, ==, 1);
-  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                         "[route drive]: failsafe: peer 3 left");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "[route drive]: failsafe: peer 3 left");
   rtcbotd_message_bus_peer_lost (bus, 3, "peer 3 left");
   g_test_assert_expected_messages ();
   g_assert_cmpuint (peers.messages->len, ==, 2);
@@ -413,9 +410,9 @@ test_failsafe_peer_lost (void)
 static void
 test_failsafe_node_lost (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (
-      "[source pad]\ntype = websocket\n"
-      "[route drive]\nfrom = pad\nto = peers\nfailsafe = 5s {\"stop\":true}\n");
+  g_autoptr (RtcbotdConfig) config
+      = load_config ("[source pad]\ntype = websocket\n"
+                     "[route drive]\nfrom = pad\nto = peers\nfailsafe = 5s {\"stop\":true}\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) go = rtcbotd_message_decode ("{\"go\":1}");
   g_auto (Received) peers = { 0 };

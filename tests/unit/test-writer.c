@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* test-writer.c — the bounded non-blocking writer: overflow policies, whole
  * frames only, stall detection, errors, flush. */
 #include <errno.h>
@@ -15,7 +16,7 @@ typedef struct
 } Pipe;
 
 static void
-pipe_setup (Pipe *p)
+pipe_setup (Pipe *p, gconstpointer data)
 {
   g_assert_no_errno (pipe2 (p->fds, O_NONBLOCK | O_CLOEXEC));
   /* The smallest pipe buffer, so that it fills at once. */
@@ -24,7 +25,7 @@ pipe_setup (Pipe *p)
 }
 
 static void
-pipe_teardown (Pipe *p)
+pipe_teardown (Pipe *p, gconstpointer data)
 {
   if (p->fds[0] >= 0)
     close (p->fds[0]);
