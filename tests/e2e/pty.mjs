@@ -5,7 +5,7 @@
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, openSync } from "node:fs";
+import { constants, existsSync, openSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -36,7 +36,9 @@ export async function startPtyPair({ recordSize = 4 } = {}) {
     failed,
   ]);
 
-  const stream = new tty.ReadStream(openSync(mcu, "r+"));
+  // O_NOCTTY: under meson the test has no terminal, and a pty opened without
+  // it becomes one, whose hangup (socat exiting) would SIGHUP the test.
+  const stream = new tty.ReadStream(openSync(mcu, constants.O_RDWR | constants.O_NOCTTY));
   stream.setRawMode(true);
   let pending = Buffer.alloc(0);
   let lastArrival = Date.now();
