@@ -18,9 +18,10 @@ struct _RtcbotdControlPlane
   const RtcbotdConfig *config;
   RtcbotdMessageBus *bus;
   RtcbotdArbiter *arbiter;
-  GPtrArray *endpoints; /* of RtcbotdEndpoint */
-  GHashTable *peers;    /* id -> RtcbotdPeer, until "closed" */
-  guint64 ignored;      /* viewers' messages, not routed */
+  GPtrArray *endpoints;    /* of RtcbotdEndpoint */
+  GHashTable *peers;       /* id -> RtcbotdPeer, until "closed" */
+  guint64 ignored;         /* viewers' messages, not routed */
+  guint64 dropped_by_gone; /* messages dropped for peers that have left */
   gboolean stopped;
 };
 
@@ -313,6 +314,7 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdControlPlane *self)
   guint next;
 
   rtcbotd_message_bus_peer_lost (self->bus, id, why);
+  self->dropped_by_gone += rtcbotd_peer_get_dropped (peer);
   next = rtcbotd_arbiter_remove (self->arbiter, id);
   g_signal_handlers_disconnect_by_data (peer, self);
   g_hash_table_remove (self->peers, GUINT_TO_POINTER (id));
@@ -334,6 +336,20 @@ rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer)
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
 }
 
+/* Every message lost on its way to a peer, departed peers included. */
+static guint64
+dropped_to_peers (RtcbotdControlPlane *self)
+{
+  GHashTableIter iter;
+  gpointer peer;
+  guint64 total = self->dropped_by_gone;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &peer))
+    total += rtcbotd_peer_get_dropped (peer);
+  return total;
+}
+
 void
 rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *b)
 {
@@ -341,6 +357,8 @@ rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *b)
   json_builder_add_int_value (b, rtcbotd_message_bus_get_published (self->bus));
   json_builder_set_member_name (b, "messages-ignored");
   json_builder_add_int_value (b, self->ignored);
+  json_builder_set_member_name (b, "messages-dropped-to-peers");
+  json_builder_add_int_value (b, dropped_to_peers (self));
   json_builder_set_member_name (b, "routes");
   rtcbotd_message_bus_add_health (self->bus, b);
   json_builder_set_member_name (b, "endpoints");

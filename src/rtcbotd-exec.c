@@ -608,15 +608,6 @@ rtcbotd_exec_stop (RtcbotdEndpoint *endpoint)
   limit_clear (&self->stderr_limit);
 }
 
-static GBytes *
-encode_line (JsonNode *message)
-{
-  g_autofree char *text = rtcbotd_message_encode (message);
-  char *line = g_strconcat (text, "\n", NULL);
-
-  return g_bytes_new_take (line, strlen (line));
-}
-
 static void
 rtcbotd_exec_send (RtcbotdEndpoint *endpoint, JsonNode *message)
 {
@@ -628,7 +619,7 @@ rtcbotd_exec_send (RtcbotdEndpoint *endpoint, JsonNode *message)
       get_stats (self)->dropped++;
       return;
     }
-  line = encode_line (message);
+  line = rtcbotd_message_encode_line (message);
   get_stats (self)->dropped += rtcbotd_writer_push (self->writer, line);
   sync_sent (self);
 }

@@ -248,3 +248,12 @@ rtcbotd_message_encode (JsonNode *message)
 {
   return json_to_string (message, FALSE);
 }
+
+GBytes *
+rtcbotd_message_encode_line (JsonNode *message)
+{
+  g_autofree char *text = rtcbotd_message_encode (message);
+  char *line = g_strconcat (text, "\n", NULL);
+
+  return g_bytes_new_take (line, strlen (line));
+}

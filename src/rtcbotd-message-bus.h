@@ -69,6 +69,9 @@ JsonNode *rtcbotd_message_decode (const char *text);
 /** Encodes @message as compact JSON text, as RTCBot's Python side sends. */
 char *rtcbotd_message_encode (JsonNode *message);
 
+/** Encodes @message as one line of compact JSON ending in "\n" (exec, socket). */
+GBytes *rtcbotd_message_encode_line (JsonNode *message);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RtcbotdMessageBus, rtcbotd_message_bus_free)
 
 G_END_DECLS

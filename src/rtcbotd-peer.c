@@ -4,22 +4,20 @@
 #include <gst/webrtc/webrtc.h>
 #include <string.h>
 
+#include "rtcbotd-channels.h"
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-ice.h"
 
 #define GATHERING_TIMEOUT_MS 5000
 #define CONNECT_TIMEOUT_S 30
-#define MAX_QUEUED_MESSAGES 256
 /* A peer that receives no media sends no RTCP; SCTP heartbeats (every 30 s
  * both ways) are then the only packets that prove it alive. */
 #define DATA_ONLY_TIMEOUT_S 45
 #define CLOSE_GRACE_MS 150
-/* What one peer may make the daemon hold: data channels, sinks for media it sends. */
-#define MAX_CHANNELS 16
+/* What one peer may make the daemon hold: sinks for media it sends (its data
+ * channels are limited in rtcbotd-channels.c). */
 #define MAX_INCOMING_STREAMS 4
-/* Longer data-channel messages are dropped, not parsed. */
-#define MAX_MESSAGE_BYTES (64 * 1024)
 
 typedef enum
 {
@@ -49,11 +47,9 @@ struct _RtcbotdPeer
   GMainContext *context;
   GstElement *pipeline;
   GstElement *webrtc;
-  GArray *branches;    /* of Branch */
-  GPtrArray *sinks;    /* fakesinks for media the peer sends us; guarded by lock */
-  GPtrArray *channels; /* GstWebRTCDataChannel, main context only */
-  GstWebRTCDataChannel *default_channel;
-  GQueue pending; /* messages waiting for the default channel to open */
+  GArray *branches; /* of Branch */
+  GPtrArray *sinks; /* fakesinks for media the peer sends us; guarded by lock */
+  RtcbotdChannels *channels;
   GTask *answer_task;
   guint gathering_timeout_id;
   guint watchdog_id;
@@ -66,8 +62,6 @@ struct _RtcbotdPeer
 };
 
 G_DEFINE_FINAL_TYPE (RtcbotdPeer, rtcbotd_peer, G_TYPE_OBJECT)
-
-#define LABEL_KEY "rtcbotd-label" /* a channel's label, readable from any thread */
 
 enum
 {
@@ -90,10 +84,11 @@ rtcbotd_peer_finalize (GObject *object)
   g_assert (!self->answer_task);
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
-  g_queue_clear_full (&self->pending, g_free);
   g_array_unref (self->branches);
   g_ptr_array_unref (self->sinks);
-  g_ptr_array_unref (self->channels);
+  if (self->channels)
+    rtcbotd_channels_close (self->channels);
+  g_clear_object (&self->channels);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->pipeline);
@@ -137,8 +132,6 @@ rtcbotd_peer_init (RtcbotdPeer *self)
   self->branches = g_array_new (FALSE, TRUE, sizeof (Branch));
   g_array_set_clear_func (self->branches, (GDestroyNotify)branch_clear);
   self->sinks = g_ptr_array_new ();
-  self->channels = g_ptr_array_new_with_free_func (g_object_unref);
-  g_queue_init (&self->pending);
   g_mutex_init (&self->lock);
 }
 
@@ -191,207 +184,41 @@ fail_answer (RtcbotdPeer *self, GError *error)
 
 /* ---- data channels ------------------------------------------------------ */
 
-static void
-flush_pending (RtcbotdPeer *self)
-{
-  GstWebRTCDataChannelState state;
-  char *text;
-
-  if (!self->default_channel)
-    return;
-  g_object_get (self->default_channel, "ready-state", &state, NULL);
-  if (state != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
-    return;
-  while ((text = g_queue_pop_head (&self->pending)))
-    {
-      g_autoptr (GError) error = NULL;
-      if (!gst_webrtc_data_channel_send_string_full (self->default_channel, text, &error))
-        g_warning ("peer %u: cannot send a message: %s", self->id, error->message);
-      g_free (text);
-    }
-}
-
 void
 rtcbotd_peer_send (RtcbotdPeer *self, const char *text)
 {
-  if (self->state >= STATE_CLOSING)
-    return;
-  if (g_queue_get_length (&self->pending) == MAX_QUEUED_MESSAGES)
-    g_free (g_queue_pop_head (&self->pending));
-  g_queue_push_tail (&self->pending, g_strdup (text));
-  flush_pending (self);
+  rtcbotd_channels_send (self->channels, "default", text);
 }
 
 void
 rtcbotd_peer_send_on (RtcbotdPeer *self, const char *label, const char *text)
 {
-  if (self->state >= STATE_CLOSING)
-    return;
-  if (g_str_equal (label, "default"))
-    {
-      rtcbotd_peer_send (self, text);
-      return;
-    }
-  for (guint i = 0; i < self->channels->len; i++)
-    {
-      GstWebRTCDataChannel *channel = self->channels->pdata[i];
-      g_autoptr (GError) error = NULL;
-      if (g_strcmp0 (g_object_get_data (G_OBJECT (channel), LABEL_KEY), label) == 0
-          && !gst_webrtc_data_channel_send_string_full (channel, text, &error))
-        g_debug ("peer %u: cannot send on \"%s\": %s", self->id, label, error->message);
-    }
+  rtcbotd_channels_send (self->channels, label, text);
 }
 
-typedef struct
+guint64
+rtcbotd_peer_get_dropped (RtcbotdPeer *self)
 {
-  RtcbotdPeer *peer;
-  char *label;
-  char *text;
-} Message;
-
-static gboolean
-deliver_message (gpointer user_data)
-{
-  Message *m = user_data;
-
-  if (m->peer->state < STATE_CLOSING)
-    g_signal_emit (m->peer, signals[SIGNAL_MESSAGE], 0, m->label, m->text);
-  g_object_unref (m->peer);
-  g_free (m->label);
-  g_free (m->text);
-  g_free (m);
-  return G_SOURCE_REMOVE;
+  return rtcbotd_channels_get_dropped (self->channels);
 }
 
-/* SCTP thread. */
 static void
-on_message_string (GstWebRTCDataChannel *channel, const char *text, RtcbotdPeer *self)
+on_channel_message (RtcbotdChannels *channels, const char *label, const char *text,
+                    RtcbotdPeer *self)
 {
-  Message *m;
-
-  if (text && strlen (text) > MAX_MESSAGE_BYTES)
-    {
-      g_message ("peer %u: dropped a message of %zu bytes (limit %d)", self->id, strlen (text),
-                 MAX_MESSAGE_BYTES);
-      return;
-    }
-  m = g_new0 (Message, 1);
-
-  m->peer = g_object_ref (self);
-  m->label = g_strdup (g_object_get_data (G_OBJECT (channel), LABEL_KEY));
-  m->text = g_strdup (text ? text : "");
-  g_main_context_invoke (self->context, deliver_message, m);
+  g_signal_emit (self, signals[SIGNAL_MESSAGE], 0, label, text);
 }
 
-/* SCTP thread. */
 static void
-on_message_data (GstWebRTCDataChannel *channel, GBytes *data, RtcbotdPeer *self)
+on_channel_opened (RtcbotdChannels *channels, const char *label, RtcbotdPeer *self)
 {
-  g_debug ("peer %u: ignored a binary message of %zu bytes", self->id,
-           data ? g_bytes_get_size (data) : 0);
+  g_signal_emit (self, signals[SIGNAL_CHANNEL_OPENED], 0, label);
 }
 
-static gboolean
-channel_opened (gpointer user_data)
-{
-  flush_pending (user_data);
-  return G_SOURCE_REMOVE;
-}
-
-/* SCTP thread. */
 static void
-on_channel_open (GstWebRTCDataChannel *channel, RtcbotdPeer *self)
+on_channel_closed (RtcbotdChannels *channels, const char *label, RtcbotdPeer *self)
 {
-  hop (self, channel_opened);
-}
-
-typedef struct
-{
-  RtcbotdPeer *peer;
-  GstWebRTCDataChannel *channel;
-} NewChannel;
-
-static gboolean
-forget_channel (gpointer user_data)
-{
-  NewChannel *n = user_data;
-  RtcbotdPeer *self = n->peer;
-
-  if (self->state < STATE_CLOSING && g_ptr_array_find (self->channels, n->channel, NULL))
-    {
-      const char *label = g_object_get_data (G_OBJECT (n->channel), LABEL_KEY);
-      g_debug ("peer %u: data channel \"%s\" closed", self->id, label);
-      g_signal_handlers_disconnect_by_data (n->channel, self);
-      if (self->default_channel == n->channel)
-        self->default_channel = NULL;
-      g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, label);
-      g_ptr_array_remove (self->channels, n->channel);
-    }
-  g_object_unref (n->channel);
-  g_object_unref (n->peer);
-  g_free (n);
-  return G_SOURCE_REMOVE;
-}
-
-/* SCTP thread. */
-static void
-on_channel_close (GstWebRTCDataChannel *channel, RtcbotdPeer *self)
-{
-  NewChannel *n = g_new0 (NewChannel, 1);
-
-  n->peer = g_object_ref (self);
-  n->channel = g_object_ref (channel);
-  g_main_context_invoke (self->context, forget_channel, n);
-}
-
-static gboolean
-adopt_channel (gpointer user_data)
-{
-  NewChannel *n = user_data;
-  RtcbotdPeer *self = n->peer;
-  g_autofree char *label = NULL;
-
-  g_object_get (n->channel, "label", &label, NULL);
-  if (self->state < STATE_CLOSING && self->channels->len >= MAX_CHANNELS)
-    {
-      g_message ("peer %u: closed data channel \"%s\": a peer may open %d", self->id, label,
-                 MAX_CHANNELS);
-      g_signal_handlers_disconnect_by_data (n->channel, self);
-      gst_webrtc_data_channel_close (n->channel);
-    }
-  else if (self->state < STATE_CLOSING)
-    {
-      g_debug ("peer %u: data channel \"%s\" opened", self->id, label);
-      g_ptr_array_add (self->channels, g_object_ref (n->channel));
-      if (g_strcmp0 (label, "default") == 0 && !self->default_channel)
-        self->default_channel = n->channel;
-      flush_pending (self);
-      g_signal_emit (self, signals[SIGNAL_CHANNEL_OPENED], 0, label ? label : "");
-    }
-  else
-    g_signal_handlers_disconnect_by_data (n->channel, self);
-  g_object_unref (n->channel);
-  g_object_unref (n->peer);
-  g_free (n);
-  return G_SOURCE_REMOVE;
-}
-
-/* SCTP thread: the offerer's channels ("default" first) announce themselves. */
-static void
-on_data_channel (GstElement *webrtc, GstWebRTCDataChannel *channel, RtcbotdPeer *self)
-{
-  NewChannel *n = g_new0 (NewChannel, 1);
-  char *label = NULL;
-
-  g_object_get (channel, "label", &label, NULL);
-  g_object_set_data_full (G_OBJECT (channel), LABEL_KEY, label ? label : g_strdup (""), g_free);
-  g_signal_connect (channel, "on-close", G_CALLBACK (on_channel_close), self);
-  g_signal_connect (channel, "on-message-string", G_CALLBACK (on_message_string), self);
-  g_signal_connect (channel, "on-message-data", G_CALLBACK (on_message_data), self);
-  g_signal_connect (channel, "on-open", G_CALLBACK (on_channel_open), self);
-  n->peer = g_object_ref (self);
-  n->channel = g_object_ref (channel);
-  g_main_context_invoke (self->context, adopt_channel, n);
+  g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, label);
 }
 
 /* Streaming thread: media the peer sends us has no consumer yet; drop it. */
@@ -800,8 +627,12 @@ rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout)
                     self);
   g_signal_connect (self->webrtc, "notify::ice-gathering-state", G_CALLBACK (on_gathering_state),
                     self);
-  g_signal_connect (self->webrtc, "on-data-channel", G_CALLBACK (on_data_channel), self);
   g_signal_connect (self->webrtc, "pad-added", G_CALLBACK (on_pad_added), self);
+  self->channels = rtcbotd_channels_new (id);
+  g_signal_connect (self->channels, "message", G_CALLBACK (on_channel_message), self);
+  g_signal_connect (self->channels, "opened", G_CALLBACK (on_channel_opened), self);
+  g_signal_connect (self->channels, "closed", G_CALLBACK (on_channel_closed), self);
+  rtcbotd_channels_watch (self->channels, self->webrtc);
   return g_steal_pointer (&self);
 }
 
@@ -932,27 +763,6 @@ unlink_branches (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Closes the open data channels; returns TRUE if there was one to close. */
-static gboolean
-close_channels (RtcbotdPeer *self)
-{
-  gboolean closed = FALSE;
-
-  for (guint i = 0; i < self->channels->len; i++)
-    {
-      GstWebRTCDataChannel *channel = self->channels->pdata[i];
-      GstWebRTCDataChannelState state;
-      g_signal_handlers_disconnect_by_data (channel, self);
-      g_object_get (channel, "ready-state", &state, NULL);
-      if (state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
-        {
-          gst_webrtc_data_channel_close (channel);
-          closed = TRUE;
-        }
-    }
-  return closed;
-}
-
 void
 rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
 {
@@ -967,11 +777,10 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
                                   "the peer closed while negotiating: %s", reason));
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
-  self->default_channel = NULL;
   /* Closing the channels tells the peer at once (an SCTP stream reset that
    * browsers and aiortc report); give it a moment to leave before the
    * transport stops, or the peer only notices when ICE times out. */
-  if (close_channels (self))
+  if (rtcbotd_channels_close (self->channels))
     self->close_grace_id = g_timeout_add (CLOSE_GRACE_MS, unlink_branches, self);
   else
     unlink_branches (self);

@@ -50,6 +50,9 @@ void rtcbotd_peer_send (RtcbotdPeer *self, const char *text);
 /** Sends @text on the peer's data channel @label if it has one open ("default" queues). */
 void rtcbotd_peer_send_on (RtcbotdPeer *self, const char *label, const char *text);
 
+/** Returns how many messages for the peer were dropped (queue or send buffer full). */
+guint64 rtcbotd_peer_get_dropped (RtcbotdPeer *self);
+
 /** Starts closing the peer, for @reason (logged); "closed" follows. Idempotent. */
 void rtcbotd_peer_close (RtcbotdPeer *self, const char *reason);
 

@@ -428,15 +428,6 @@ rtcbotd_socket_stop (RtcbotdEndpoint *endpoint)
   remove_socket_file (self);
 }
 
-static GBytes *
-encode_line (JsonNode *message)
-{
-  g_autofree char *text = rtcbotd_message_encode (message);
-  char *line = g_strconcat (text, "\n", NULL);
-
-  return g_bytes_new_take (line, strlen (line));
-}
-
 /* Every client gets the message; one that cannot keep up loses its oldest. */
 static void
 rtcbotd_socket_send (RtcbotdEndpoint *endpoint, JsonNode *message)
@@ -446,7 +437,7 @@ rtcbotd_socket_send (RtcbotdEndpoint *endpoint, JsonNode *message)
 
   if (!self->clients->len)
     return;
-  line = encode_line (message);
+  line = rtcbotd_message_encode_line (message);
   for (guint i = 0; i < self->clients->len; i++)
     {
       SocketClient *client = self->clients->pdata[i];

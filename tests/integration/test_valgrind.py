@@ -12,12 +12,17 @@ printed as notes, not failures.
 TAP output; skipped when valgrind is not installed.
 """
 
+import asyncio
+import json
 import os
 import re
 import shutil
 import stat
+import struct
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
@@ -74,16 +79,35 @@ def valgrind_wrapper(tmp, log):
     return str(wrapper)
 
 
+async def start_under_valgrind(tmp, log, config, name):
+    wrapper, real = valgrind_wrapper(tmp, log), rtcbotd_path()
+    d = Daemon(config, name=name, env={"G_SLICE": "always-malloc"})
+    os.environ["RTCBOTD"] = wrapper  # Daemon starts whatever RTCBOTD names
+    try:
+        await d.start(timeout=120)
+    finally:
+        os.environ["RTCBOTD"] = real
+    return d
+
+
+def check_report(d, log):
+    """Fails on a valgrind report involving rtcbotd's code; notes the others."""
+    report = log.read_text() if log.exists() else ""
+    check(log.exists(), "valgrind wrote no log")
+    reports = valgrind_reports(report)
+    ours = [r for r in reports if OUR_FRAME.search(r)]
+    for r in reports:
+        if r not in ours:
+            note("inside the libraries, not counted:\n" + r)
+    check(d.returncode == 0, f"daemon exit {d.returncode} under valgrind\n{report[-6000:]}")
+    check(not ours, "valgrind reports involving rtcbotd's code:\n" + "\n\n".join(ours))
+    note(f"valgrind: nothing involving rtcbotd's code ({len(reports)} library reports)")
+
+
 async def test_cycle():
     with tempfile.TemporaryDirectory(prefix="rtcbotd-valgrind-") as tmp:
         log = Path(tmp) / "valgrind.log"
-        wrapper, real = valgrind_wrapper(tmp, log), rtcbotd_path()
-        d = Daemon(CONFIG, name="rtcbotd-valgrind", env={"G_SLICE": "always-malloc"})
-        os.environ["RTCBOTD"] = wrapper  # Daemon starts whatever RTCBOTD names
-        try:
-            await d.start(timeout=120)
-        finally:
-            os.environ["RTCBOTD"] = real
+        d = await start_under_valgrind(tmp, log, CONFIG, "rtcbotd-valgrind")
         a = RTCBotClient(d.url, name="valgrind-a")
         b = RTCBotClient(d.url, name="valgrind-b")
         try:
@@ -101,17 +125,105 @@ async def test_cycle():
         finally:
             await a.close()
             await b.close()
-        report = log.read_text() if log.exists() else ""
-        check(log.exists(), "valgrind wrote no log")
-        reports = valgrind_reports(report)
-        ours = [r for r in reports if OUR_FRAME.search(r)]
-        for r in reports:
-            if r not in ours:
-                note("inside the libraries, not counted:\n" + r)
-        check(d.returncode == 0, f"daemon exit {d.returncode} under valgrind\n{report[-6000:]}")
-        check(not ours, "valgrind reports involving rtcbotd's code:\n" + "\n\n".join(ours))
-        note(f"valgrind: nothing involving rtcbotd's code ({len(reports)} library reports)")
+        check_report(d, log)
+
+
+CONTROL_WORKER = "import sys\nfor line in sys.stdin:\n    print(line.strip(), flush=True)\n"
+
+
+def control_config(tmp):
+    worker = Path(tmp) / "worker.py"
+    worker.write_text(CONTROL_WORKER)
+    return f"""\
+[daemon]
+listen = 127.0.0.1:0
+control = single
+control-token = t
+
+[sink arduino]
+type = serial
+device = {tmp}/robot
+write-format = <hh
+write-keys = forward;turn
+read-format = <h
+start-byte = 192,105
+frame-marker = 170,85
+
+[sink worker]
+type = exec
+command = /usr/bin/python3 {worker}
+
+[sink dash]
+type = websocket
+
+[sink bridge]
+type = socket
+path = {tmp}/bridge.sock
+
+[source pad]
+type = evdev
+device = {tmp}/missing-pad
+
+[route drive]
+from = peers.messages;pad
+to = arduino;worker;dash;bridge;log
+map = forward=key.w*100+axis.1*-100,round turn=key.d*50-key.a*50
+failsafe = 200ms {{"forward":0,"turn":0}}
+
+[route back]
+from = arduino;worker
+to = peers
+"""
+
+
+async def test_control_cycle():
+    """The control plane under valgrind: serial (handshake, struct writes,
+    frame-marker reads, unplug and return), a map and its failsafe, an exec
+    worker, websocket and socket endpoints, a missing evdev device, control
+    commands; then SIGTERM with the failsafe going out."""
+    with tempfile.TemporaryDirectory(prefix="rtcbotd-valgrind-") as tmp:
+        log = Path(tmp) / "valgrind.log"
+        socat = ["socat", f"pty,raw,echo=0,link={tmp}/robot", f"pty,raw,echo=0,link={tmp}/mcu"]
+        pty = subprocess.Popen(socat, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while not os.path.exists(f"{tmp}/mcu"):
+            time.sleep(0.01)
+        d = await start_under_valgrind(tmp, log, control_config(tmp), "control-valgrind")
+        c = RTCBotClient(d.url, video=False, audio=False, name="driver")
+        try:
+            await c.connect(timeout=60)
+            await c.wait_open(timeout=60)
+            mcu = os.open(f"{tmp}/mcu", os.O_RDWR | os.O_NOCTTY)
+            os.write(mcu, bytes([192, 105]) + b"\xaa\x55" + struct.pack("<h", 7) + b"\xaa\x55")
+            c.send({"type": "keydown", "key": "w", "keyCode": 87})
+            c.send({"rtcbotd": "alive"})
+            c.send({"rtcbotd": "take-control", "token": "wrong"})
+            c.send({"rtcbotd": "nonsense"})
+            c.send({"forward": 1e9})
+            c.send({"type": "keyup", "key": "w", "keyCode": 87})
+            await asyncio.sleep(1.0)  # the worker echoes, the failsafe fires, under valgrind
+            os.close(mcu)
+            pty.terminate()
+            pty.wait()
+            await asyncio.sleep(1.0)  # the port is down and retried
+            pty = subprocess.Popen(socat, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await asyncio.sleep(1.5)  # and comes back
+            c.send({"type": "keydown", "key": "d", "keyCode": 68})
+            await asyncio.sleep(0.5)
+            await d.stop(timeout=90, check_exit=False)
+        finally:
+            await c.close()
+            pty.terminate()
+            pty.wait()
+        out = d.output()
+        for line in ("[sink arduino]: ready (start bytes received)", "failsafe: no input for 200 ms",
+                     "[sink arduino]: down:", "[sink worker]: up", "[source pad]: down:",
+                     "failsafe: the daemon is stopping"):
+            check(line in out, f"the cycle did not reach {line!r}")
+        check(out.count("[sink arduino]: up") >= 2, "the serial port did not come back")
+        check_report(d, log)
+
 
 if __name__ == "__main__":
-    run_tap([("connect/disconnect cycle under valgrind: no errors, no leaks", test_cycle)],
+    run_tap([("connect/disconnect cycle under valgrind: no errors, no leaks", test_cycle),
+             ("control plane under valgrind: no errors, no leaks", test_control_cycle)],
             timeout=400)

@@ -1,0 +1,331 @@
+/* rtcbotd-channels.c — one peer's data channels. */
+#include "rtcbotd-channels.h"
+
+#include <gst/webrtc/webrtc.h>
+#include <string.h>
+
+/* What one peer may make the daemon hold. */
+#define MAX_CHANNELS 16
+#define MAX_QUEUED_MESSAGES 256
+/* Longer data-channel messages are dropped, not parsed. */
+#define MAX_MESSAGE_BYTES (64 * 1024)
+/* A peer that reads slower than routes send to it has at most this much
+ * waiting in its SCTP send buffer; more messages for it are dropped. */
+#define MAX_BUFFERED_BYTES (1024 * 1024)
+
+#define LABEL_KEY "rtcbotd-label" /* a channel's label, readable from any thread */
+
+struct _RtcbotdChannels
+{
+  GObject parent;
+  guint id;
+  GMainContext *context;
+  GstElement *webrtc;  /* not owned: the peer's, which outlives us while watched */
+  GPtrArray *channels; /* GstWebRTCDataChannel, main context only */
+  GstWebRTCDataChannel *default_channel;
+  GQueue pending; /* messages waiting for the default channel to open */
+  guint64 dropped;
+  gboolean closed;
+};
+
+G_DEFINE_FINAL_TYPE (RtcbotdChannels, rtcbotd_channels, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_MESSAGE,
+  SIGNAL_OPENED,
+  SIGNAL_CLOSED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void
+rtcbotd_channels_finalize (GObject *object)
+{
+  RtcbotdChannels *self = RTCBOTD_CHANNELS (object);
+
+  g_queue_clear_full (&self->pending, g_free);
+  g_ptr_array_unref (self->channels);
+  g_main_context_unref (self->context);
+  G_OBJECT_CLASS (rtcbotd_channels_parent_class)->finalize (object);
+}
+
+static void
+rtcbotd_channels_class_init (RtcbotdChannelsClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = rtcbotd_channels_finalize;
+  /* A text message arrived on the channel with this label. */
+  signals[SIGNAL_MESSAGE]
+      = g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* The peer opened a channel with this label. */
+  signals[SIGNAL_OPENED] = g_signal_new ("opened", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* The peer closed its channel with this label. */
+  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+rtcbotd_channels_init (RtcbotdChannels *self)
+{
+  self->context = g_main_context_ref_thread_default ();
+  self->channels = g_ptr_array_new_with_free_func (g_object_unref);
+  g_queue_init (&self->pending);
+}
+
+RtcbotdChannels *
+rtcbotd_channels_new (guint id)
+{
+  RtcbotdChannels *self = g_object_new (RTCBOTD_TYPE_CHANNELS, NULL);
+
+  self->id = id;
+  return self;
+}
+
+static const char *
+label_of (GstWebRTCDataChannel *channel)
+{
+  return g_object_get_data (G_OBJECT (channel), LABEL_KEY);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+/* Sends @text on @channel unless the peer has MAX_BUFFERED_BYTES unread there. */
+static void
+send_text (RtcbotdChannels *self, GstWebRTCDataChannel *channel, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  guint64 buffered = 0;
+
+  g_object_get (channel, "buffered-amount", &buffered, NULL);
+  if (buffered > MAX_BUFFERED_BYTES)
+    self->dropped++;
+  else if (!gst_webrtc_data_channel_send_string_full (channel, text, &error))
+    g_debug ("peer %u: cannot send a message: %s", self->id, error->message);
+}
+
+static void
+flush_pending (RtcbotdChannels *self)
+{
+  GstWebRTCDataChannelState state;
+  char *text;
+
+  if (!self->default_channel)
+    return;
+  g_object_get (self->default_channel, "ready-state", &state, NULL);
+  if (state != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
+    return;
+  while ((text = g_queue_pop_head (&self->pending)))
+    {
+      send_text (self, self->default_channel, text);
+      g_free (text);
+    }
+}
+
+void
+rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char *text)
+{
+  if (self->closed)
+    return;
+  if (!g_str_equal (label, "default"))
+    {
+      for (guint i = 0; i < self->channels->len; i++)
+        if (g_strcmp0 (label_of (self->channels->pdata[i]), label) == 0)
+          send_text (self, self->channels->pdata[i], text);
+      return;
+    }
+  if (g_queue_get_length (&self->pending) == MAX_QUEUED_MESSAGES)
+    {
+      g_free (g_queue_pop_head (&self->pending));
+      self->dropped++;
+    }
+  g_queue_push_tail (&self->pending, g_strdup (text));
+  flush_pending (self);
+}
+
+guint64
+rtcbotd_channels_get_dropped (RtcbotdChannels *self)
+{
+  return self->dropped;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+/* What an SCTP-thread callback hands to the main context. */
+typedef struct
+{
+  RtcbotdChannels *self;
+  GstWebRTCDataChannel *channel;
+  char *text;
+} Hop;
+
+static void
+hop_free (Hop *h)
+{
+  g_object_unref (h->self);
+  g_clear_object (&h->channel);
+  g_free (h->text);
+  g_free (h);
+}
+
+/* Runs @func on the main context with a Hop that keeps @self and @channel alive. */
+static void
+hop (RtcbotdChannels *self, GstWebRTCDataChannel *channel, char *text, GSourceFunc func)
+{
+  Hop *h = g_new0 (Hop, 1);
+
+  h->self = g_object_ref (self);
+  h->channel = channel ? g_object_ref (channel) : NULL;
+  h->text = text;
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, func, h, (GDestroyNotify)hop_free);
+}
+
+static gboolean
+deliver_message (gpointer user_data)
+{
+  Hop *h = user_data;
+
+  if (!h->self->closed)
+    g_signal_emit (h->self, signals[SIGNAL_MESSAGE], 0, label_of (h->channel), h->text);
+  return G_SOURCE_REMOVE;
+}
+
+/* SCTP thread. */
+static void
+on_message_string (GstWebRTCDataChannel *channel, const char *text, RtcbotdChannels *self)
+{
+  if (text && strlen (text) > MAX_MESSAGE_BYTES)
+    {
+      g_message ("peer %u: dropped a message of %zu bytes (limit %d)", self->id, strlen (text),
+                 MAX_MESSAGE_BYTES);
+      return;
+    }
+  hop (self, channel, g_strdup (text ? text : ""), deliver_message);
+}
+
+/* SCTP thread. */
+static void
+on_message_data (GstWebRTCDataChannel *channel, GBytes *data, RtcbotdChannels *self)
+{
+  g_debug ("peer %u: ignored a binary message of %zu bytes", self->id,
+           data ? g_bytes_get_size (data) : 0);
+}
+
+static gboolean
+channel_opened (gpointer user_data)
+{
+  Hop *h = user_data;
+
+  if (!h->self->closed)
+    flush_pending (h->self);
+  return G_SOURCE_REMOVE;
+}
+
+/* SCTP thread. */
+static void
+on_channel_open (GstWebRTCDataChannel *channel, RtcbotdChannels *self)
+{
+  hop (self, channel, NULL, channel_opened);
+}
+
+static gboolean
+forget_channel (gpointer user_data)
+{
+  Hop *h = user_data;
+  RtcbotdChannels *self = h->self;
+  const char *label = label_of (h->channel);
+
+  if (self->closed || !g_ptr_array_find (self->channels, h->channel, NULL))
+    return G_SOURCE_REMOVE;
+  g_debug ("peer %u: data channel \"%s\" closed", self->id, label);
+  g_signal_handlers_disconnect_by_data (h->channel, self);
+  if (self->default_channel == h->channel)
+    self->default_channel = NULL;
+  g_signal_emit (self, signals[SIGNAL_CLOSED], 0, label);
+  g_ptr_array_remove (self->channels, h->channel);
+  return G_SOURCE_REMOVE;
+}
+
+/* SCTP thread. */
+static void
+on_channel_close (GstWebRTCDataChannel *channel, RtcbotdChannels *self)
+{
+  hop (self, channel, NULL, forget_channel);
+}
+
+static gboolean
+adopt_channel (gpointer user_data)
+{
+  Hop *h = user_data;
+  RtcbotdChannels *self = h->self;
+  const char *label = label_of (h->channel);
+
+  if (self->closed)
+    g_signal_handlers_disconnect_by_data (h->channel, self);
+  else if (self->channels->len >= MAX_CHANNELS)
+    {
+      g_message ("peer %u: closed data channel \"%s\": a peer may open %d", self->id, label,
+                 MAX_CHANNELS);
+      g_signal_handlers_disconnect_by_data (h->channel, self);
+      gst_webrtc_data_channel_close (h->channel);
+    }
+  else
+    {
+      g_debug ("peer %u: data channel \"%s\" opened", self->id, label);
+      g_ptr_array_add (self->channels, g_object_ref (h->channel));
+      if (g_str_equal (label, "default") && !self->default_channel)
+        self->default_channel = h->channel;
+      flush_pending (self);
+      g_signal_emit (self, signals[SIGNAL_OPENED], 0, label);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* SCTP thread: the offerer's channels ("default" first) announce themselves. */
+static void
+on_data_channel (GstElement *webrtc, GstWebRTCDataChannel *channel, RtcbotdChannels *self)
+{
+  char *label = NULL;
+
+  g_object_get (channel, "label", &label, NULL);
+  g_object_set_data_full (G_OBJECT (channel), LABEL_KEY, label ? label : g_strdup (""), g_free);
+  g_signal_connect (channel, "on-close", G_CALLBACK (on_channel_close), self);
+  g_signal_connect (channel, "on-message-string", G_CALLBACK (on_message_string), self);
+  g_signal_connect (channel, "on-message-data", G_CALLBACK (on_message_data), self);
+  g_signal_connect (channel, "on-open", G_CALLBACK (on_channel_open), self);
+  hop (self, channel, NULL, adopt_channel);
+}
+
+void
+rtcbotd_channels_watch (RtcbotdChannels *self, GstElement *webrtc)
+{
+  self->webrtc = webrtc;
+  g_signal_connect (webrtc, "on-data-channel", G_CALLBACK (on_data_channel), self);
+}
+
+gboolean
+rtcbotd_channels_close (RtcbotdChannels *self)
+{
+  gboolean closed = FALSE;
+
+  if (self->closed)
+    return FALSE;
+  self->closed = TRUE;
+  self->default_channel = NULL;
+  if (self->webrtc)
+    g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  for (guint i = 0; i < self->channels->len; i++)
+    {
+      GstWebRTCDataChannel *channel = self->channels->pdata[i];
+      GstWebRTCDataChannelState state;
+      g_signal_handlers_disconnect_by_data (channel, self);
+      g_object_get (channel, "ready-state", &state, NULL);
+      if (state == GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
+        {
+          gst_webrtc_data_channel_close (channel);
+          closed = TRUE;
+        }
+    }
+  return closed;
+}

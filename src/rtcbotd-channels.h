@@ -1,0 +1,36 @@
+/* rtcbotd-channels.h — one peer's data channels.
+ *
+ * Adopts the channels the offerer opens (RTCBot's "default" first, more by
+ * label, at most 16), delivers their text messages, and sends: on "default"
+ * through a queue of 256 that waits for it to open, on other labels directly;
+ * a channel with more than 1 MiB unread gets no more messages until it
+ * catches up (those are counted as dropped). Callbacks come on webrtcbin's
+ * SCTP threads and hop to the main context (holding a reference) before any
+ * state is touched; every signal is emitted there. Owned by its peer, which
+ * calls rtcbotd_channels_close() when it closes: no signal follows that.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define RTCBOTD_TYPE_CHANNELS (rtcbotd_channels_get_type ())
+G_DECLARE_FINAL_TYPE (RtcbotdChannels, rtcbotd_channels, RTCBOTD, CHANNELS, GObject)
+
+/** Creates the channels of peer @id (for log lines), for the thread-default main context. */
+RtcbotdChannels *rtcbotd_channels_new (guint id);
+
+/** Adopts every data channel @webrtc announces from now on. */
+void rtcbotd_channels_watch (RtcbotdChannels *self, GstElement *webrtc);
+
+/** Sends @text on the channel labelled @label ("default" queues until it opens). */
+void rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char *text);
+
+/** Closes the open channels and stops signalling; returns TRUE if one was open. */
+gboolean rtcbotd_channels_close (RtcbotdChannels *self);
+
+/** Returns how many messages were dropped (queue or send buffer full). */
+guint64 rtcbotd_channels_get_dropped (RtcbotdChannels *self);
+
+G_END_DECLS
