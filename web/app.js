@@ -1,7 +1,11 @@
 // rtcbotd's built-in page: live video + audio from the robot, connection state
-// with automatic reconnect, and a message box on the "default" data channel.
-// Uses the global `rtcbot` from /rtcbot.js. Exposes window.rtcbotdApp.conn
-// (the current RTCConnection, or null between attempts) for tests and tinkering.
+// with automatic reconnect, a Drive panel (drive.js: keyboard, gamepad, touch
+// joystick) and a message box on the "default" data channel. Uses the global
+// `rtcbot` from /rtcbot.js. Exposes window.rtcbotdApp.conn (the current
+// RTCConnection, or null between attempts), .state, .role and .driving for
+// tests and tinkering.
+
+import { Drive } from "./drive.js";
 
 const POST_TIMEOUT_MS = 15000; // the robot answers after ICE gathering: fast
 const CONNECT_TIMEOUT_MS = 20000; // from the answer to ICE/DTLS "connected"
@@ -34,6 +38,16 @@ const el = {
   log: document.getElementById("log"),
 };
 
+const drive = new Drive({
+  panel: document.getElementById("drive"),
+  role: document.getElementById("drive-role"),
+  keys: document.getElementById("drive-keys"),
+  stick: document.getElementById("stick"),
+  knob: document.getElementById("stick-knob"),
+  pad: document.getElementById("gamepad"),
+  axes: document.getElementById("gamepad-axes"),
+});
+
 /** A failed connection attempt; `offline` means the robot did not answer at all. */
 class AttemptError extends Error {
   constructor(message, { offline = false, retryAfterMs = null } = {}) {
@@ -55,6 +69,14 @@ window.rtcbotdApp = {
   get state() {
     return state;
   },
+  /** "driver", "viewer", or null when the daemon sent no role (shared control). */
+  get role() {
+    return drive.role;
+  },
+  /** Whether the Drive panel's inputs are being sent. */
+  get driving() {
+    return drive.driving;
+  },
 };
 
 /* ---------------------------------------------------------------- state */
@@ -66,6 +88,7 @@ function setState(next, detail = "") {
   el.stateLabel.textContent = LABELS[next];
   el.detail.textContent = detail;
   el.send.disabled = next !== "live";
+  drive.setLive(next === "live");
   el.overlayText.textContent = overlayText(next, detail);
 }
 
@@ -97,7 +120,12 @@ function startSession() {
 
   conn.video.subscribe((stream) => attachStream(s, stream));
   conn.audio.subscribe((stream) => attachStream(s, stream));
-  conn.subscribe(logMessage);
+  conn.subscribe((data) => {
+    if (!drive.handleMessage(data)) {
+      logMessage(data);
+    }
+  });
+  drive.attach(conn);
   conn.onConnectionStateChange((pcState) => onPeerState(s, pcState));
 
   negotiate(s).catch((err) => endSession(s, err));
@@ -188,6 +216,7 @@ function endSession(s, err) {
   s.conn.close();
   if (session === s) {
     session = null;
+    drive.detach();
   }
   failures += 1;
   const delay = err.retryAfterMs != null ? err.retryAfterMs : backoffMs(failures);
@@ -311,6 +340,7 @@ window.addEventListener("pagehide", () => {
     session.done = true;
     session.conn.close();
     session = null;
+    drive.detach();
   }
 });
 window.addEventListener("pageshow", (event) => {

@@ -13,7 +13,25 @@
  *   - extras: conn.pc, conn.onConnectionStateChange(cb), which also reports
  *     "closed" when the robot closes the "default" channel (it does so when
  *     it drops the peer);
- *   - Keyboard ignores keys typed into text fields instead of swallowing them.
+ *   - extra: conn.addDataChannel(label, options) before getLocalDescription()
+ *     opens another channel (RTCBot's JS had no way to send on one) and
+ *     returns {label, name, readyState, channel, put_nowait, subscribe,
+ *     close}; its put_nowait drops, never queues, while the channel is not
+ *     open (it is meant for high-rate state); its messages also reach
+ *     conn.subscribe(), as every channel's do in RTCBot;
+ *   - Keyboard ignores keys typed into text fields instead of swallowing
+ *     them, takes an optional {filter(event)} to leave other keys to the
+ *     page, always sends the keyup of a key whose keydown it sent (even
+ *     from a text field), and sends a keyup for every held key when the
+ *     window loses focus.
+ *
+ * The built-in page (app.js, drive.js) uses two channels: "default"
+ * (reliable, ordered: keyboard edges, text messages, and the daemon's
+ * {"rtcbotd":"role"} and {"rtcbotd":"error"} messages) and "control"
+ * ({ordered: false, maxRetransmits: 0}: gamepad and touch-joystick axes and
+ * buttons, re-sent every 100 ms while away from neutral, and
+ * {"rtcbotd":"alive"} every 100 ms while anything is held, which keeps the
+ * daemon's route failsafes from firing). See docs/protocol.md.
  */
 (function (global) {
   "use strict";
@@ -144,6 +162,96 @@
   }
 
   /**
+   * Past this many bytes waiting in a named channel's send buffer, its
+   * put_nowait() drops messages: a congested link gets no backlog of stale
+   * state.
+   */
+  const DATA_CHANNEL_MAX_BUFFERED = 64 * 1024;
+
+  /**
+   * A named data channel made by `conn.addDataChannel(label, options)`, for
+   * state sent at a high rate (joystick positions, heartbeats) where a late
+   * message is worth less than none: nothing is ever queued.
+   */
+  class DataChannel {
+    /**
+     * @param {RTCDataChannel} chan
+     * @param {function(DataChannel): void} onClose called once by close()
+     */
+    constructor(chan, onClose) {
+      this._chan = chan;
+      this._onClose = onClose;
+      this._callback = null;
+      chan.addEventListener("message", (event) => {
+        if (this._callback != null) {
+          this._callback(event.data);
+        }
+      });
+      this.put_nowait = this.put_nowait.bind(this);
+    }
+
+    /** @type {string} the channel's label */
+    get label() {
+      return this._chan.label;
+    }
+
+    /** @type {string} the label, under the name RTCBot's Python DataChannel uses */
+    get name() {
+      return this._chan.label;
+    }
+
+    /**
+     * @type {"connecting"|"open"|"closing"|"closed"} the RTCDataChannel's
+     *   readyState
+     */
+    get readyState() {
+      return this._chan.readyState;
+    }
+
+    /** @type {RTCDataChannel} the underlying channel */
+    get channel() {
+      return this._chan;
+    }
+
+    /**
+     * Sends a message at once: strings as they are, anything else
+     * JSON-encoded. While the channel is not open, or its send buffer is
+     * congested, the message is dropped, not queued. Bound, so it can be
+     * passed as a callback.
+     * @param {*} msg
+     * @returns {boolean} whether the message was handed to the channel
+     */
+    put_nowait(msg) {
+      const chan = this._chan;
+      if (chan.readyState !== "open" || chan.bufferedAmount > DATA_CHANNEL_MAX_BUFFERED) {
+        return false;
+      }
+      try {
+        chan.send(typeof msg === "string" ? msg : JSON.stringify(msg));
+        return true;
+      } catch (err) {
+        return false; // closed in the meantime, or the buffer is full
+      }
+    }
+
+    /**
+     * Sets the callback receiving this channel's messages, raw (one
+     * callback; a new call replaces it). The connection's subscribe()
+     * callback gets them as well, as in RTCBot.
+     * @param {function(string|ArrayBuffer): void} callback
+     */
+    subscribe(callback) {
+      this._callback = callback;
+    }
+
+    /** Closes the channel. */
+    close() {
+      this._chan.close();
+      this._onClose(this);
+    }
+  }
+
+  /**
    * A WebRTC connection to an RTCBot/rtcbotd peer, mirroring RTCBot's
    * RTCConnection. Typical use (the browser offers, the robot answers):
    *
@@ -177,9 +285,11 @@
       this.audio = new ConnectionStreamHandler(this, "audio");
 
       this._defaultChannel = null;
-      this._dataChannels = {};
+      this._dataChannels = {}; // channels the remote side opened, by label
+      this._ownChannels = []; // DataChannels made by addDataChannel
       this._queuedMessages = [];
       this._hasRemoteDescription = false;
+      this._described = false; // getLocalDescription() was called
       this._msgcallback = (msg) => console.log(msg);
       this._stateCallbacks = [];
       this._closed = false;
@@ -211,6 +321,38 @@
     }
 
     /**
+     * Opens a data channel besides "default" (rtcbotd routes what it carries
+     * as `peers.messages` and `peers.channel.LABEL`). Must be called before
+     * getLocalDescription(). Its messages reach the returned object's
+     * subscribe() callback and the connection's.
+     *
+     *   const control = conn.addDataChannel("control", {ordered: false, maxRetransmits: 0});
+     *   control.put_nowait({type: "axis0", value: 0.5}); // dropped until open
+     *
+     * @param {string} label not "default", and not a label already added
+     * @param {RTCDataChannelInit|boolean} [options={}] passed to
+     *   createDataChannel; a boolean means `{ordered: options}` (the second
+     *   argument of RTCBot's Python addDataChannel)
+     * @returns {DataChannel}
+     */
+    addDataChannel(label, options = {}) {
+      if (this._described || this._closed) {
+        throw new Error(`rtcbot: addDataChannel("${label}") must be called before getLocalDescription()`);
+      }
+      if (label === "default" || this._ownChannels.some((c) => c.label === label)) {
+        throw new Error(`rtcbot: a data channel "${label}" already exists`);
+      }
+      const init = typeof options === "boolean" ? { ordered: options } : options;
+      const chan = this._pc.createDataChannel(label, init);
+      chan.addEventListener("message", (event) => this._msgcallback(event.data));
+      const handle = new DataChannel(chan, (c) => {
+        this._ownChannels = this._ownChannels.filter((other) => other !== c);
+      });
+      this._ownChannels.push(handle);
+      return handle;
+    }
+
+    /**
      * Creates the offer (when called without a description and no remote
      * description is set) or the answer to `description`, waits for ICE
      * gathering, and returns the description with its candidates inline,
@@ -219,6 +361,7 @@
      * @returns {Promise<{type: string, sdp: string}>}
      */
     async getLocalDescription(description = null) {
+      this._described = true;
       if (this._hasRemoteDescription || description != null) {
         if (!this._hasRemoteDescription) {
           await this.setRemoteDescription(description);
@@ -281,6 +424,9 @@
       }
       this._closed = true;
       for (const chan of Object.values(this._dataChannels)) {
+        chan.close();
+      }
+      for (const chan of this._ownChannels.slice()) {
         chan.close();
       }
       if (this._defaultChannel != null) {
@@ -381,14 +527,27 @@
   /**
    * Keyboard events as RTCBot sends them:
    * `{type: "keydown"|"keyup", altKey, shiftKey, keyCode, key}`.
-   * Key repeats are dropped; keys typed into form fields are ignored.
+   * Key repeats are dropped; keys typed into form fields are ignored. A key
+   * whose keydown was sent always gets its keyup, even when it is released
+   * in a form field, and every held key gets one when the window loses focus
+   * (the browser would send none), so a robot never misses a release.
    */
   class Keyboard {
-    constructor() {
+    /**
+     * @param {{filter?: function(KeyboardEvent): boolean}} [options]
+     *   `filter(event)` chooses the key events to take (default: all, as
+     *   RTCBot). The others are neither sent nor kept from the page, so Tab,
+     *   Enter and browser shortcuts keep working.
+     */
+    constructor(options = {}) {
       this._callback = (msg) => console.log(msg);
+      this._filter = options.filter || null;
+      this._held = new Map(); // key id -> the keydown message sent
       this._handler = (event) => this._onKey(event);
+      this._blurHandler = () => this._releaseAll();
       window.addEventListener("keydown", this._handler);
       window.addEventListener("keyup", this._handler);
+      window.addEventListener("blur", this._blurHandler);
     }
 
     /**
@@ -403,24 +562,49 @@
     close() {
       window.removeEventListener("keydown", this._handler);
       window.removeEventListener("keyup", this._handler);
+      window.removeEventListener("blur", this._blurHandler);
+      this._held.clear();
     }
 
     _onKey(event) {
-      if (isEditable(event.target)) {
+      const id = keyId(event);
+      const releasing = event.type === "keyup" && this._held.has(id);
+      if (!releasing && (isEditable(event.target) || (this._filter && !this._filter(event)))) {
         return;
       }
-      event.preventDefault();
-      if (event.type === "keydown" && event.repeat) {
+      if (!isEditable(event.target)) {
+        event.preventDefault();
+      }
+      if (event.type === "keydown" && (event.repeat || this._held.has(id))) {
         return;
       }
-      this._callback({
+      const msg = {
         type: event.type,
         altKey: event.altKey,
         shiftKey: event.shiftKey,
         keyCode: event.keyCode,
         key: event.key,
-      });
+      };
+      if (event.type === "keydown") {
+        this._held.set(id, msg);
+      } else {
+        this._held.delete(id);
+      }
+      this._callback(msg);
     }
+
+    _releaseAll() {
+      const held = Array.from(this._held.values());
+      this._held.clear();
+      for (const down of held) {
+        this._callback({ type: "keyup", altKey: false, shiftKey: false, keyCode: down.keyCode, key: down.key });
+      }
+    }
+  }
+
+  /** Identifies a physical key across Shift: "w" and "W" share keyCode 87. */
+  function keyId(event) {
+    return event.keyCode || event.code || event.key;
   }
 
   const gamepadPoller = {

@@ -211,3 +211,145 @@ test("Keyboard sends RTCBot's five keys, drops repeats, leaves text fields alone
     { type: "keyup", altKey: false, shiftKey: true, keyCode: 87, key: "w" },
   ]);
 });
+
+test("addDataChannel: named channels both ways, dropped before open, close() with several", { timeout: 60000 }, async () => {
+  const result = await page.evaluate(async () => {
+    const withTimeout = (p, ms, what) =>
+      Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`timeout: ${what}`)), ms))]);
+    const until = (what, fn) =>
+      withTimeout(
+        new Promise((resolve) => {
+          const check = () => (fn() ? resolve() : setTimeout(check, 20));
+          check();
+        }),
+        15000,
+        what
+      );
+
+    const errors = {};
+    const viewer = new rtcbot.RTCConnection();
+    const control = viewer.addDataChannel("control", { ordered: false, maxRetransmits: 0 });
+    const legacy = viewer.addDataChannel("legacy", false); // RTCBot's Python (name, ordered)
+    for (const [name, fn] of [
+      ["default", () => viewer.addDataChannel("default")],
+      ["duplicate", () => viewer.addDataChannel("control")],
+    ]) {
+      try {
+        fn();
+      } catch (err) {
+        errors[name] = String(err);
+      }
+    }
+    const beforeOpen = { readyState: control.readyState, sent: control.put_nowait({ early: true }) };
+    const viewerInbox = new rtcbot.Queue();
+    viewer.subscribe(viewerInbox.put_nowait);
+    const controlInbox = new rtcbot.Queue();
+    control.subscribe(controlInbox.put_nowait);
+
+    // The robot side: plain RTCBot-style answerer; sees the channels by label.
+    const robot = new rtcbot.RTCConnection();
+    const robotInbox = new rtcbot.Queue();
+    robot.subscribe(robotInbox.put_nowait);
+
+    const offer = await viewer.getLocalDescription();
+    try {
+      viewer.addDataChannel("late");
+    } catch (err) {
+      errors.late = String(err);
+    }
+    await viewer.setRemoteDescription(await robot.getLocalDescription(offer));
+    await until("control open", () => control.readyState === "open");
+    await until("robot sees control and legacy", () => robot._dataChannels.control && robot._dataChannels.legacy);
+
+    const sent = control.put_nowait({ type: "axis0", value: 0.5 });
+    legacy.put_nowait("raw text");
+    const atRobot = [await withTimeout(robotInbox.get(), 15000, "robot 1"), await withTimeout(robotInbox.get(), 15000, "robot 2")];
+
+    robot._dataChannels.control.send('{"type":"state","n":1}');
+    const onControl = await withTimeout(controlInbox.get(), 15000, "control.subscribe");
+    const onConn = await withTimeout(viewerInbox.get(), 15000, "conn.subscribe");
+    const robotControl = robot._dataChannels.control;
+
+    let closeError = null;
+    try {
+      legacy.close();
+      await viewer.close();
+      await robot.close();
+    } catch (err) {
+      closeError = String(err);
+    }
+    return {
+      labels: [control.label, control.name, legacy.label],
+      options: {
+        controlOrdered: control.channel.ordered,
+        controlRetransmits: control.channel.maxRetransmits,
+        legacyOrdered: legacy.channel.ordered,
+        robotOrdered: robotControl.ordered,
+        robotRetransmits: robotControl.maxRetransmits,
+      },
+      errors,
+      beforeOpen,
+      sent,
+      atRobot: atRobot.sort(),
+      onControl,
+      onConn,
+      closeError,
+      afterClose: { readyState: control.readyState, sent: control.put_nowait("after close") },
+    };
+  });
+  assert.deepEqual(result.labels, ["control", "control", "legacy"]);
+  assert.deepEqual(result.options, {
+    controlOrdered: false,
+    controlRetransmits: 0,
+    legacyOrdered: false,
+    robotOrdered: false,
+    robotRetransmits: 0,
+  });
+  assert.match(result.errors.default || "", /already exists/);
+  assert.match(result.errors.duplicate || "", /already exists/);
+  assert.match(result.errors.late || "", /before getLocalDescription/);
+  assert.deepEqual(result.beforeOpen, { readyState: "connecting", sent: false }, "dropped, not queued, before open");
+  assert.equal(result.sent, true);
+  assert.deepEqual(result.atRobot, ["raw text", '{"type":"axis0","value":0.5}'], "objects JSON, strings raw; the early one never arrives");
+  assert.equal(result.onControl, '{"type":"state","n":1}', "the channel's subscribe gets raw data");
+  assert.equal(result.onConn, '{"type":"state","n":1}', "so does the connection's, as in RTCBot");
+  assert.equal(result.closeError, null);
+  assert.deepEqual(result.afterClose.sent, false);
+  assert.match(result.afterClose.readyState, /closing|closed/);
+});
+
+test("Keyboard: filter leaves other keys to the page; releases always reach the robot", async () => {
+  const result = await page.evaluate(() => {
+    document.body.innerHTML = '<input id="field">';
+    const field = document.getElementById("field");
+    const kb = new rtcbot.Keyboard({ filter: (e) => e.key.toLowerCase() === "w" });
+    const seen = [];
+    kb.subscribe((m) => seen.push(`${m.type}:${m.key}`));
+    const key = (type, key, keyCode, target = window, extra = {}) => {
+      const event = new KeyboardEvent(type, { key, keyCode, bubbles: true, cancelable: true, ...extra });
+      target.dispatchEvent(event);
+      return event.defaultPrevented;
+    };
+    const tabPrevented = key("keydown", "Tab", 9);
+    const wPrevented = key("keydown", "w", 87);
+    key("keyup", "w", 87, field); // released while the text field has focus
+    key("keydown", "W", 87, window, { shiftKey: true });
+    key("keyup", "w", 87); // Shift let go first: same key
+    key("keydown", "w", 87);
+    window.dispatchEvent(new Event("blur")); // the window loses focus mid-press
+    key("keyup", "w", 87); // a late keyup after the blur release: RTCBot sends it too
+    kb.close();
+    return { seen, tabPrevented, wPrevented };
+  });
+  assert.equal(result.tabPrevented, false, "Tab is left alone");
+  assert.equal(result.wPrevented, true);
+  assert.deepEqual(result.seen, [
+    "keydown:w",
+    "keyup:w",
+    "keydown:W",
+    "keyup:w",
+    "keydown:w",
+    "keyup:w",
+    "keyup:w",
+  ]);
+});

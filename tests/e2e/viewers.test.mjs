@@ -1,6 +1,7 @@
 // Three viewers at once, each in its own Chromium process (tabs of one
-// browser get throttled): all three go live and keep decoding video, and a
-// message from one reaches every viewer.
+// browser get throttled): all three go live and keep decoding video, exactly
+// one of them drives (`control = single`, the default), and a message from
+// the driver reaches every viewer.
 
 import { after, before } from "node:test";
 import assert from "node:assert/strict";
@@ -56,10 +57,20 @@ test(`all ${VIEWERS} viewers keep decoding video`, { timeout: 120000 }, async ()
   );
 });
 
-test("a message from one viewer reaches every viewer", { timeout: 60000 }, async () => {
+test("one viewer drives, the others watch", { timeout: 60000 }, async () => {
+  const roles = await e2e.waitFor("every viewer told its role", async () => {
+    const all = await Promise.all(viewers.map((v) => v.page.evaluate(() => window.rtcbotdApp.role)));
+    return all.every((r) => r != null) ? all : null;
+  });
+  assert.deepEqual(roles.slice().sort(), ["driver", ...Array(VIEWERS - 1).fill("viewer")], `roles: ${roles}`);
+});
+
+test("a message from the driver reaches every viewer", { timeout: 60000 }, async () => {
   const text = `broadcast ${Date.now()}`;
-  await viewers[0].page.fill("#message", text);
-  await viewers[0].page.click("#send");
+  const roles = await Promise.all(viewers.map((v) => v.page.evaluate(() => window.rtcbotdApp.role)));
+  const sender = viewers[Math.max(0, roles.indexOf("driver"))];
+  await sender.page.fill("#message", text);
+  await sender.page.click("#send");
   const expected = JSON.stringify(text);
   await Promise.all(
     viewers.map((v) =>
