@@ -10,6 +10,7 @@ struct _RtcbotdRoute
   guint driver;    /* peer that sent the last input, 0 for none */
   gboolean armed;  /* input carried since the last failsafe */
   guint failsafe_id;
+  guint confirm_id;
   gint64 last_input; /* monotonic µs */
   guint64 in;
   guint64 out;
@@ -37,6 +38,7 @@ rtcbotd_route_free (RtcbotdRoute *self)
   if (!self)
     return;
   g_clear_handle_id (&self->failsafe_id, g_source_remove);
+  g_clear_handle_id (&self->confirm_id, g_source_remove);
   g_clear_pointer (&self->map, rtcbotd_map_free);
   g_free (self);
 }
@@ -64,14 +66,15 @@ wait_until (RtcbotdRoute *self, gint64 deadline)
   self->failsafe_id = g_timeout_add (MAX (left_ms, 1), on_silence, self);
 }
 
+/* Fires the failsafe if input is still missing; else waits for the new deadline. */
 static gboolean
-on_silence (gpointer user_data)
+on_confirm (gpointer user_data)
 {
   RtcbotdRoute *self = user_data;
   gint64 deadline = self->last_input + self->config->failsafe_ms * (gint64)1000;
   g_autofree char *why = NULL;
 
-  self->failsafe_id = 0;
+  self->confirm_id = 0;
   if (g_get_monotonic_time () < deadline)
     {
       wait_until (self, deadline);
@@ -82,6 +85,19 @@ on_silence (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The timer may come due together with input already waiting on the main
+ * context (after the loop was held up); an idle added now runs after what is
+ * ready, so that input counts before the failsafe is decided. */
+static gboolean
+on_silence (gpointer user_data)
+{
+  RtcbotdRoute *self = user_data;
+
+  self->failsafe_id = 0;
+  self->confirm_id = g_idle_add_full (G_PRIORITY_DEFAULT, on_confirm, self, NULL);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 arm (RtcbotdRoute *self)
 {
@@ -89,7 +105,7 @@ arm (RtcbotdRoute *self)
     return;
   self->armed = TRUE;
   self->last_input = g_get_monotonic_time ();
-  if (!self->failsafe_id)
+  if (!self->failsafe_id && !self->confirm_id)
     wait_until (self, self->last_input + self->config->failsafe_ms * (gint64)1000);
 }
 
@@ -123,6 +139,7 @@ rtcbotd_route_fail_safe (RtcbotdRoute *self, const char *why, gboolean always)
   if (!self->config->failsafe || (!self->armed && !always))
     return;
   g_clear_handle_id (&self->failsafe_id, g_source_remove);
+  g_clear_handle_id (&self->confirm_id, g_source_remove);
   self->armed = FALSE;
   self->driver = 0;
   self->failsafes++;

@@ -383,6 +383,48 @@ test_failsafe_keep_alive (void)
   g_assert_cmpuint (peers.messages->len, ==, 2);
 }
 
+typedef struct
+{
+  RtcbotdMessageBus *bus;
+  JsonNode *message;
+} Later;
+
+static gboolean
+publish_later (gpointer user_data)
+{
+  Later *later = user_data;
+
+  rtcbotd_message_bus_publish (later->bus, "peers.messages", later->message, 7);
+  return G_SOURCE_REMOVE;
+}
+
+/* A main loop held up past the deadline with input waiting (a hop from the
+ * SCTP thread) must take the input before deciding on the failsafe. */
+static void
+test_failsafe_stalled_loop (void)
+{
+  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
+  Later later = { bus, w };
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 7);
+  g_usleep (80 * 1000); /* the loop is busy elsewhere: the 50 ms deadline passes */
+  g_idle_add_full (G_PRIORITY_DEFAULT, publish_later, &later, NULL); /* as g_main_context_invoke */
+  for (guint i = 0; i < 5; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (peers.messages->len, ==, 2);
+  g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":100,\"turn\":0}");
+  /* Real silence afterwards still stops the robot. */
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "*failsafe: no input*");
+  run_for (120);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (peers.messages->len, ==, 3);
+}
+
 static void
 test_failsafe_peer_lost (void)
 {
@@ -512,6 +554,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/message-bus/route/map", test_route_map);
   g_test_add_func ("/message-bus/failsafe/silence", test_failsafe_silence);
   g_test_add_func ("/message-bus/failsafe/keep-alive", test_failsafe_keep_alive);
+  g_test_add_func ("/message-bus/failsafe/stalled-loop", test_failsafe_stalled_loop);
   g_test_add_func ("/message-bus/failsafe/peer-lost", test_failsafe_peer_lost);
   g_test_add_func ("/message-bus/failsafe/node-lost", test_failsafe_node_lost);
   g_test_add_func ("/message-bus/failsafe/stop", test_failsafe_stop);
