@@ -591,6 +591,76 @@ map = speed=axis.1*-100,round
 
 
 # --------------------------------------------------------------------------
+# evdev
+# --------------------------------------------------------------------------
+
+EV_SYN, EV_KEY, EV_ABS = 0, 1, 3
+ABS_X, ABS_Y, BTN_SOUTH = 0, 1, 0x130
+
+
+def input_event(etype, code, value):
+    """A struct input_event as the kernel writes it on 64-bit Linux."""
+    now = time.time()
+    return struct.pack("llHHi", int(now), int((now % 1) * 1e6), etype, code, value)
+
+
+async def test_evdev_map_to_serial():
+    """A gamepad (raw input_event records through a FIFO, as there is no
+    uinput here) drives the serial sink through a map; unplugging it (the
+    writer closes) sends the failsafe; it comes back by itself."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pty = Pty(tmp).start()
+        fifo = os.path.join(tmp, "pad")
+        os.mkfifo(fifo)
+        cfg = f"""\
+[daemon]
+listen = 127.0.0.1:0
+
+[source pad]
+type = evdev
+device = {fifo}
+
+[sink arduino]
+type = serial
+device = {pty.robot}
+write-format = <hh
+write-keys = forward;leftright
+
+[route drive]
+from = pad
+to = arduino
+map = forward=axis.ABS_Y*-2,offset=256,deadzone=20,clamp=-255:255,round leftright=axis.ABS_X*2,offset=-256,deadzone=20,clamp=-255:255,round
+failsafe = 5s {{"forward":0,"leftright":0}}
+
+[route journal]
+from = pad
+to = log
+"""
+        try:
+            async with Daemon(cfg, name="evdev") as d:
+                pad = await asyncio.to_thread(os.open, fifo, os.O_WRONLY)
+                os.write(pad, input_event(EV_ABS, ABS_X, 128) + input_event(EV_ABS, ABS_Y, 128)
+                         + input_event(EV_SYN, 0, 0))
+                data, _ = await pty.read_exactly(8)
+                check(data[4:] == struct.pack("<hh", 0, 0), f"sticks at rest: {data!r}")
+                os.write(pad, input_event(EV_ABS, ABS_Y, 0) + input_event(EV_SYN, 0, 0))
+                data, _ = await pty.read_exactly(4)
+                check(data == struct.pack("<hh", 255, 0), f"stick up: {data!r}")
+                os.write(pad, input_event(EV_KEY, BTN_SOUTH, 1) + input_event(EV_SYN, 0, 0))
+                await pty.expect_silence(0.2)  # no term names the button: no command
+                os.close(pad)  # unplugged while pushed forward
+                data, _ = await pty.read_exactly(4, timeout=3)
+                check(data == NEUTRAL, f"failsafe when the pad went away: {data!r}")
+                out = d.output()
+                check('"code":"BTN_SOUTH","state":1,"event":"Key"' in out,
+                      "RTCBot-shaped event not in the journal")
+                check("[source pad]: down:" in out and "failsafe: [source pad] is down" in out,
+                      "the lost pad was not reported")
+        finally:
+            pty.stop()
+
+
+# --------------------------------------------------------------------------
 # examples
 # --------------------------------------------------------------------------
 
@@ -620,6 +690,7 @@ TESTS = [
     ("websocket and socket clients publish and subscribe", test_websocket_and_socket),
     ("named unordered channel reaches its route; default keeps order",
      test_named_channels_and_order),
+    ("evdev records -> map -> serial struct; unplug -> failsafe", test_evdev_map_to_serial),
     ("config/examples pass --check-config", test_examples_check),
 ]
 
