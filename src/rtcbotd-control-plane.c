@@ -6,12 +6,19 @@
 #include "rtcbotd-evdev.h"
 #include "rtcbotd-exec.h"
 #include "rtcbotd-message-bus.h"
+#include "rtcbotd-route.h"
 #include "rtcbotd-serial.h"
 #include "rtcbotd-socket.h"
 #include "rtcbotd-websocket.h"
 
 /* How long the failsafes sent at shutdown may take to reach the devices. */
 #define STOP_FLUSH_US (500 * 1000)
+/* A peer gets one answer to a refused command, and one try at the control
+ * token, per 250 ms at most: typing the token again is fine, guessing it is not. */
+#define REFUSAL_INTERVAL_US (G_USEC_PER_SEC / 4)
+
+#define ORIGIN_KEY "rtcbotd-origin"   /* an endpoint's origin, RTCBOTD_ORIGIN_ENDPOINT | index */
+#define REFUSED_KEY "rtcbotd-refused" /* gint64: when a peer was last refused something */
 
 struct _RtcbotdControlPlane
 {
@@ -108,22 +115,34 @@ register_sinks (RtcbotdControlPlane *self)
 
 /* ---- endpoints ----------------------------------------------------------- */
 
+static guint
+endpoint_origin (RtcbotdEndpoint *endpoint)
+{
+  return GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (endpoint), ORIGIN_KEY));
+}
+
 static void
 on_endpoint_message (RtcbotdEndpoint *endpoint, JsonNode *message, RtcbotdControlPlane *self)
 {
-  rtcbotd_message_bus_publish (self->bus, rtcbotd_endpoint_get_name (endpoint), message, 0);
+  rtcbotd_message_bus_publish (self->bus, rtcbotd_endpoint_get_name (endpoint), message,
+                               endpoint_origin (endpoint));
 }
 
-/* A source that goes away (a gamepad unplugged, a worker crashed) stops what it drove. */
+/* A source that goes away (a gamepad unplugged, a worker crashed) stops what
+ * it drove; a sink that comes back (a board replugged that kept its last
+ * command) gets the neutral command before anything else. */
 static void
 on_endpoint_state (RtcbotdEndpoint *endpoint, RtcbotdControlPlane *self)
 {
   g_autofree char *why = NULL;
 
   if (rtcbotd_endpoint_is_up (endpoint))
-    return;
+    {
+      rtcbotd_message_bus_sink_up (self->bus, rtcbotd_endpoint_get_name (endpoint));
+      return;
+    }
   why = g_strdup_printf ("%s is down", rtcbotd_endpoint_get_label (endpoint));
-  rtcbotd_message_bus_node_lost (self->bus, rtcbotd_endpoint_get_name (endpoint), why);
+  rtcbotd_message_bus_origin_lost (self->bus, endpoint_origin (endpoint), why);
 }
 
 static RtcbotdEndpoint *
@@ -152,6 +171,8 @@ rtcbotd_control_plane_start (RtcbotdControlPlane *self, SoupServer *server, GErr
     {
       RtcbotdEndpoint *endpoint = create_endpoint (self->config->endpoints->pdata[i], server);
       g_ptr_array_add (self->endpoints, endpoint);
+      g_object_set_data (G_OBJECT (endpoint), ORIGIN_KEY,
+                         GUINT_TO_POINTER (RTCBOTD_ORIGIN_ENDPOINT | i));
       g_signal_connect (endpoint, "message", G_CALLBACK (on_endpoint_message), self);
       g_signal_connect (endpoint, "state-changed", G_CALLBACK (on_endpoint_state), self);
     }
@@ -193,13 +214,40 @@ tell_role (RtcbotdControlPlane *self, guint id)
   rtcbotd_peer_send (peer, text);
 }
 
+/* When @peer was last refused something, in monotonic µs (0: never). */
+static gint64 *
+last_refusal (RtcbotdPeer *peer)
+{
+  gint64 *when = g_object_get_data (G_OBJECT (peer), REFUSED_KEY);
+
+  if (!when)
+    {
+      when = g_new0 (gint64, 1);
+      g_object_set_data_full (G_OBJECT (peer), REFUSED_KEY, when, g_free);
+    }
+  return when;
+}
+
+static gboolean
+refused_recently (RtcbotdPeer *peer)
+{
+  gint64 when = *last_refusal (peer);
+
+  return when && g_get_monotonic_time () - when < REFUSAL_INTERVAL_US;
+}
+
+/* Answers a refused command; logs it unless the peer was refused a moment
+ * ago (a viewer could otherwise flood the log). */
 static void
-reply_error (RtcbotdPeer *peer, const char *message)
+refuse (RtcbotdPeer *peer, const char *message)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
   g_autofree char *text = NULL;
 
+  if (!refused_recently (peer))
+    g_message ("peer %u: %s", rtcbotd_peer_get_id (peer), message);
+  *last_refusal (peer) = g_get_monotonic_time ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "rtcbotd");
   json_builder_add_string_value (b, "error");
@@ -221,15 +269,14 @@ take_control (RtcbotdControlPlane *self, RtcbotdPeer *peer, JsonObject *command)
 
   if (!rtcbotd_arbiter_take (self->arbiter, id, token, &previous, &error))
     {
-      g_message ("peer %u: %s", id, error->message);
-      reply_error (peer, error->message);
+      refuse (peer, error->message);
       return;
     }
   g_message ("peer %u: took control%s", id, previous ? " from the driver" : "");
   if (previous)
     {
       g_autofree char *why = g_strdup_printf ("peer %u took control from peer %u", id, previous);
-      rtcbotd_message_bus_peer_lost (self->bus, previous, why);
+      rtcbotd_message_bus_origin_lost (self->bus, previous, why);
       tell_role (self, previous);
     }
   tell_role (self, id);
@@ -247,6 +294,8 @@ handle_command (RtcbotdControlPlane *self, RtcbotdPeer *peer, JsonObject *comman
       if (rtcbotd_arbiter_may_drive (self->arbiter, id))
         rtcbotd_message_bus_keep_alive (self->bus, id);
     }
+  else if (g_str_equal (name, "take-control") && refused_recently (peer))
+    refuse (peer, "control not taken: one try per 250 ms");
   else if (g_str_equal (name, "take-control"))
     take_control (self, peer, command);
   else if (g_str_equal (name, "role"))
@@ -255,7 +304,7 @@ handle_command (RtcbotdControlPlane *self, RtcbotdPeer *peer, JsonObject *comman
     {
       g_autofree char *message
           = g_strdup_printf ("unknown command \"%s\"; accepted: alive, role, take-control", name);
-      reply_error (peer, message);
+      refuse (peer, message);
     }
 }
 
@@ -297,32 +346,49 @@ on_channel_opened (RtcbotdPeer *peer, const char *label, RtcbotdControlPlane *se
   tell_role (self, id);
 }
 
+/* @peer no longer drives, for @why: what it drove stops, control passes on. */
+static void
+release_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer, const char *why)
+{
+  guint id = rtcbotd_peer_get_id (peer);
+  guint next;
+
+  rtcbotd_message_bus_origin_lost (self->bus, id, why);
+  if ((next = rtcbotd_arbiter_remove (self->arbiter, id)))
+    {
+      g_message ("peer %u: drives (%s)", next, why);
+      tell_role (self, next);
+    }
+}
+
 static void
 on_channel_closed (RtcbotdPeer *peer, const char *label, RtcbotdControlPlane *self)
 {
   g_autofree char *why = g_strdup_printf ("peer %u closed its data channel \"%s\"",
                                           rtcbotd_peer_get_id (peer), label);
 
-  rtcbotd_message_bus_peer_lost (self->bus, rtcbotd_peer_get_id (peer), why);
+  /* Without "default" it hears no role and no reply: it cannot drive either. */
+  if (g_str_equal (label, "default"))
+    release_peer (self, peer, why);
+  else
+    rtcbotd_message_bus_origin_lost (self->bus, rtcbotd_peer_get_id (peer), why);
+}
+
+/* The peer starts closing: its messages stop now, so does what it drove. */
+static void
+on_peer_closing (RtcbotdPeer *peer, RtcbotdControlPlane *self)
+{
+  g_autofree char *why = g_strdup_printf ("peer %u left", rtcbotd_peer_get_id (peer));
+
+  release_peer (self, peer, why);
 }
 
 static void
 on_peer_closed (RtcbotdPeer *peer, RtcbotdControlPlane *self)
 {
-  guint id = rtcbotd_peer_get_id (peer);
-  g_autofree char *why = g_strdup_printf ("peer %u left", id);
-  guint next;
-
-  rtcbotd_message_bus_peer_lost (self->bus, id, why);
   self->dropped_by_gone += rtcbotd_peer_get_dropped (peer);
-  next = rtcbotd_arbiter_remove (self->arbiter, id);
   g_signal_handlers_disconnect_by_data (peer, self);
-  g_hash_table_remove (self->peers, GUINT_TO_POINTER (id));
-  if (next)
-    {
-      g_message ("peer %u: drives (peer %u left)", next, id);
-      tell_role (self, next);
-    }
+  g_hash_table_remove (self->peers, GUINT_TO_POINTER (rtcbotd_peer_get_id (peer)));
 }
 
 void
@@ -333,6 +399,7 @@ rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer)
   g_signal_connect (peer, "message", G_CALLBACK (on_peer_message), self);
   g_signal_connect (peer, "channel-opened", G_CALLBACK (on_channel_opened), self);
   g_signal_connect (peer, "channel-closed", G_CALLBACK (on_channel_closed), self);
+  g_signal_connect (peer, "closing", G_CALLBACK (on_peer_closing), self);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
 }
 

@@ -68,6 +68,7 @@ struct _RtcbotdExec
   int stderr_fd;
   guint stdout_id;
   guint stderr_id;
+  guint kill_id; /* SIGKILL due: the worker was told to stop */
   RtcbotdSerialDecoder *decoder;
   LineState stdout_line;
   GString *stderr_line;
@@ -326,6 +327,7 @@ clear_worker (RtcbotdExec *self)
 {
   g_clear_handle_id (&self->stdout_id, g_source_remove);
   g_clear_handle_id (&self->stderr_id, g_source_remove);
+  g_clear_handle_id (&self->kill_id, g_source_remove);
   if (self->writer)
     self->written_before += rtcbotd_writer_get_written (self->writer);
   g_clear_pointer (&self->writer, rtcbotd_writer_free);
@@ -384,16 +386,31 @@ on_worker_exited (GObject *source, GAsyncResult *result, gpointer user_data)
   rtcbotd_backoff_schedule (self->backoff);
 }
 
+static gboolean
+on_kill_due (gpointer user_data)
+{
+  RtcbotdExec *self = user_data;
+
+  self->kill_id = 0;
+  g_message ("%s: the worker ignored SIGTERM for %d ms; killing it", get_label (self),
+             TERM_TIMEOUT_MS);
+  signal_worker (self, SIGKILL);
+  return G_SOURCE_REMOVE;
+}
+
 /* Main context: a write to the worker's stdin failed (EPIPE: it closed it). */
 static void
 on_stdin_error (GError *error, gpointer user_data)
 {
   RtcbotdExec *self = user_data;
 
-  /* The writer is unusable; restart the worker, as if it had exited. */
+  /* The writer is unusable; restart the worker, as if it had exited (its
+   * exit brings the restart), killing it if it will not go. */
   g_message ("%s: cannot write to the worker: %s; terminating it", get_label (self),
              error->message);
   signal_worker (self, SIGTERM);
+  if (!self->kill_id)
+    self->kill_id = g_timeout_add (TERM_TIMEOUT_MS, on_kill_due, self);
 }
 
 /* Child process, between fork and exec: async-signal-safe calls only. */
@@ -439,7 +456,11 @@ attach_worker (RtcbotdExec *self)
 {
   const RtcbotdEndpointConfig *config = rtcbotd_endpoint_get_config (RTCBOTD_ENDPOINT (self));
 
-  self->pid = atoi (g_subprocess_get_identifier (self->process));
+  /* NULL once GLib has reaped a worker that exited at once; the pending
+   * wait then reports the exit. */
+  const char *identifier = g_subprocess_get_identifier (self->process);
+
+  self->pid = identifier ? atoi (identifier) : 0;
   self->spawned_at = g_get_monotonic_time ();
   self->writer = rtcbotd_writer_new (self->stdin_fd, config->overflow, config->queue_length,
                                      on_stdin_error, self);

@@ -65,10 +65,20 @@ typedef struct
   GArray *field_slots; /* of guint: the indices of field. slots */
 } Definitions;
 
+/* A slot's state in one map: the latest value and who sent it. A slot that
+ * nobody set (or whose sender went away) is unset. */
+typedef struct
+{
+  double value; /* 1/0 for keys and buttons, else the latest value */
+  guint origin;
+  gboolean set;
+} SlotState;
+
 struct _RtcbotdMap
 {
   Definitions *defs;
-  double *values; /* per slot: 1/0 for keys and buttons, else the latest value */
+  SlotState *slots; /* per slot of defs */
+  guint origin;     /* of the input being applied */
 };
 
 static void
@@ -458,7 +468,7 @@ map_new (Definitions *defs)
   RtcbotdMap *self = g_new0 (RtcbotdMap, 1);
 
   self->defs = defs;
-  self->values = g_new0 (double, MAX (defs->slots->len, 1));
+  self->slots = g_new0 (SlotState, MAX (defs->slots->len, 1));
   return self;
 }
 
@@ -513,14 +523,28 @@ rtcbotd_map_free (RtcbotdMap *self)
   if (!self)
     return;
   definitions_unref (self->defs);
-  g_free (self->values);
+  g_free (self->slots);
   g_free (self);
 }
 
 void
 rtcbotd_map_reset (RtcbotdMap *self)
 {
-  memset (self->values, 0, sizeof (double) * self->defs->slots->len);
+  memset (self->slots, 0, sizeof (SlotState) * self->defs->slots->len);
+}
+
+gboolean
+rtcbotd_map_release (RtcbotdMap *self, guint origin)
+{
+  gboolean released = FALSE;
+
+  for (guint i = 0; i < self->defs->slots->len; i++)
+    if (self->slots[i].set && self->slots[i].origin == origin)
+      {
+        memset (&self->slots[i], 0, sizeof (SlotState));
+        released = TRUE;
+      }
+  return released;
 }
 
 const char *const *
@@ -564,6 +588,14 @@ get_number (JsonNode *node, double *out)
     }
 }
 
+static void
+store (RtcbotdMap *self, guint index, double value)
+{
+  self->slots[index].value = value;
+  self->slots[index].origin = self->origin;
+  self->slots[index].set = TRUE;
+}
+
 /* Stores @value in the slot of source @kind @name, if the map has one. */
 static gboolean
 set_slot (RtcbotdMap *self, SourceKind kind, const char *name, double value)
@@ -573,7 +605,7 @@ set_slot (RtcbotdMap *self, SourceKind kind, const char *name, double value)
 
   if (!found)
     return FALSE;
-  self->values[GPOINTER_TO_INT (found) - 1] = value;
+  store (self, GPOINTER_TO_INT (found) - 1, value);
   return TRUE;
 }
 
@@ -664,8 +696,13 @@ match_fields (RtcbotdMap *self, JsonObject *object)
       guint index = g_array_index (self->defs->field_slots, guint, i);
       const Slot *slot = self->defs->slots->pdata[index];
 
-      if (get_number (find_member (object, slot->path), &self->values[index]))
-        matched = TRUE;
+      double value;
+
+      if (get_number (find_member (object, slot->path), &value))
+        {
+          store (self, index, value);
+          matched = TRUE;
+        }
     }
   return matched;
 }
@@ -686,17 +723,30 @@ round_half_away (double v)
   return whole;
 }
 
-/* The field's value: the sum of its terms, then offset, deadzone, clamp, round. */
+/* The field's value: the sum of its terms, then offset, deadzone, clamp,
+ * round. A field whose sources are all unset is 0 (its offset is for sources
+ * that report, such as an axis resting at 128, and must not turn "nothing
+ * known" into full travel); unset sources count as 0 in the sum. */
 static double
-field_value (const Field *field, const double *values)
+field_value (const Field *field, const SlotState *slots)
 {
+  gboolean has_sources = FALSE, any_set = FALSE;
   double v = 0;
 
   for (guint i = 0; i < field->n_terms; i++)
     {
       const Term *term = &field->terms[i];
-      v += term->slot < 0 ? term->factor : term->factor * values[term->slot];
+      if (term->slot < 0)
+        {
+          v += term->factor;
+          continue;
+        }
+      has_sources = TRUE;
+      any_set |= slots[term->slot].set;
+      v += term->factor * slots[term->slot].value;
     }
+  if (has_sources && !any_set)
+    return 0;
   if (isnan (v))
     v = 0;
   v += field->offset;
@@ -717,7 +767,7 @@ build_command (RtcbotdMap *self)
 
   for (guint i = 0; i < self->defs->n_fields; i++)
     {
-      double v = field_value (&self->defs->fields[i], self->values);
+      double v = field_value (&self->defs->fields[i], self->slots);
 
       if (ABS (v) < TWO_POW_53 && v == (double)(gint64)v)
         json_object_set_int_member (object, self->defs->names[i], (gint64)v);
@@ -729,13 +779,26 @@ build_command (RtcbotdMap *self)
 }
 
 JsonNode *
+rtcbotd_map_get_command (RtcbotdMap *self)
+{
+  return build_command (self);
+}
+
+JsonNode *
 rtcbotd_map_apply (RtcbotdMap *self, JsonNode *input)
+{
+  return rtcbotd_map_apply_from (self, input, 0);
+}
+
+JsonNode *
+rtcbotd_map_apply_from (RtcbotdMap *self, JsonNode *input, guint origin)
 {
   JsonObject *object;
   gboolean matched;
 
   if (!input || !JSON_NODE_HOLDS_OBJECT (input) || !(object = json_node_get_object (input)))
     return NULL;
+  self->origin = origin;
   /* Not ||: one message may feed several kinds of term (keyCode is also a field). */
   matched = match_browser (self, object);
   matched |= match_evdev (self, object);

@@ -10,8 +10,11 @@
  * terms (key./btn. held = 1, axis. latest value, field. a member of an
  * incoming object, or a number), each with an optional *SCALE, then applies
  * options (offset=, deadzone=, clamp=LO:HI, round). The map remembers every
- * term's latest input, so a key release or one axis moving yields the whole
- * command again. docs/config.md is the reference. Pure (no main loop); the
+ * source's latest input and who sent it (the origin: a peer, an endpoint),
+ * so a key release or one axis moving yields the whole command again, and an
+ * origin that goes away can be forgotten on its own. A source nobody has set
+ * is unset; a field whose sources are all unset is 0. docs/config.md is the
+ * reference. Pure (no main loop); the
  * parsed text is part of the configuration, the state belongs to the route.
  */
 #pragma once
@@ -38,7 +41,16 @@ void rtcbotd_map_free (RtcbotdMap *self);
 /** Returns the command after @input, or NULL when @input touches no term. */
 JsonNode *rtcbotd_map_apply (RtcbotdMap *self, JsonNode *input);
 
-/** Releases every key and zeroes every axis and field (after a failsafe). */
+/** As rtcbotd_map_apply(), for @input sent by @origin. */
+JsonNode *rtcbotd_map_apply_from (RtcbotdMap *self, JsonNode *input, guint origin);
+
+/** Returns the command from the sources as they are now. */
+JsonNode *rtcbotd_map_get_command (RtcbotdMap *self);
+
+/** Unsets every source @origin set last; returns TRUE if there was one. */
+gboolean rtcbotd_map_release (RtcbotdMap *self, guint origin);
+
+/** Unsets every source: keys released, axes and fields unknown (after a failsafe). */
 void rtcbotd_map_reset (RtcbotdMap *self);
 
 /** Returns the output field names, in order. */

@@ -165,20 +165,27 @@ rtcbotd_message_bus_keep_alive (RtcbotdMessageBus *self, guint origin)
 }
 
 void
-rtcbotd_message_bus_peer_lost (RtcbotdMessageBus *self, guint origin, const char *why)
+rtcbotd_message_bus_origin_lost (RtcbotdMessageBus *self, guint origin, const char *why)
 {
   for (guint i = 0; origin && i < self->routes->len; i++)
-    if (rtcbotd_route_get_driver (self->routes->pdata[i]) == origin)
-      rtcbotd_route_fail_safe (self->routes->pdata[i], why, FALSE);
+    rtcbotd_route_release (self->routes->pdata[i], origin, why);
 }
 
 void
-rtcbotd_message_bus_node_lost (RtcbotdMessageBus *self, const char *node, const char *why)
+rtcbotd_message_bus_sink_up (RtcbotdMessageBus *self, const char *node)
 {
-  GPtrArray *routes = g_hash_table_lookup (self->inputs, node);
+  Sink *sink = g_hash_table_lookup (self->sinks, node);
 
-  for (guint i = 0; routes && i < routes->len; i++)
-    rtcbotd_route_fail_safe (routes->pdata[i], why, FALSE);
+  for (guint i = 0; sink && i < self->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *config = rtcbotd_route_get_config (self->routes->pdata[i]);
+      for (guint t = 0; config->failsafe && t < config->to->len; t++)
+        if (g_str_equal (((RtcbotdRouteEnd *)config->to->pdata[t])->name, node))
+          {
+            g_debug ("[route %s]: failsafe to %s, which is up", config->name, node);
+            sink->func (config->failsafe, node, config->name, sink->user_data);
+          }
+    }
 }
 
 void

@@ -33,7 +33,7 @@ void rtcbotd_message_bus_set_sink (RtcbotdMessageBus *self, const char *node,
                                    RtcbotdMessageSinkFunc func, gpointer user_data);
 
 /** Delivers @message, published by source node @node, along every route from
- * it; @origin is the peer it came from, or 0. */
+ * it; @origin is the peer or endpoint it came from (RTCBOTD_ORIGIN_ENDPOINT), or 0. */
 void rtcbotd_message_bus_publish (RtcbotdMessageBus *self, const char *node, JsonNode *message,
                                   guint origin);
 
@@ -45,11 +45,13 @@ void rtcbotd_message_bus_publish_channel (RtcbotdMessageBus *self, const char *l
 /** Tells the routes that peer @origin is still there (restarts their failsafe timers). */
 void rtcbotd_message_bus_keep_alive (RtcbotdMessageBus *self, guint origin);
 
-/** Sends the failsafe of every route peer @origin drove, for @why. */
-void rtcbotd_message_bus_peer_lost (RtcbotdMessageBus *self, guint origin, const char *why);
+/** @origin (a peer, an endpoint) went away, for @why: every route it fed
+ * sends its failsafe or releases what it held (see rtcbotd_route_release()). */
+void rtcbotd_message_bus_origin_lost (RtcbotdMessageBus *self, guint origin, const char *why);
 
-/** Sends the failsafe of every armed route from node @node, for @why (a device went away). */
-void rtcbotd_message_bus_node_lost (RtcbotdMessageBus *self, const char *node, const char *why);
+/** Sink @node is up (again): every route to it with a failsafe sends it there
+ * first, so a device that kept its last command hears the neutral one. */
+void rtcbotd_message_bus_sink_up (RtcbotdMessageBus *self, const char *node);
 
 /** Sends every route's failsafe, armed or not (the daemon is stopping). */
 void rtcbotd_message_bus_fail_safe_all (RtcbotdMessageBus *self, const char *why);

@@ -68,6 +68,7 @@ enum
   SIGNAL_MESSAGE,
   SIGNAL_CHANNEL_OPENED,
   SIGNAL_CHANNEL_CLOSED,
+  SIGNAL_CLOSING,
   SIGNAL_CLOSED,
   N_SIGNALS
 };
@@ -113,6 +114,9 @@ rtcbotd_peer_class_init (RtcbotdPeerClass *klass)
   signals[SIGNAL_CHANNEL_CLOSED]
       = g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* The peer starts closing: no message or channel signal follows. */
+  signals[SIGNAL_CLOSING] = g_signal_new ("closing", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* The peer is gone and its elements are out of the pipeline. */
   signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                          NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -777,6 +781,7 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
                                   "the peer closed while negotiating: %s", reason));
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
+  g_signal_emit (self, signals[SIGNAL_CLOSING], 0);
   /* Closing the channels tells the peer at once (an SCTP stream reset that
    * browsers and aiortc report); give it a moment to leave before the
    * transport stops, or the peer only notices when ICE times out. */

@@ -5,10 +5,10 @@
  * queue ! payloader (the payload type the peer offered) into its webrtcbin,
  * and carries JSON text messages on its data channels. It watches its own
  * health: ICE failure, a DTLS/SCTP error, or silence from the peer for longer
- * than the configured timeout close it. rtcbotd_peer_close() is asynchronous:
- * the peer unlinks from the shared tees without stalling them, stops its
- * elements and then emits "closed". Created and owned by the daemon; every
- * signal is emitted on the main context.
+ * than the configured timeout close it. rtcbotd_peer_close() emits "closing"
+ * at once and is otherwise asynchronous: the peer unlinks from the shared tees
+ * without stalling them, stops its elements and then emits "closed". Created and owned by the
+ * daemon; every signal is emitted on the main context.
  */
 #pragma once
 

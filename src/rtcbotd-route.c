@@ -7,7 +7,8 @@ struct _RtcbotdRoute
   RtcbotdRouteDeliverFunc func;
   gpointer user_data;
   RtcbotdMap *map; /* this route's own state; NULL without a map */
-  guint driver;    /* peer that sent the last input, 0 for none */
+  guint driver;    /* origin of the last input, 0 for none */
+  GArray *origins; /* of guint: every origin whose input it carried since the last failsafe */
   gboolean armed;  /* input carried since the last failsafe */
   guint failsafe_id;
   guint confirm_id;
@@ -27,6 +28,7 @@ rtcbotd_route_new (const RtcbotdRouteConfig *config, RtcbotdRouteDeliverFunc fun
   self->config = config;
   self->func = func;
   self->user_data = user_data;
+  self->origins = g_array_new (FALSE, FALSE, sizeof (guint));
   if (config->map)
     self->map = rtcbotd_map_copy (config->map);
   return self;
@@ -40,6 +42,7 @@ rtcbotd_route_free (RtcbotdRoute *self)
   g_clear_handle_id (&self->failsafe_id, g_source_remove);
   g_clear_handle_id (&self->confirm_id, g_source_remove);
   g_clear_pointer (&self->map, rtcbotd_map_free);
+  g_array_unref (self->origins);
   g_free (self);
 }
 
@@ -53,6 +56,16 @@ guint
 rtcbotd_route_get_driver (RtcbotdRoute *self)
 {
   return self->driver;
+}
+
+/* The position of @origin in the set of origins that fed the route, or -1. */
+static gint
+find_origin (RtcbotdRoute *self, guint origin)
+{
+  for (guint i = 0; i < self->origins->len; i++)
+    if (g_array_index (self->origins, guint, i) == origin)
+      return (gint)i;
+  return -1;
 }
 
 static gboolean on_silence (gpointer user_data);
@@ -115,11 +128,13 @@ rtcbotd_route_push (RtcbotdRoute *self, JsonNode *message, guint origin)
   g_autoptr (JsonNode) mapped = NULL;
 
   self->in++;
-  if (self->map && !(mapped = rtcbotd_map_apply (self->map, message)))
+  if (self->map && !(mapped = rtcbotd_map_apply_from (self->map, message, origin)))
     {
       self->unmatched++;
       return;
     }
+  if (find_origin (self, origin) < 0)
+    g_array_append_val (self->origins, origin);
   self->driver = origin;
   arm (self);
   self->out++;
@@ -129,8 +144,34 @@ rtcbotd_route_push (RtcbotdRoute *self, JsonNode *message, guint origin)
 void
 rtcbotd_route_keep_alive (RtcbotdRoute *self, guint origin)
 {
-  if (self->armed && origin && origin == self->driver)
+  if (self->armed && origin && find_origin (self, origin) >= 0)
     arm (self);
+}
+
+void
+rtcbotd_route_release (RtcbotdRoute *self, guint origin, const char *why)
+{
+  gint index = find_origin (self, origin);
+  g_autoptr (JsonNode) command = NULL;
+
+  if (index < 0)
+    return;
+  g_array_remove_index_fast (self->origins, index);
+  if (self->config->failsafe && self->armed)
+    {
+      rtcbotd_route_fail_safe (self, why, FALSE);
+      return;
+    }
+  /* No failsafe to send: what the origin held is released, and the robot
+   * gets the command without it (a held key must not outlive its driver). */
+  if (!self->map || !rtcbotd_map_release (self->map, origin))
+    return;
+  command = rtcbotd_map_get_command (self->map);
+  g_message ("[route %s]: released what it held: %s", self->config->name, why);
+  if (self->driver == origin)
+    self->driver = 0;
+  self->out++;
+  self->func (self, command, self->user_data);
 }
 
 void
@@ -142,6 +183,7 @@ rtcbotd_route_fail_safe (RtcbotdRoute *self, const char *why, gboolean always)
   g_clear_handle_id (&self->confirm_id, g_source_remove);
   self->armed = FALSE;
   self->driver = 0;
+  g_array_set_size (self->origins, 0);
   self->failsafes++;
   if (self->map)
     rtcbotd_map_reset (self->map);
@@ -162,7 +204,7 @@ rtcbotd_route_add_health (RtcbotdRoute *self, JsonBuilder *builder)
   json_builder_add_int_value (builder, self->unmatched);
   json_builder_set_member_name (builder, "failsafes");
   json_builder_add_int_value (builder, self->failsafes);
-  if (self->driver)
+  if (self->driver && self->driver < RTCBOTD_ORIGIN_ENDPOINT)
     {
       json_builder_set_member_name (builder, "driver");
       json_builder_add_int_value (builder, self->driver);

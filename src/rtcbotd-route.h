@@ -2,10 +2,12 @@
  *
  * A route takes the messages published on its "from" nodes, passes them
  * through its map (when it has one) and hands the result to the bus for its
- * "to" nodes. It remembers which peer last drove it, and keeps its failsafe:
- * when input stops for the configured time, when that peer goes away, or
- * when the daemon stops, it sends the configured neutral message once and
- * releases every key its map held. Owned by the message bus; main context.
+ * "to" nodes. It remembers which origins (peers, endpoints) fed it, and keeps
+ * its failsafe: when input stops for the configured time, when one of those
+ * origins goes away, or when the daemon stops, it sends the configured
+ * neutral message once and releases everything its map held. Without a
+ * failsafe, an origin that goes away still has its keys released, and the
+ * command without them is sent. Owned by the message bus; main context.
  */
 #pragma once
 
@@ -14,6 +16,10 @@
 G_BEGIN_DECLS
 
 typedef struct _RtcbotdRoute RtcbotdRoute;
+
+/* Where a message comes from: a peer's id (1, 2, ...), or an endpoint's index
+ * with this bit set; 0 for none. */
+#define RTCBOTD_ORIGIN_ENDPOINT 0x80000000u
 
 /* Called with every message the route sends on to its "to" nodes. */
 typedef void (*RtcbotdRouteDeliverFunc) (RtcbotdRoute *route, JsonNode *message,
@@ -32,10 +38,15 @@ const RtcbotdRouteConfig *rtcbotd_route_get_config (RtcbotdRoute *self);
 /** Takes @message from peer @origin (0: not from a peer) and delivers what the map makes of it. */
 void rtcbotd_route_push (RtcbotdRoute *self, JsonNode *message, guint origin);
 
-/** Peer @origin is still there and driving: restarts the failsafe timer if @origin drives. */
+/** Peer @origin is still there and driving: restarts the failsafe timer if it fed the route. */
 void rtcbotd_route_keep_alive (RtcbotdRoute *self, guint origin);
 
-/** Returns the peer whose input the route carried last, 0 when none or after a failsafe. */
+/** @origin went away (a peer left, a device was unplugged), for @why: if it fed
+ * the route since the last failsafe, sends the failsafe, or, without one,
+ * releases what it held in the map and sends the command without it. */
+void rtcbotd_route_release (RtcbotdRoute *self, guint origin, const char *why);
+
+/** Returns the origin whose input the route carried last, 0 when none or after a failsafe. */
 guint rtcbotd_route_get_driver (RtcbotdRoute *self);
 
 /** Sends the failsafe message now, for @why (logged), if the route has one and

@@ -107,6 +107,8 @@ on_write_delay_over (gpointer user_data)
 static void
 become_ready (RtcbotdSerial *self)
 {
+  if (!self->writer)
+    return; /* the port went away meanwhile */
   self->ready = TRUE;
   if (self->config->format->start_bytes)
     g_message ("%s: ready (start bytes received)", self->config->label);
@@ -132,20 +134,26 @@ on_idle (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Feeds @size bytes to the decoder and follows what they changed. */
-static void
+/* Feeds @size bytes to the decoder and follows what they changed; returns
+ * FALSE when the port was lost meanwhile (a route from this port back to it
+ * may write, and that write may fail). */
+static gboolean
 take_bytes (RtcbotdSerial *self, const guint8 *data, gsize size)
 {
   const RtcbotdSerialStats *stats = rtcbotd_serial_decoder_get_stats (self->decoder);
   guint64 dropped = stats->dropped;
+  guint64 opens = self->opens;
 
   rtcbotd_serial_decoder_feed (self->decoder, data, size, on_decoded, self);
   rtcbotd_endpoint_get_stats (RTCBOTD_ENDPOINT (self))->dropped += stats->dropped - dropped;
+  if (self->fd < 0 || self->opens != opens)
+    return FALSE;
   if (!self->ready && rtcbotd_serial_decoder_is_ready (self->decoder))
     become_ready (self);
   g_clear_handle_id (&self->idle_id, g_source_remove);
   if (rtcbotd_serial_decoder_has_pending (self->decoder))
     self->idle_id = g_timeout_add (IDLE_FLUSH_MS, on_idle, self);
+  return self->fd >= 0 && self->opens == opens;
 }
 
 /* Main context: the port is readable, or hung up. */
@@ -158,11 +166,10 @@ on_readable (int fd, GIOCondition condition, gpointer user_data)
   for (guint i = 0; i < READS_PER_DISPATCH; i++)
     {
       ssize_t n = read (fd, buffer, sizeof buffer);
+      if (n > 0 && take_bytes (self, buffer, n))
+        continue;
       if (n > 0)
-        {
-          take_bytes (self, buffer, n);
-          continue;
-        }
+        return G_SOURCE_REMOVE; /* lost, and the watch removed with the port */
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -396,10 +403,4 @@ rtcbotd_serial_new (const RtcbotdEndpointConfig *config)
   self->decoder = rtcbotd_serial_decoder_new (config->format);
   self->backoff = rtcbotd_backoff_new (RETRY_MIN_MS, RETRY_MAX_MS, try_open, self);
   return RTCBOTD_ENDPOINT (self);
-}
-
-gboolean
-rtcbotd_serial_is_ready (RtcbotdSerial *self)
-{
-  return self->ready;
 }

@@ -21,7 +21,4 @@ G_DECLARE_FINAL_TYPE (RtcbotdSerial, rtcbotd_serial, RTCBOTD, SERIAL, RtcbotdEnd
 /** Creates the serial endpoint of @config (type serial); start() opens the port. */
 RtcbotdEndpoint *rtcbotd_serial_new (const RtcbotdEndpointConfig *config);
 
-/** Returns TRUE once the port is open and its start bytes have arrived. */
-gboolean rtcbotd_serial_is_ready (RtcbotdSerial *self);
-
 G_END_DECLS

@@ -104,6 +104,11 @@ class Pty:
             await asyncio.sleep(0.002)
         return out, time.monotonic()
 
+    async def expect_neutral(self, marker=b""):
+        """The neutral command the daemon writes first, whenever the port opens."""
+        data, _ = await self.read_exactly(len(marker) + 4)
+        check(data == marker + NEUTRAL, f"pty: expected the neutral command first, got {data!r}")
+
     async def expect_silence(self, seconds):
         await asyncio.sleep(seconds)  # a window in which nothing may arrive
         data = self.read_now()
@@ -177,9 +182,10 @@ async def test_serial_struct_round_trip():
                     # Not written before the board says it has booted.
                     await pty.expect_silence(0.3)
                     pty.write(b"\x01\x02junk" + bytes([192, 105]))
-                    data, _ = await pty.read_exactly(4)
-                    check(data == struct.pack("<hh", 100, -20),
-                          f"pty got {data!r}, expected struct.pack('<hh', 100, -20)")
+                    # Once ready: first the neutral command, then what was queued.
+                    data, _ = await pty.read_exactly(8)
+                    check(data == NEUTRAL + struct.pack("<hh", 100, -20),
+                          f"pty got {data!r}, expected neutral, then struct.pack('<hh', 100, -20)")
                     # The microcontroller answers with a sensor struct.
                     pty.write(struct.pack("<hH", -5, 3300))
                     m = await expect_message(c, lambda m: isinstance(m, dict) and "temp" in m,
@@ -199,6 +205,7 @@ async def test_serial_frame_marker_and_ranges():
             "start-byte = 192,105\n", "")
         try:
             async with Daemon(cfg, name="marker") as d:
+                await pty.expect_neutral(b"\xaa\x55")
                 async with await data_client(d) as c:
                     c.send({"forward": 255, "leftright": -255})
                     data, _ = await pty.read_exactly(6)
@@ -232,6 +239,7 @@ async def test_serial_unplug_and_return():
         cfg = rover_config(pty).replace("start-byte = 192,105\n", "")
         try:
             async with Daemon(cfg, name="unplug") as d:
+                await pty.expect_neutral()
                 async with await data_client(d) as c:
                     c.send({"forward": 1, "leftright": 2})
                     await pty.read_exactly(4)
@@ -247,6 +255,7 @@ async def test_serial_unplug_and_return():
                     async def up():
                         return (await d.healthz())["endpoints"]["arduino"]["state"] == "up"
                     await wait_until(up, 15)
+                    await pty.expect_neutral()  # a board that kept its last command stops
                     c.send({"forward": 3, "leftright": 4})
                     data, _ = await pty.read_exactly(4)
                     check(data == struct.pack("<hh", 3, 4), f"after reconnect: {data!r}")
@@ -266,6 +275,7 @@ async def test_failsafe_silence():
         cfg = rover_config(pty).replace("start-byte = 192,105\n", "")
         try:
             async with Daemon(cfg, name="silence") as d:
+                await pty.expect_neutral()
                 async with await data_client(d) as c:
                     c.send({"forward": 50, "leftright": 0})
                     _, t_cmd = await pty.read_exactly(4)
@@ -303,6 +313,7 @@ async def test_failsafe_peer_killed():
         cfg = rover_config(pty).replace("start-byte = 192,105\n", "")
         try:
             async with Daemon(cfg, name="killed") as d:
+                await pty.expect_neutral()
                 proc = subprocess.Popen(
                     ["/usr/bin/python3", "-c", KILLED_CLIENT, d.url,
                      str(Path(__file__).resolve().parents[1] / "common")],
@@ -339,6 +350,7 @@ async def test_failsafe_peer_leaves_and_shutdown():
         try:
             d = Daemon(cfg, name="leave")
             await d.start()
+            await pty.expect_neutral()
             try:
                 c = await data_client(d)
                 c.send({"forward": 7, "leftright": 7})
@@ -373,6 +385,7 @@ async def test_single_driver_and_take_control():
             "control = single", "control = single\ncontrol-token = s3cret")
         try:
             async with Daemon(cfg, name="arbiter") as d:
+                await pty.expect_neutral()
                 a = await data_client(d, name="a")
                 b = await data_client(d, name="b")
                 await expect_message(a, lambda m: is_role(m, "driver"), "role driver for a")
@@ -383,8 +396,13 @@ async def test_single_driver_and_take_control():
                 err = await expect_message(b, lambda m: isinstance(m, dict)
                                            and m.get("rtcbotd") == "error", "error reply")
                 check("token" in err["error"], f"error {err}")
+                b.send({"rtcbotd": "take-control", "token": "s3cret"})  # too soon: one try per 250 ms
+                err = await expect_message(b, lambda m: isinstance(m, dict)
+                                           and m.get("rtcbotd") == "error", "second error reply")
+                check("250 ms" in err["error"], f"error {err}")
                 a.send({"forward": 11, "leftright": 0})
                 await pty.read_exactly(4)
+                await asyncio.sleep(0.3)
                 b.send({"rtcbotd": "take-control", "token": "s3cret"})
                 await expect_message(b, lambda m: is_role(m, "driver"), "b drives")
                 await expect_message(a, lambda m: is_role(m, "viewer"), "a watches")
@@ -641,8 +659,8 @@ to = log
                 pad = await asyncio.to_thread(os.open, fifo, os.O_WRONLY)
                 os.write(pad, input_event(EV_ABS, ABS_X, 128) + input_event(EV_ABS, ABS_Y, 128)
                          + input_event(EV_SYN, 0, 0))
-                data, _ = await pty.read_exactly(8)
-                check(data[4:] == struct.pack("<hh", 0, 0), f"sticks at rest: {data!r}")
+                data, _ = await pty.read_exactly(12)  # neutral on open, then two commands
+                check(data == NEUTRAL * 3, f"sticks at rest: {data!r}")
                 os.write(pad, input_event(EV_ABS, ABS_Y, 0) + input_event(EV_SYN, 0, 0))
                 data, _ = await pty.read_exactly(4)
                 check(data == struct.pack("<hh", 255, 0), f"stick up: {data!r}")

@@ -467,6 +467,64 @@ test_errors (void)
                 "\"a=key.w,offset=1,offset=2\": option \"offset\" is given twice");
 }
 
+/* Applies @input from @origin; returns the command as compact JSON, or NULL. */
+static char *
+apply_from (RtcbotdMap *map, const char *input, guint origin)
+{
+  g_autoptr (JsonNode) node = json_from_string (input, NULL);
+  g_autoptr (JsonNode) command = rtcbotd_map_apply_from (map, node, origin);
+
+  return command ? json_to_string (command, FALSE) : NULL;
+}
+
+static char *
+command_now (RtcbotdMap *map)
+{
+  g_autoptr (JsonNode) command = rtcbotd_map_get_command (map);
+
+  return json_to_string (command, FALSE);
+}
+
+/* A field nobody has reported is 0, offset or not: an axis resting at 128
+ * must not read as full travel before it first reports. */
+static void
+test_unset (void)
+{
+  g_autoptr (RtcbotdMap) map = map_ok ("forward=axis.ABS_Y*-2,offset=256,clamp=-255:255,round "
+                                       "turn=axis.ABS_X*2,offset=-256,clamp=-255:255,round "
+                                       "mode=2");
+  g_autofree char *start = command_now (map);
+
+  g_assert_cmpstr (start, ==, "{\"forward\":0,\"turn\":0,\"mode\":2}");
+  expect_apply (map, "{\"code\":\"ABS_Y\",\"state\":0,\"event\":\"Absolute\"}",
+                "{\"forward\":255,\"turn\":0,\"mode\":2}");
+}
+
+/* What one origin set is forgotten on its own when it goes away. */
+static void
+test_release (void)
+{
+  g_autoptr (RtcbotdMap) map
+      = map_ok ("forward=key.w*255+axis.ABS_Y*-1,clamp=-255:255 turn=key.d*50");
+  g_autofree char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+
+  a = apply_from (map, KEYDOWN ("w", 87), 1);                                          /* peer 1 */
+  b = apply_from (map, "{\"code\":\"ABS_Y\",\"state\":-1,\"event\":\"Absolute\"}", 9); /* pad */
+  c = apply_from (map, KEYDOWN ("d", 68), 2);                                          /* peer 2 */
+  g_assert_cmpstr (a, ==, "{\"forward\":255,\"turn\":0}");
+  g_assert_cmpstr (b, ==, "{\"forward\":255,\"turn\":0}");
+  g_assert_cmpstr (c, ==, "{\"forward\":255,\"turn\":50}");
+  /* Peer 1 leaves while holding w: its key is released, the others' stay. */
+  g_assert_true (rtcbotd_map_release (map, 1));
+  d = command_now (map);
+  g_assert_cmpstr (d, ==, "{\"forward\":1,\"turn\":50}");
+  g_assert_false (rtcbotd_map_release (map, 1));
+  g_assert_true (rtcbotd_map_release (map, 9));
+  g_assert_true (rtcbotd_map_release (map, 2));
+  e = command_now (map);
+  g_assert_cmpstr (e, ==, "{\"forward\":0,\"turn\":0}");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -486,6 +544,8 @@ main (int argc, char **argv)
   g_test_add_func ("/map/options", test_options);
   g_test_add_func ("/map/not-for-this-map", test_not_for_this_map);
   g_test_add_func ("/map/reset", test_reset);
+  g_test_add_func ("/map/unset", test_unset);
+  g_test_add_func ("/map/release", test_release);
   g_test_add_func ("/map/copy", test_copy);
   g_test_add_func ("/map/limits", test_limits);
   g_test_add_func ("/map/errors", test_errors);

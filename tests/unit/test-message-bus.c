@@ -1,6 +1,7 @@
 /* test-message-bus.c — RTCBot message decoding and encoding, and routing
  * messages along the configuration's message routes. */
 #include "rtcbotd-message-bus.h"
+#include "rtcbotd-route.h"
 
 /* Collects what a sink node receives. */
 typedef struct
@@ -437,10 +438,10 @@ test_failsafe_peer_lost (void)
   rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
   rtcbotd_message_bus_publish (bus, "peers.messages", w, 3);
   /* Another peer leaving changes nothing; the driver leaving stops the robot at once. */
-  rtcbotd_message_bus_peer_lost (bus, 4, "peer 4 left");
+  rtcbotd_message_bus_origin_lost (bus, 4, "peer 4 left");
   g_assert_cmpuint (peers.messages->len, ==, 1);
   g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "[route drive]: failsafe: peer 3 left");
-  rtcbotd_message_bus_peer_lost (bus, 3, "peer 3 left");
+  rtcbotd_message_bus_origin_lost (bus, 3, "peer 3 left");
   g_test_assert_expected_messages ();
   g_assert_cmpuint (peers.messages->len, ==, 2);
   g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":0,\"turn\":0}");
@@ -448,6 +449,8 @@ test_failsafe_peer_lost (void)
   run_for (120);
   g_assert_cmpuint (peers.messages->len, ==, 2);
 }
+
+#define PAD_ORIGIN (RTCBOTD_ORIGIN_ENDPOINT | 0)
 
 static void
 test_failsafe_node_lost (void)
@@ -461,15 +464,90 @@ test_failsafe_node_lost (void)
 
   received_init (&peers);
   rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
-  rtcbotd_message_bus_node_lost (bus, "pad", "[source pad] is down");
+  rtcbotd_message_bus_origin_lost (bus, PAD_ORIGIN, "[source pad] is down");
   g_assert_cmpuint (peers.messages->len, ==, 0);
-  rtcbotd_message_bus_publish (bus, "pad", go, 0);
+  rtcbotd_message_bus_publish (bus, "pad", go, PAD_ORIGIN);
   g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
                          "[route drive]: failsafe: [source pad] is down");
-  rtcbotd_message_bus_node_lost (bus, "pad", "[source pad] is down");
+  rtcbotd_message_bus_origin_lost (bus, PAD_ORIGIN, "[source pad] is down");
   g_test_assert_expected_messages ();
   g_assert_cmpuint (peers.messages->len, ==, 2);
   g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"stop\":true}");
+}
+
+/* A peer holding a key leaves after another input (a gamepad) drove last:
+ * the route still stops, and the key does not come back. */
+static void
+test_failsafe_any_origin (void)
+{
+  g_autoptr (RtcbotdConfig) config
+      = load_config ("[source pad]\ntype = websocket\n"
+                     "[route drive]\nfrom = peers.messages;pad\nto = peers\n"
+                     "map = forward=key.w*255+field.y*-1,clamp=-255:255\n"
+                     "failsafe = 5s {\"forward\":0}\n");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
+  g_autoptr (JsonNode) y = rtcbotd_message_decode ("{\"y\":-1}");
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 1);
+  rtcbotd_message_bus_publish (bus, "pad", y, PAD_ORIGIN);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "[route drive]: failsafe: peer 1 left");
+  rtcbotd_message_bus_origin_lost (bus, 1, "peer 1 left");
+  g_test_assert_expected_messages ();
+  rtcbotd_message_bus_publish (bus, "pad", y, PAD_ORIGIN);
+  g_assert_cmpuint (peers.messages->len, ==, 4);
+  g_assert_cmpstr (peers.messages->pdata[2], ==, "{\"forward\":0}");
+  g_assert_cmpstr (peers.messages->pdata[3], ==, "{\"forward\":1}");
+}
+
+/* Without a failsafe, a departed peer's held key is released and the
+ * command without it is sent; the next driver does not inherit it. */
+static void
+test_release_without_failsafe (void)
+{
+  g_autoptr (RtcbotdConfig) config
+      = load_config ("[route drive]\nfrom = peers.messages\n"
+                     "to = peers\nmap = forward=key.w*255 turn=key.d*50\n");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
+  g_autoptr (JsonNode) d = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"d\"}");
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 1);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                         "[route drive]: released what it held: peer 1 left");
+  rtcbotd_message_bus_origin_lost (bus, 1, "peer 1 left");
+  g_test_assert_expected_messages ();
+  rtcbotd_message_bus_origin_lost (bus, 1, "peer 1 left"); /* nothing more */
+  rtcbotd_message_bus_publish (bus, "peers.messages", d, 2);
+  g_assert_cmpuint (peers.messages->len, ==, 3);
+  g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":0,\"turn\":0}");
+  g_assert_cmpstr (peers.messages->pdata[2], ==, "{\"forward\":0,\"turn\":50}");
+}
+
+/* A sink that comes back gets the neutral command of every route to it. */
+static void
+test_sink_up (void)
+{
+  g_autoptr (RtcbotdConfig) config
+      = load_config ("[sink arduino]\ntype = websocket\n"
+                     "[route drive]\nfrom = peers.messages\nto = arduino;log\n"
+                     "failsafe = 1s {\"forward\":0}\n"
+                     "[route plain]\nfrom = peers.messages\nto = arduino\n");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
+  g_auto (Received) arduino = { 0 };
+
+  received_init (&arduino);
+  rtcbotd_message_bus_set_sink (bus, "arduino", collect, &arduino);
+  rtcbotd_message_bus_sink_up (bus, "arduino");
+  g_assert_cmpuint (arduino.messages->len, ==, 1);
+  g_assert_cmpstr (arduino.messages->pdata[0], ==, "{\"forward\":0}");
+  g_assert_cmpstr (arduino.from->pdata[0], ==, "drive");
 }
 
 static void
@@ -557,6 +635,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/message-bus/failsafe/stalled-loop", test_failsafe_stalled_loop);
   g_test_add_func ("/message-bus/failsafe/peer-lost", test_failsafe_peer_lost);
   g_test_add_func ("/message-bus/failsafe/node-lost", test_failsafe_node_lost);
+  g_test_add_func ("/message-bus/failsafe/any-origin", test_failsafe_any_origin);
+  g_test_add_func ("/message-bus/release-without-failsafe", test_release_without_failsafe);
+  g_test_add_func ("/message-bus/sink-up", test_sink_up);
   g_test_add_func ("/message-bus/failsafe/stop", test_failsafe_stop);
   g_test_add_func ("/message-bus/health", test_health);
 
