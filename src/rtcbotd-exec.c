@@ -6,6 +6,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -21,6 +22,8 @@
 #define TERM_TIMEOUT_MS 1000
 /* Bytes read per pipe per main-loop dispatch: a flooding worker cannot starve the loop. */
 #define READ_LIMIT (64 * 1024)
+/* Bytes the worker's stdin pipe may hold unread before lines wait in our queue. */
+#define STDIN_BACKLOG 4096
 /* Bytes still read from the pipes of a worker that exited. */
 #define DRAIN_LIMIT (1024 * 1024)
 
@@ -464,6 +467,8 @@ attach_worker (RtcbotdExec *self)
   self->spawned_at = g_get_monotonic_time ();
   self->writer = rtcbotd_writer_new (self->stdin_fd, config->overflow, config->queue_length,
                                      on_stdin_error, self);
+  /* A worker that stops reading sees at most this much stale input later. */
+  rtcbotd_writer_set_backlog_limit (self->writer, STDIN_BACKLOG, FIONREAD);
   self->decoder = rtcbotd_serial_decoder_new (&self->format);
   self->stdout_line = LINE_START;
   self->stderr_line = g_string_new (NULL);

@@ -18,6 +18,10 @@
  * counts as idle and the frame is delivered (or dropped, when incomplete). */
 #define IDLE_FLUSH_MS 20
 #define READ_CHUNK 4096
+/* Bytes the tty may hold unsent before commands wait in our queue, where the
+ * overflow policy applies: at 9600 baud about 70 ms, not the seconds a full
+ * 4 KiB tty buffer would add. */
+#define TTY_BACKLOG 64
 #define READS_PER_DISPATCH 16
 
 struct _RtcbotdSerial
@@ -268,6 +272,7 @@ try_open (gpointer user_data)
   rtcbotd_serial_decoder_reset (self->decoder);
   self->writer = rtcbotd_writer_new (fd, self->config->overflow, self->config->queue_length,
                                      on_write_error, self);
+  rtcbotd_writer_set_backlog_limit (self->writer, TTY_BACKLOG, TIOCOUTQ);
   rtcbotd_writer_set_held (self->writer, TRUE);
   self->read_id = g_unix_fd_add (fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, self);
   rtcbotd_endpoint_set_up (RTCBOTD_ENDPOINT (self));

@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 #define READ_LIMIT (64 * 1024) /* bytes read per client per main-loop dispatch */
 #define CHECK_INTERVAL_MS 500  /* how often stalled and failed clients are looked for */
 #define ACCEPT_PAUSE_MS 1000   /* after accept() failed (EMFILE): the listener stays readable */
+/* Bytes a client may leave unread in its socket before messages wait in its queue. */
+#define SOCKET_BACKLOG (64 * 1024)
 
 /* One connected program. */
 typedef struct
@@ -219,6 +222,7 @@ add_client (RtcbotdSocket *self, GSocket *socket)
   g_unix_set_fd_nonblocking (client->fd, TRUE, NULL);
   client->writer = rtcbotd_writer_new (client->fd, config->overflow, config->queue_length,
                                        on_client_write_error, client);
+  rtcbotd_writer_set_backlog_limit (client->writer, SOCKET_BACKLOG, TIOCOUTQ);
   client->decoder = rtcbotd_serial_decoder_new (&self->format);
   client->watch_id
       = g_unix_fd_add (client->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client_readable, client);

@@ -5,9 +5,13 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "rtcbotd-error.h"
+
+/* How often a writer held back by the kernel's backlog looks again. */
+#define BACKLOG_CHECK_MS 5
 
 struct _RtcbotdWriter
 {
@@ -16,9 +20,12 @@ struct _RtcbotdWriter
   guint max_frames;
   RtcbotdWriterErrorFunc func;
   gpointer user_data;
-  GQueue frames;  /* of GBytes; the head may be partly written */
-  gsize offset;   /* bytes of the head already written */
-  guint watch_id; /* G_IO_OUT watch while frames wait */
+  GQueue frames;    /* of GBytes; the head may be partly written */
+  gsize offset;     /* bytes of the head already written */
+  guint watch_id;   /* G_IO_OUT watch while frames wait */
+  guint backlog_id; /* retry while the kernel holds too much unsent */
+  gsize backlog_limit;
+  unsigned long backlog_request; /* TIOCOUTQ, FIONREAD */
   gboolean held;
   gboolean failed;
   guint64 written;
@@ -48,6 +55,7 @@ rtcbotd_writer_free (RtcbotdWriter *self)
   if (!self)
     return;
   g_clear_handle_id (&self->watch_id, g_source_remove);
+  g_clear_handle_id (&self->backlog_id, g_source_remove);
   g_queue_clear_full (&self->frames, (GDestroyNotify)g_bytes_unref);
   g_free (self);
 }
@@ -65,6 +73,21 @@ fail (RtcbotdWriter *self, int code)
     self->func (error, self->user_data);
 }
 
+/* TRUE when the kernel already holds backlog_limit bytes not yet sent: a
+ * frame written now would wait behind them (a slow baud rate, a worker that
+ * stopped reading), so it waits here, where overflow can still drop it. */
+static gboolean
+backlogged (RtcbotdWriter *self)
+{
+  int queued = 0;
+
+  if (!self->backlog_limit || ioctl (self->fd, self->backlog_request, &queued) < 0)
+    return FALSE;
+  return (gsize)queued >= self->backlog_limit;
+}
+
+static gboolean on_backlog_check (gpointer user_data);
+
 /* Writes until the fd would block; returns FALSE after a write error. */
 static gboolean
 write_some (RtcbotdWriter *self)
@@ -74,6 +97,14 @@ write_some (RtcbotdWriter *self)
   while (!self->held && !self->failed && (head = g_queue_peek_head (&self->frames)))
     {
       gsize size;
+      if (self->offset == 0 && backlogged (self))
+        {
+          if (!self->stalled_since)
+            self->stalled_since = g_get_monotonic_time ();
+          if (!self->backlog_id)
+            self->backlog_id = g_timeout_add (BACKLOG_CHECK_MS, on_backlog_check, self);
+          return TRUE;
+        }
       const guint8 *data = g_bytes_get_data (head, &size);
       ssize_t n
           = size > self->offset ? write (self->fd, data + self->offset, size - self->offset) : 0;
@@ -104,6 +135,17 @@ write_some (RtcbotdWriter *self)
 }
 
 static gboolean
+on_backlog_check (gpointer user_data)
+{
+  RtcbotdWriter *self = user_data;
+
+  self->backlog_id = 0;
+  if (write_some (self))
+    schedule (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 on_writable (int fd, GIOCondition condition, gpointer user_data)
 {
   RtcbotdWriter *self = user_data;
@@ -114,11 +156,12 @@ on_writable (int fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Watches the fd while something waits to be written. */
+/* Watches the fd while something waits to be written (and the kernel has room). */
 static void
 schedule (RtcbotdWriter *self)
 {
-  if (self->watch_id || self->held || self->failed || g_queue_is_empty (&self->frames))
+  if (self->watch_id || self->backlog_id || self->held || self->failed
+      || g_queue_is_empty (&self->frames))
     return;
   self->watch_id = g_unix_fd_add (self->fd, G_IO_OUT | G_IO_ERR | G_IO_HUP, on_writable, self);
 }
@@ -158,9 +201,16 @@ rtcbotd_writer_push (RtcbotdWriter *self, GBytes *frame)
   else
     dropped = make_room (self, 1);
   g_queue_push_tail (&self->frames, g_bytes_ref (frame));
-  if (!self->watch_id && write_some (self))
+  if (!self->watch_id && !self->backlog_id && write_some (self))
     schedule (self);
   return dropped;
+}
+
+void
+rtcbotd_writer_set_backlog_limit (RtcbotdWriter *self, gsize bytes, unsigned long request)
+{
+  self->backlog_limit = bytes;
+  self->backlog_request = request;
 }
 
 void
@@ -195,8 +245,10 @@ gboolean
 rtcbotd_writer_flush (RtcbotdWriter *self, gint64 deadline)
 {
   gboolean held = self->held;
+  gsize limit = self->backlog_limit;
 
   self->held = FALSE;
+  self->backlog_limit = 0; /* at shutdown everything goes, backlog or not */
   while (!self->failed && !g_queue_is_empty (&self->frames))
     {
       gint64 left_ms = (deadline - g_get_monotonic_time ()) / 1000;
@@ -210,5 +262,6 @@ rtcbotd_writer_flush (RtcbotdWriter *self, gint64 deadline)
         return FALSE; /* the error callback may have freed the writer */
     }
   self->held = held;
+  self->backlog_limit = limit;
   return g_queue_is_empty (&self->frames);
 }

@@ -6,8 +6,11 @@
  * waiting frame (RTCBOTD_OVERFLOW_DROP_OLDEST) or keeps only the newest
  * (RTCBOTD_OVERFLOW_MOST_RECENT, RTCBot's MostRecentSubscription); a frame
  * that is partly written is always finished, so the byte stream never carries
- * half a record. A write error is reported once through the error callback and
- * the writer stops writing. It does not own the fd. Main context only.
+ * half a record. Optionally it also keeps frames back while the kernel holds
+ * more than a few unsent bytes, so that a slow line never hides seconds of
+ * stale commands where the overflow policy cannot reach them. A write error
+ * is reported once through the error callback and the writer stops writing. It does not own the fd.
+ * Main context only.
  */
 #pragma once
 
@@ -32,6 +35,10 @@ void rtcbotd_writer_free (RtcbotdWriter *self);
 
 /** Queues @frame; returns how many frames were dropped to make room (0 or more). */
 guint rtcbotd_writer_push (RtcbotdWriter *self, GBytes *frame);
+
+/** Keeps frames here while the kernel holds @bytes or more unsent on the fd,
+ * as the ioctl @request (TIOCOUTQ for a tty, FIONREAD for a pipe) tells. */
+void rtcbotd_writer_set_backlog_limit (RtcbotdWriter *self, gsize bytes, unsigned long request);
 
 /** While held, frames are queued but not written (a port not ready yet). */
 void rtcbotd_writer_set_held (RtcbotdWriter *self, gboolean held);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <gio/gio.h>
 #include <unistd.h>
 
@@ -206,6 +207,37 @@ test_error (Pipe *p, gconstpointer data)
   g_assert_cmpuint (rtcbotd_writer_get_queued (w), ==, 0);
 }
 
+/* With a backlog limit, frames wait here while the fd holds that much unread. */
+static void
+test_backlog (Pipe *p, gconstpointer data)
+{
+  g_autoptr (RtcbotdWriter) w
+      = rtcbotd_writer_new (p->fds[1], RTCBOTD_OVERFLOW_MOST_RECENT, 4, on_error, p);
+  g_autoptr (GBytes) old = frame_of ('o', 100);
+  g_autoptr (GBytes) a = frame_of ('a', 4);
+  g_autoptr (GBytes) b = frame_of ('b', 4);
+  g_autoptr (GByteArray) first = NULL;
+  g_autoptr (GByteArray) got = g_byte_array_new ();
+  gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+  rtcbotd_writer_set_backlog_limit (w, 64, FIONREAD);
+  rtcbotd_writer_push (w, old); /* 100 bytes nobody reads yet */
+  rtcbotd_writer_push (w, a);
+  rtcbotd_writer_push (w, b); /* most-recent: replaces "aaaa" while it waits */
+  g_assert_cmpuint (rtcbotd_writer_get_queued (w), ==, 1);
+  g_assert_cmpint (rtcbotd_writer_get_stalled_since (w), >, 0);
+  first = drain (p);
+  g_assert_cmpuint (first->len, ==, 100);
+  while (got->len < 4 && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr (GByteArray) more = NULL;
+      g_main_context_iteration (NULL, TRUE);
+      more = drain (p);
+      g_byte_array_append (got, more->data, more->len);
+    }
+  g_assert_cmpmem (got->data, got->len, "bbbb", 4);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -218,6 +250,7 @@ main (int argc, char *argv[])
   ADD ("/writer/whole-frames", test_whole_frames);
   ADD ("/writer/held-then-flush", test_held_then_flush);
   ADD ("/writer/error", test_error);
+  ADD ("/writer/backlog", test_backlog);
 #undef ADD
   return g_test_run ();
 }
