@@ -12,6 +12,9 @@
 /* A peer that reads slower than routes send to it has at most this much
  * waiting in its SCTP send buffer; more messages for it are dropped. */
 #define MAX_BUFFERED_BYTES (1024 * 1024)
+/* Messages on their way from the SCTP thread to a held-up main loop, at most
+ * (beyond, a flooding peer loses its own newest ones, counted). */
+#define MAX_IN_FLIGHT 1024
 
 #define LABEL_KEY "rtcbotd-label" /* a channel's label, readable from any thread */
 
@@ -23,8 +26,10 @@ struct _RtcbotdChannels
   GstElement *webrtc;  /* not owned: the peer's, which outlives us while watched */
   GPtrArray *channels; /* GstWebRTCDataChannel, main context only */
   GstWebRTCDataChannel *default_channel;
-  GQueue pending; /* messages waiting for the default channel to open */
-  guint64 dropped;
+  GQueue pending;  /* messages waiting for the default channel to open */
+  guint64 dropped; /* main context */
+  gint in_flight;  /* atomic: messages hopped, not yet delivered */
+  gint overflowed; /* atomic: incoming messages dropped for MAX_IN_FLIGHT */
   gboolean closed;
 };
 
@@ -147,7 +152,7 @@ rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char *tex
 guint64
 rtcbotd_channels_get_dropped (RtcbotdChannels *self)
 {
-  return self->dropped;
+  return self->dropped + (guint)g_atomic_int_get (&self->overflowed);
 }
 
 /* ---- receiving ---------------------------------------------------------- */
@@ -186,6 +191,7 @@ deliver_message (gpointer user_data)
 {
   Hop *h = user_data;
 
+  g_atomic_int_dec_and_test (&h->self->in_flight);
   if (!h->self->closed)
     g_signal_emit (h->self, signals[SIGNAL_MESSAGE], 0, label_of (h->channel), h->text);
   return G_SOURCE_REMOVE;
@@ -199,6 +205,12 @@ on_message_string (GstWebRTCDataChannel *channel, const char *text, RtcbotdChann
     {
       g_message ("peer %u: dropped a message of %zu bytes (limit %d)", self->id, strlen (text),
                  MAX_MESSAGE_BYTES);
+      return;
+    }
+  if (g_atomic_int_add (&self->in_flight, 1) >= MAX_IN_FLIGHT)
+    {
+      g_atomic_int_dec_and_test (&self->in_flight);
+      g_atomic_int_inc (&self->overflowed);
       return;
     }
   hop (self, channel, g_strdup (text ? text : ""), deliver_message);

@@ -4,7 +4,8 @@
  * label, at most 16), delivers their text messages, and sends: on "default"
  * through a queue of 256 that waits for it to open, on other labels directly;
  * a channel with more than 1 MiB unread gets no more messages until it
- * catches up (those are counted as dropped). Callbacks come on webrtcbin's
+ * catches up, and at most 1024 incoming messages wait for a held-up main loop
+ * (both counted as dropped). Callbacks come on webrtcbin's
  * SCTP threads and hop to the main context (holding a reference) before any
  * state is touched; every signal is emitted there. Owned by its peer, which
  * calls rtcbotd_channels_close() when it closes: no signal follows that.
@@ -30,7 +31,7 @@ void rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char
 /** Closes the open channels and stops signalling; returns TRUE if one was open. */
 gboolean rtcbotd_channels_close (RtcbotdChannels *self);
 
-/** Returns how many messages were dropped (queue or send buffer full). */
+/** Returns how many messages were dropped, both ways (queue, send buffer, in flight). */
 guint64 rtcbotd_channels_get_dropped (RtcbotdChannels *self);
 
 G_END_DECLS
