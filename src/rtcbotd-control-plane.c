@@ -424,7 +424,7 @@ rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *b)
   json_builder_add_int_value (b, rtcbotd_message_bus_get_published (self->bus));
   json_builder_set_member_name (b, "messages-ignored");
   json_builder_add_int_value (b, self->ignored);
-  json_builder_set_member_name (b, "messages-dropped-to-peers");
+  json_builder_set_member_name (b, "peer-messages-dropped");
   json_builder_add_int_value (b, dropped_to_peers (self));
   json_builder_set_member_name (b, "routes");
   rtcbotd_message_bus_add_health (self->bus, b);
