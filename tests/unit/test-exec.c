@@ -10,6 +10,7 @@
 #include "rtcbotd-error.h"
 #include "rtcbotd-exec.h"
 #include "rtcbotd-message-bus.h"
+#include "test-utils.h"
 
 typedef struct
 {
@@ -124,28 +125,27 @@ start_exec (Fixture *f)
 
 typedef gboolean (*Condition) (Fixture *f);
 
-/* Main context: the deadline of wait_until() passed. */
-static gboolean
-on_deadline (gpointer user_data)
+typedef struct
 {
-  gboolean *expired = user_data;
+  Condition done;
+  Fixture *f;
+} Wait;
 
-  *expired = TRUE;
-  return G_SOURCE_REMOVE;
+static gboolean
+wait_done (gpointer data)
+{
+  Wait *w = data;
+
+  return w->done (w->f);
 }
 
 /* Runs the main context until @done or @timeout_ms; returns @done. */
 static gboolean
 wait_until (Fixture *f, Condition done, guint timeout_ms)
 {
-  gboolean expired = FALSE;
-  guint id = g_timeout_add (timeout_ms, on_deadline, &expired);
+  Wait w = { done, f };
 
-  while (!done (f) && !expired)
-    g_main_context_iteration (NULL, TRUE);
-  if (!expired)
-    g_source_remove (id);
-  return done (f);
+  return rtcbotd_test_wait_until (wait_done, &w, timeout_ms);
 }
 
 static gboolean

@@ -2,6 +2,7 @@
  * messages along the configuration's message routes. */
 #include "rtcbotd-message-bus.h"
 #include "rtcbotd-route.h"
+#include "test-utils.h"
 
 /* Collects what a sink node receives. */
 typedef struct
@@ -307,23 +308,6 @@ test_route_map (void)
   g_assert_cmpstr (peers.messages->pdata[2], ==, "{\"forward\":0,\"turn\":50}");
 }
 
-static gboolean
-quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main loop for @ms milliseconds. */
-static void
-run_for (guint ms)
-{
-  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-
-  g_timeout_add (ms, quit_loop, loop);
-  g_main_loop_run (loop);
-}
-
 static void
 test_failsafe_silence (void)
 {
@@ -336,7 +320,7 @@ test_failsafe_silence (void)
   received_init (&peers);
   rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
   /* Nothing was driven: no failsafe at start. */
-  run_for (120);
+  rtcbotd_test_run_for (120);
   g_assert_cmpuint (peers.messages->len, ==, 0);
   g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
                          "[route drive]: failsafe: no input for 50 ms");
@@ -349,7 +333,7 @@ test_failsafe_silence (void)
   g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":0,\"turn\":0}");
   g_test_assert_expected_messages ();
   /* Once, not again and again; and the held key was released. */
-  run_for (120);
+  rtcbotd_test_run_for (120);
   g_assert_cmpuint (peers.messages->len, ==, 2);
   {
     g_autoptr (JsonNode) d = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"d\"}");
@@ -373,13 +357,13 @@ test_failsafe_keep_alive (void)
    * another peer's keep-alive does not count. */
   for (guint i = 0; i < 10; i++)
     {
-      run_for (20);
+      rtcbotd_test_run_for (20);
       rtcbotd_message_bus_keep_alive (bus, 7);
       rtcbotd_message_bus_keep_alive (bus, 8);
     }
   g_assert_cmpuint (peers.messages->len, ==, 1);
   g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "*failsafe*");
-  run_for (120);
+  rtcbotd_test_run_for (120);
   g_test_assert_expected_messages ();
   g_assert_cmpuint (peers.messages->len, ==, 2);
 }
@@ -421,7 +405,7 @@ test_failsafe_stalled_loop (void)
   g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":100,\"turn\":0}");
   /* Real silence afterwards still stops the robot. */
   g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "*failsafe: no input*");
-  run_for (120);
+  rtcbotd_test_run_for (120);
   g_test_assert_expected_messages ();
   g_assert_cmpuint (peers.messages->len, ==, 3);
 }
@@ -446,7 +430,7 @@ test_failsafe_peer_lost (void)
   g_assert_cmpuint (peers.messages->len, ==, 2);
   g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":0,\"turn\":0}");
   /* Disarmed: the silence timer does not send it a second time. */
-  run_for (120);
+  rtcbotd_test_run_for (120);
   g_assert_cmpuint (peers.messages->len, ==, 2);
 }
 

@@ -6,6 +6,7 @@
 #include "rtcbotd-error.h"
 #include "rtcbotd-message-bus.h"
 #include "rtcbotd-serial-codec.h"
+#include "test-utils.h"
 
 #define MARKER "\xaa\x55"
 
@@ -503,21 +504,10 @@ test_reset_from_callback (void)
   expect_messages (&fixture, "\"a\"", NULL);
 }
 
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static void
 expect_encoded (const RtcbotdSerialFormat *format, const char *json, const char *bytes, gsize size)
 {
-  g_autoptr (JsonNode) message = parse_json (json);
+  g_autoptr (JsonNode) message = rtcbotd_test_parse_json (json);
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) encoded = rtcbotd_serial_encode (format, message, &error);
 
@@ -531,7 +521,7 @@ expect_encoded (const RtcbotdSerialFormat *format, const char *json, const char 
 static void
 expect_encode_error (const RtcbotdSerialFormat *format, const char *json, const char *message)
 {
-  g_autoptr (JsonNode) node = parse_json (json);
+  g_autoptr (JsonNode) node = rtcbotd_test_parse_json (json);
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) encoded = rtcbotd_serial_encode (format, node, &error);
 

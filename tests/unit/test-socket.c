@@ -13,6 +13,7 @@
 #include "rtcbotd-error.h"
 #include "rtcbotd-message-bus.h"
 #include "rtcbotd-socket.h"
+#include "test-utils.h"
 
 /* A program connected to the socket. */
 typedef struct
@@ -185,28 +186,27 @@ client_write (Client *client, const char *text)
 
 typedef gboolean (*Condition) (Fixture *f);
 
-/* Main context: the deadline of wait_until() passed. */
-static gboolean
-on_deadline (gpointer user_data)
+typedef struct
 {
-  gboolean *expired = user_data;
+  Condition done;
+  Fixture *f;
+} Wait;
 
-  *expired = TRUE;
-  return G_SOURCE_REMOVE;
+static gboolean
+wait_done (gpointer data)
+{
+  Wait *w = data;
+
+  return w->done (w->f);
 }
 
 /* Runs the main context until @done or @timeout_ms; returns @done. */
 static gboolean
 wait_until (Fixture *f, Condition done, guint timeout_ms)
 {
-  gboolean expired = FALSE;
-  guint id = g_timeout_add (timeout_ms, on_deadline, &expired);
+  Wait w = { done, f };
 
-  while (!done (f) && !expired)
-    g_main_context_iteration (NULL, TRUE);
-  if (!expired)
-    g_source_remove (id);
-  return done (f);
+  return rtcbotd_test_wait_until (wait_done, &w, timeout_ms);
 }
 
 static gboolean

@@ -6,6 +6,7 @@
 
 #include "rtcbotd-error.h"
 #include "rtcbotd-struct.h"
+#include "test-utils.h"
 
 /* How Python measures native alignment: the offset of a field after a char. */
 #define ALIGNMENT(type)                                                                            \
@@ -16,21 +17,10 @@
       },                                                                                           \
       x)
 
-static JsonNode *
-parse_json (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  return json_node_copy (json_parser_get_root (parser));
-}
-
 static JsonArray *
 parse_array (const char *text)
 {
-  g_autoptr (JsonNode) node = parse_json (text);
+  g_autoptr (JsonNode) node = rtcbotd_test_parse_json (text);
 
   g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
   return json_array_ref (json_node_get_array (node));

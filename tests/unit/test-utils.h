@@ -1,0 +1,21 @@
+/* test-utils.h — what the unit tests share: running the main context until
+ * something happens (with a deadline, never a bare sleep), and JSON. Linked
+ * into every unit test. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef gboolean (*RtcbotdTestCondition) (gpointer data);
+
+/** Runs the default main context until @done (@data) or @timeout_ms pass; returns @done. */
+gboolean rtcbotd_test_wait_until (RtcbotdTestCondition done, gpointer data, guint timeout_ms);
+
+/** Runs the default main context for @ms milliseconds. */
+void rtcbotd_test_run_for (guint ms);
+
+/** Parses @text, which must be JSON (the test fails otherwise). */
+JsonNode *rtcbotd_test_parse_json (const char *text);
+
+G_END_DECLS
