@@ -201,6 +201,16 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
   return rtcbotd_http_listen (self->http, error);
 }
 
+gboolean
+rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **error)
+{
+  /* Being built: until then the running configuration stays. */
+  rtcbotd_config_free (config);
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_UNSUPPORTED,
+               "reloading is not supported yet; restart rtcbotd to apply changes");
+  return FALSE;
+}
+
 void
 rtcbotd_daemon_stop (RtcbotdDaemon *self)
 {

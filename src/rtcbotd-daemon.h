@@ -23,6 +23,10 @@ RtcbotdDaemon *rtcbotd_daemon_new (RtcbotdConfig *config);
 /** Builds the pipeline, starts the sources and listens for HTTP. */
 gboolean rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error);
 
+/** Applies @config (which it takes) in place of the running one: unchanged
+ * parts keep running, changed ones are rebuilt; on error nothing changes. */
+gboolean rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **error);
+
 /** Closes every peer and stops everything; waits at most a few seconds. */
 void rtcbotd_daemon_stop (RtcbotdDaemon *self);
 

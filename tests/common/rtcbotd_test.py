@@ -68,11 +68,14 @@ def rtcbotd_path():
     return os.environ.get("RTCBOTD") or str(DEFAULT_RTCBOTD)
 
 
-def note(*args):
-    """Print a TAP diagnostic line (or several)."""
+def note(*args, stderr=False):
+    """Print a TAP diagnostic line (or several); with @stderr also to stderr,
+    which is what meson shows of a failed TAP test."""
     text = " ".join(str(a) for a in args)
     for line in text.splitlines() or [""]:
         print("# " + line, flush=True)
+        if stderr:
+            print("# " + line, file=sys.stderr, flush=True)
 
 
 class TestFailure(AssertionError):
@@ -702,16 +705,18 @@ def run_tap(tests, timeout=90.0):
                 if not todo:
                     failures += 1
                 print(f"not ok {i} - {name}{directive}", flush=True)
+                print(f"not ok {i} - {name}{directive}", file=sys.stderr, flush=True)
                 if isinstance(e, asyncio.TimeoutError) and not str(e):
-                    note(f"test timed out after {timeout} s")
+                    note(f"test timed out after {timeout} s", stderr=True)
                 if isinstance(e, TestFailure):
-                    note(str(e))
+                    note(str(e), stderr=True)
                 else:
-                    note("".join(traceback.format_exception(e)).rstrip())
+                    note("".join(traceback.format_exception(e)).rstrip(), stderr=True)
                 for d in list(Daemon.running):
                     note(f"--- output of {d.name} (pid {d.proc.pid}, "
-                         f"{'running' if d.alive() else 'exited ' + str(d.proc.returncode)}) ---")
-                    note(d.tail(80).rstrip())
+                         f"{'running' if d.alive() else 'exited ' + str(d.proc.returncode)}) ---",
+                         stderr=True)
+                    note(d.tail(80).rstrip(), stderr=True)
             else:
                 print(f"ok {i} - {name} ({time.monotonic() - t0:.1f} s){directive}", flush=True)
             for d in list(Daemon.running - before):
