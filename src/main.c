@@ -85,12 +85,24 @@ on_stop_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Reloading is not built yet; without a handler SIGHUP would kill the daemon. */
+typedef struct
+{
+  RtcbotdDaemon *daemon;
+  const char *path;
+  const char *listen;
+} Reload;
+
 static gboolean
 on_reload_signal (gpointer user_data)
 {
-  g_warning ("SIGHUP: reloading the configuration is not supported yet; restart rtcbotd to "
-             "apply changes");
+  Reload *r = user_data;
+  g_autoptr (GError) error = NULL;
+  RtcbotdConfig *config = rtcbotd_config_load_file (r->path, &error);
+
+  if (config && r->listen && !rtcbotd_config_set_listen (config, r->listen, &error))
+    g_clear_pointer (&config, rtcbotd_config_free);
+  if (!config || !rtcbotd_daemon_reload (r->daemon, config, &error))
+    g_warning ("reload: %s; keeping the running configuration", error->message);
   return G_SOURCE_CONTINUE;
 }
 
@@ -103,6 +115,7 @@ run (Options *options)
   g_autoptr (RtcbotdDaemon) daemon = NULL;
   g_autoptr (GMainLoop) loop = NULL;
   guint sigint, sigterm, sighup;
+  Reload reload = { 0 };
 
   if (!options->config && !g_file_test (path, G_FILE_TEST_EXISTS))
     {
@@ -132,7 +145,8 @@ run (Options *options)
   loop = g_main_loop_new (NULL, FALSE);
   sigint = g_unix_signal_add (SIGINT, on_stop_signal, loop);
   sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, loop);
-  sighup = g_unix_signal_add (SIGHUP, on_reload_signal, NULL);
+  reload = (Reload){ daemon, path, options->listen };
+  sighup = g_unix_signal_add (SIGHUP, on_reload_signal, &reload);
   g_main_loop_run (loop);
   g_source_remove (sigint);
   g_source_remove (sigterm);

@@ -774,6 +774,16 @@ find_part (RtcbotdConfig *self, RtcbotdConfigPart part, const char *name, const 
 }
 
 gboolean
+rtcbotd_config_same (RtcbotdConfig *self, RtcbotdConfig *old, RtcbotdConfigPart part,
+                     const char *name)
+{
+  const char *mine = NULL, *theirs = NULL;
+
+  return find_part (self, part, name, &mine) >= 0 && find_part (old, part, name, &theirs) >= 0
+         && g_strcmp0 (mine, theirs) == 0;
+}
+
+gboolean
 rtcbotd_config_take_unchanged (RtcbotdConfig *self, RtcbotdConfig *old, RtcbotdConfigPart part,
                                const char *name)
 {

@@ -185,6 +185,10 @@ typedef enum
   RTCBOTD_CONFIG_ROUTE,
 } RtcbotdConfigPart;
 
+/** Returns TRUE when @part NAME exists in both and reads the same in @self and @old. */
+gboolean rtcbotd_config_same (RtcbotdConfig *self, RtcbotdConfig *old, RtcbotdConfigPart part,
+                              const char *name);
+
 /** When @part NAME reads the same in @self and @old, moves @old's entry into
  * @self (and @self's into @old), so that what runs from it keeps valid
  * pointers across a reload; returns TRUE if it did. */

@@ -160,6 +160,15 @@ rtcbotd_peer_get_state (RtcbotdPeer *self)
 }
 
 gboolean
+rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source)
+{
+  for (guint i = 0; i < self->branches->len; i++)
+    if (g_array_index (self->branches, Branch, i).track.source == source)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
 rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
 {
   if (gst_object_has_as_ancestor (object, GST_OBJECT (self->webrtc)))
