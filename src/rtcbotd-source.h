@@ -6,7 +6,8 @@
  * viewers share one encoder per codec. Key frames are requested here,
  * rate-limited, whether a peer joins or sends a PLI. The source's preferred
  * codec branch lives as long as the source; other branches are torn down when
- * their last user goes. Owned by the daemon; lives until the pipeline stops.
+ * their last user goes. Owned by the daemon; lives until the pipeline stops, or
+ * until a reload that changed it has seen its last peer leave.
  */
 #pragma once
 
