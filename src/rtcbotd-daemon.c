@@ -262,17 +262,17 @@ reap_retired (gpointer user_data)
 static void
 retire_source (RtcbotdDaemon *self, RtcbotdSource *source)
 {
-  GHashTableIter iter;
-  gpointer peer;
+  /* A copy: a peer may finish closing, and leave the table, at once. */
+  GList *peers = g_hash_table_get_values (self->peers);
   guint closed = 0;
 
-  g_hash_table_iter_init (&iter, self->peers);
-  while (g_hash_table_iter_next (&iter, NULL, &peer))
-    if (rtcbotd_peer_uses_source (peer, source))
+  for (GList *l = peers; l; l = l->next)
+    if (rtcbotd_peer_uses_source (l->data, source))
       {
-        rtcbotd_peer_close (peer, "its source changed at reload");
+        rtcbotd_peer_close (l->data, "its source changed at reload");
         closed++;
       }
+  g_list_free (peers);
   g_message ("[source %s]: stopped (reload; %u peer(s) closed)",
              rtcbotd_source_get_config (source)->name, closed);
   g_ptr_array_add (self->retired, source);
