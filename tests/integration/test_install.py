@@ -11,7 +11,6 @@ directory's prefix is whatever it was configured with (/usr/local for
 ./scripts/test); nothing is installed outside the temporary DESTDIR.
 """
 
-import asyncio
 import filecmp
 import json
 import os

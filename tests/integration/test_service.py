@@ -39,7 +39,7 @@ SOURCE = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("RTCBOTD_BUILD_ROOT", SOURCE / "build"))
 TMP = tempfile.TemporaryDirectory(prefix="rtcbotd-service-")
 DESTDIR = Path(TMP.name) / "root"
-MACHINE = "rtcbotd-test"
+MACHINE = f"rtcbotd-test-{os.getpid()}"  # test runs in parallel worktrees must not clash
 S = {}
 
 VIEWER = """
