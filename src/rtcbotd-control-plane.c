@@ -534,3 +534,33 @@ rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *b)
   json_builder_add_int_value (b, rtcbotd_arbiter_get_driver (self->arbiter));
   json_builder_end_object (b);
 }
+
+gboolean
+rtcbotd_control_plane_all_up (RtcbotdControlPlane *self)
+{
+  for (guint i = 0; i < self->endpoints->len; i++)
+    if (!rtcbotd_endpoint_is_up (self->endpoints->pdata[i]))
+      return FALSE;
+  return TRUE;
+}
+
+void
+rtcbotd_control_plane_add_metrics (RtcbotdControlPlane *self, RtcbotdMetrics *m)
+{
+  rtcbotd_metrics_counter (m, "rtcbotd_messages_published_total",
+                           "Messages published on the bus: from peers' data channels (routed "
+                           "or not) and from endpoints.",
+                           rtcbotd_message_bus_get_published (self->bus), NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_messages_ignored_total",
+                           "Data-channel messages from viewers (control = single), not routed.",
+                           self->ignored, NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_messages_peer_dropped_total",
+                           "Messages to or from peers lost on the way, departed peers included.",
+                           dropped_to_peers (self), NULL);
+  rtcbotd_message_bus_add_metrics (self->bus, m);
+  for (guint i = 0; i < self->endpoints->len; i++)
+    rtcbotd_endpoint_add_metrics (self->endpoints->pdata[i], m);
+  rtcbotd_metrics_gauge (m, "rtcbotd_control_driver",
+                         "The peer that drives (control = single), 0 when none or shared.",
+                         rtcbotd_arbiter_get_driver (self->arbiter), NULL);
+}

@@ -13,6 +13,7 @@
 #include <libsoup/soup.h>
 
 #include "rtcbotd-config.h"
+#include "rtcbotd-metrics.h"
 #include "rtcbotd-peer.h"
 
 G_BEGIN_DECLS
@@ -45,5 +46,11 @@ void rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *pee
 
 /** Adds the "messages", "routes", "endpoints" and "control" members of /healthz. */
 void rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *builder);
+
+/** Returns TRUE while every endpoint is up. */
+gboolean rtcbotd_control_plane_all_up (RtcbotdControlPlane *self);
+
+/** Adds the message, route, endpoint and control series to @metrics. */
+void rtcbotd_control_plane_add_metrics (RtcbotdControlPlane *self, RtcbotdMetrics *metrics);
 
 G_END_DECLS

@@ -8,7 +8,9 @@
 #include "rtcbotd-control-plane.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
+#include "rtcbotd-metrics.h"
 #include "rtcbotd-peer.h"
+#include "rtcbotd-process.h"
 #include "rtcbotd-sdp.h"
 #include "rtcbotd-signaling.h"
 #include "rtcbotd-source.h"
@@ -30,6 +32,10 @@ struct _RtcbotdDaemon
   guint next_peer_id;
   RtcbotdControlPlane *control;
   RtcbotdHttp *http;
+  guint64 accepted;       /* /connect requests answered */
+  guint64 refused_busy;   /* ... refused for max-peers (503) */
+  guint64 refused_offer;  /* ... refused for their offer (400) */
+  guint64 refused_failed; /* ... that failed here (500) */
 };
 
 G_DEFINE_FINAL_TYPE (RtcbotdDaemon, rtcbotd_daemon, G_TYPE_OBJECT)
@@ -101,6 +107,15 @@ peer_owning (RtcbotdDaemon *self, GstObject *object)
   return NULL;
 }
 
+static RtcbotdSource *
+source_owning (RtcbotdDaemon *self, GstObject *object)
+{
+  for (guint i = 0; i < self->sources->len; i++)
+    if (rtcbotd_source_owns (self->sources->pdata[i], object))
+      return self->sources->pdata[i];
+  return NULL;
+}
+
 /* Main context. An error inside a peer (SCTP going away, DTLS failing) closes
  * that peer only; the shared pipeline keeps running for everyone else. */
 static gboolean
@@ -110,6 +125,7 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autofree char *debug = NULL;
   RtcbotdPeer *peer;
+  RtcbotdSource *source;
 
   if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_ERROR
       && GST_MESSAGE_TYPE (message) != GST_MESSAGE_WARNING)
@@ -119,12 +135,18 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
   else
     gst_message_parse_warning (message, &error, &debug);
   peer = peer_owning (self, GST_MESSAGE_SRC (message));
+  source = source_owning (self, GST_MESSAGE_SRC (message));
   if (peer && GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
     {
       /* Usually the peer left without closing: sctpenc cannot write any more. */
       g_autofree char *reason = g_strdup_printf ("left or failed (%s: %s)",
                                                  GST_MESSAGE_SRC_NAME (message), error->message);
       rtcbotd_peer_close (peer, reason);
+    }
+  else if (source && GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    {
+      g_debug ("%s: %s", GST_MESSAGE_SRC_NAME (message), debug ? debug : "");
+      rtcbotd_source_set_error (source, GST_MESSAGE_SRC_NAME (message), error->message);
     }
   else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
     g_warning ("%s: %s (%s)", GST_MESSAGE_SRC_NAME (message), error->message, debug ? debug : "");
@@ -411,6 +433,19 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
   return tracks;
 }
 
+/* Counts a failed /connect by the HTTP status its error maps to. */
+static void
+count_refused (RtcbotdDaemon *self, const GError *error)
+{
+  if (g_error_matches (error, RTCBOTD_ERROR, RTCBOTD_ERROR_BUSY))
+    self->refused_busy++;
+  else if (g_error_matches (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID)
+           || g_error_matches (error, RTCBOTD_ERROR, RTCBOTD_ERROR_UNSUPPORTED))
+    self->refused_offer++;
+  else
+    self->refused_failed++;
+}
+
 static void
 on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
 {
@@ -423,9 +458,11 @@ on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
     {
       g_message ("peer %u: no answer: %s", rtcbotd_peer_get_id (peer), error->message);
       rtcbotd_peer_close (peer, "negotiation failed");
+      count_refused (g_task_get_source_object (task), error);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  RTCBOTD_DAEMON (g_task_get_source_object (task))->accepted++;
   g_message ("peer %u: answered", rtcbotd_peer_get_id (peer));
   g_task_return_pointer (task, rtcbotd_signaling_answer_json (sdp), g_free);
 }
@@ -483,6 +520,7 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
 
   if (!tracks)
     {
+      count_refused (self, error);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -506,6 +544,16 @@ rtcbotd_daemon_connect_finish (RtcbotdDaemon *self, GAsyncResult *result, GError
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* FALSE when a source or an endpoint is down: /healthz says "degraded". */
+static gboolean
+all_up (RtcbotdDaemon *self)
+{
+  for (guint i = 0; i < self->sources->len; i++)
+    if (!rtcbotd_source_is_up (self->sources->pdata[i]))
+      return FALSE;
+  return !self->control || rtcbotd_control_plane_all_up (self->control);
+}
+
 char *
 rtcbotd_daemon_health_json (RtcbotdDaemon *self)
 {
@@ -516,7 +564,7 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, "ok");
+  json_builder_add_string_value (b, all_up (self) ? "ok" : "degraded");
   json_builder_set_member_name (b, "version");
   json_builder_add_string_value (b, RTCBOTD_VERSION);
   json_builder_set_member_name (b, "peers");
@@ -540,9 +588,79 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
       json_builder_add_string_value (b, chain);
     }
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "source-states");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < self->sources->len; i++)
+    {
+      json_builder_set_member_name (b, rtcbotd_source_get_config (self->sources->pdata[i])->name);
+      rtcbotd_source_add_health (self->sources->pdata[i], b);
+    }
+  json_builder_end_object (b);
   if (self->control)
     rtcbotd_control_plane_add_health (self->control, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
+}
+
+static gint
+by_id (gconstpointer a, gconstpointer b)
+{
+  guint x = rtcbotd_peer_get_id ((RtcbotdPeer *)a), y = rtcbotd_peer_get_id ((RtcbotdPeer *)b);
+
+  return x < y ? -1 : x > y;
+}
+
+static void
+add_peer_metrics (RtcbotdDaemon *self, RtcbotdMetrics *m)
+{
+  g_autoptr (GList) peers = g_list_sort (g_hash_table_get_values (self->peers), by_id);
+  guint connected = 0;
+
+  for (GList *l = peers; l; l = l->next)
+    connected += g_str_equal (rtcbotd_peer_get_state (l->data), "connected");
+  rtcbotd_metrics_gauge (m, "rtcbotd_peers",
+                         "Peers in the daemon's table, whatever their state (what max-peers "
+                         "limits).",
+                         g_hash_table_size (self->peers), NULL);
+  rtcbotd_metrics_gauge (m, "rtcbotd_peers_connected", "Peers connected now.", connected, NULL);
+  rtcbotd_metrics_gauge (m, "rtcbotd_peers_max", "The configured max-peers.",
+                         self->config->max_peers, NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_peers_accepted_total",
+                           "Offers answered (peers accepted) since start.", self->accepted, NULL);
+#define REFUSED(reason, value)                                                                     \
+  rtcbotd_metrics_counter (m, "rtcbotd_peers_refused_total",                                       \
+                           "Offers not answered: busy (max-peers, 503), bad-offer (400), "         \
+                           "failed (500).",                                                        \
+                           value, "reason", reason, NULL)
+  REFUSED ("busy", self->refused_busy);
+  REFUSED ("bad-offer", self->refused_offer);
+  REFUSED ("failed", self->refused_failed);
+#undef REFUSED
+  for (GList *l = peers; l; l = l->next)
+    rtcbotd_peer_add_metrics (l->data, m);
+}
+
+char *
+rtcbotd_daemon_metrics_text (RtcbotdDaemon *self)
+{
+  g_autoptr (RtcbotdMetrics) m = rtcbotd_metrics_new ();
+  g_autofree char *gst = NULL;
+  guint major, minor, micro, nano;
+
+  gst_version (&major, &minor, &micro, &nano);
+  gst = g_strdup_printf ("%u.%u.%u", major, minor, micro);
+  rtcbotd_metrics_gauge (m, "rtcbotd_build_info", "Always 1; the labels say what runs.", 1,
+                         "version", RTCBOTD_VERSION, "gstreamer", gst, NULL);
+  rtcbotd_metrics_gauge (m, "rtcbotd_healthy",
+                         "1 when every source and endpoint is up, 0 when /healthz says "
+                         "degraded.",
+                         all_up (self), NULL);
+  rtcbotd_process_add_metrics (m);
+  add_peer_metrics (self, m);
+  for (guint i = 0; i < self->sources->len; i++)
+    rtcbotd_source_add_metrics (self->sources->pdata[i], m);
+  if (self->control)
+    rtcbotd_control_plane_add_metrics (self->control, m);
+  return rtcbotd_metrics_to_text (m);
 }

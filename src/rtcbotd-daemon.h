@@ -40,6 +40,9 @@ char *rtcbotd_daemon_connect_finish (RtcbotdDaemon *self, GAsyncResult *result, 
 /** Returns the /healthz document as JSON text. */
 char *rtcbotd_daemon_health_json (RtcbotdDaemon *self);
 
+/** Returns the /metrics document as Prometheus text (RTCBOTD_METRICS_CONTENT_TYPE). */
+char *rtcbotd_daemon_metrics_text (RtcbotdDaemon *self);
+
 /** Returns the number of peers (negotiating, connected or closing). */
 guint rtcbotd_daemon_get_n_peers (RtcbotdDaemon *self);
 

@@ -222,3 +222,32 @@ rtcbotd_endpoint_add_health (RtcbotdEndpoint *self, JsonBuilder *builder)
     klass->add_health (self, builder);
   json_builder_end_object (builder);
 }
+
+void
+rtcbotd_endpoint_add_metrics (RtcbotdEndpoint *self, RtcbotdMetrics *m)
+{
+  RtcbotdEndpointPrivate *priv = rtcbotd_endpoint_get_instance_private (self);
+  RtcbotdEndpointClass *klass = RTCBOTD_ENDPOINT_GET_CLASS (self);
+  const char *type = rtcbotd_endpoint_type_to_string (priv->config->type);
+
+#define LABELS "endpoint", priv->config->name, "type", type, NULL
+  rtcbotd_metrics_gauge (m, "rtcbotd_endpoint_up",
+                         "1 while the message source or sink works, 0 when it is down "
+                         "(/healthz says why).",
+                         priv->up, LABELS);
+  rtcbotd_metrics_counter (m, "rtcbotd_endpoint_messages_received_total",
+                           "Messages read from the world.", priv->stats.received, LABELS);
+  rtcbotd_metrics_counter (m, "rtcbotd_endpoint_messages_sent_total", "Messages written out.",
+                           priv->stats.sent, LABELS);
+  rtcbotd_metrics_counter (m, "rtcbotd_endpoint_messages_dropped_total",
+                           "Messages lost: queue overflow, undecodable input, rate limit, no "
+                           "device.",
+                           priv->stats.dropped, LABELS);
+  rtcbotd_metrics_counter (m, "rtcbotd_endpoint_messages_errors_total",
+                           "Messages refused because they cannot be encoded (wrong type, out "
+                           "of range).",
+                           priv->stats.errors, LABELS);
+#undef LABELS
+  if (klass->add_metrics)
+    klass->add_metrics (self, m);
+}

@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-config.h"
+#include "rtcbotd-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -36,8 +37,10 @@ struct _RtcbotdEndpointClass
   void (*flush) (RtcbotdEndpoint *self, gint64 deadline);
   /* Adds type-specific members to the endpoint's /healthz object. */
   void (*add_health) (RtcbotdEndpoint *self, JsonBuilder *builder);
+  /* Adds type-specific series (label endpoint) to /metrics. */
+  void (*add_metrics) (RtcbotdEndpoint *self, RtcbotdMetrics *metrics);
 
-  gpointer padding[4];
+  gpointer padding[3];
 };
 
 /* Counters every endpoint keeps, reported in /healthz. */
@@ -81,6 +84,9 @@ RtcbotdEndpointStats *rtcbotd_endpoint_get_stats (RtcbotdEndpoint *self);
 
 /** Adds @self's /healthz object (state, reason, counters) to @builder. */
 void rtcbotd_endpoint_add_health (RtcbotdEndpoint *self, JsonBuilder *builder);
+
+/** Adds @self's rtcbotd_endpoint_* series and its type's own to @metrics. */
+void rtcbotd_endpoint_add_metrics (RtcbotdEndpoint *self, RtcbotdMetrics *metrics);
 
 /* For subclasses. */
 

@@ -675,6 +675,16 @@ rtcbotd_exec_add_health (RtcbotdEndpoint *endpoint, JsonBuilder *builder)
 }
 
 static void
+rtcbotd_exec_add_metrics (RtcbotdEndpoint *endpoint, RtcbotdMetrics *m)
+{
+  RtcbotdExec *self = RTCBOTD_EXEC (endpoint);
+
+  rtcbotd_metrics_counter (m, "rtcbotd_exec_restarts_total", "Times the worker was restarted.",
+                           self->spawns ? self->spawns - 1 : 0, "endpoint",
+                           rtcbotd_endpoint_get_name (endpoint), NULL);
+}
+
+static void
 rtcbotd_exec_dispose (GObject *object)
 {
   RtcbotdExec *self = RTCBOTD_EXEC (object);
@@ -696,6 +706,7 @@ rtcbotd_exec_class_init (RtcbotdExecClass *klass)
   endpoint_class->send = rtcbotd_exec_send;
   endpoint_class->flush = rtcbotd_exec_flush;
   endpoint_class->add_health = rtcbotd_exec_add_health;
+  endpoint_class->add_metrics = rtcbotd_exec_add_metrics;
 }
 
 static void

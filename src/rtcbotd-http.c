@@ -1,4 +1,4 @@
-/* rtcbotd-http.c — the HTTP surface: page, library, /connect, /healthz. */
+/* rtcbotd-http.c — the HTTP surface: page, library, /connect, /healthz, /metrics. */
 #include "rtcbotd-http.h"
 
 #include <libsoup/soup.h>
@@ -7,6 +7,7 @@
 
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-metrics.h"
 #include "rtcbotd-signaling.h"
 
 #define RESOURCE_PREFIX "/org/rtcbotd/web/"
@@ -202,10 +203,11 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   const char *method = soup_server_message_get_method (msg);
   gboolean is_get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
   gboolean is_connect = g_str_equal (path, "/connect");
+  gboolean is_status = g_str_equal (path, "/healthz") || g_str_equal (path, "/metrics");
   const char *asset_name = g_str_equal (path, "/") ? "index.html" : path + 1;
   g_autoptr (GBytes) asset = NULL;
 
-  if (!is_connect && !g_str_equal (path, "/healthz") && !(asset = load_asset (self, asset_name)))
+  if (!is_connect && !is_status && !(asset = load_asset (self, asset_name)))
     reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
   else if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
     reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 64 KiB");
@@ -221,6 +223,11 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
     {
       g_autofree char *json = rtcbotd_daemon_health_json (self->daemon);
       reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
+    }
+  else if (g_str_equal (path, "/metrics"))
+    {
+      g_autofree char *text = rtcbotd_daemon_metrics_text (self->daemon);
+      reply (msg, SOUP_STATUS_OK, RTCBOTD_METRICS_CONTENT_TYPE, text, strlen (text));
     }
   else
     serve_static (msg, asset_name, asset);

@@ -265,6 +265,13 @@ rtcbotd_message_bus_add_health (RtcbotdMessageBus *self, JsonBuilder *builder)
   json_builder_end_object (builder);
 }
 
+void
+rtcbotd_message_bus_add_metrics (RtcbotdMessageBus *self, RtcbotdMetrics *metrics)
+{
+  for (guint i = 0; i < self->routes->len; i++)
+    rtcbotd_route_add_metrics (self->routes->pdata[i], metrics);
+}
+
 /* TRUE when arrays and objects in @text nest deeper than @limit; json-glib
  * copies and prints nodes recursively, so a hostile depth would exhaust the stack. */
 static gboolean

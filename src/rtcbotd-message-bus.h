@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-config.h"
+#include "rtcbotd-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -70,6 +71,9 @@ guint64 rtcbotd_message_bus_get_published (RtcbotdMessageBus *self);
 
 /** Adds an object with every route's counters to @builder. */
 void rtcbotd_message_bus_add_health (RtcbotdMessageBus *self, JsonBuilder *builder);
+
+/** Adds every route's rtcbotd_route_* series to @metrics. */
+void rtcbotd_message_bus_add_metrics (RtcbotdMessageBus *self, RtcbotdMetrics *metrics);
 
 /* Deeper JSON is taken as a plain string. */
 #define RTCBOTD_MESSAGE_MAX_DEPTH 64

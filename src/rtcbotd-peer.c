@@ -8,6 +8,7 @@
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-ice.h"
+#include "rtcbotd-peer-stats.h"
 
 #define GATHERING_TIMEOUT_MS 5000
 #define CONNECT_TIMEOUT_S 30
@@ -36,9 +37,11 @@ typedef struct
   GstPad *tee_pad;   /* request pad on the source's encoded tee */
   GstElement *queue; /* queue ! payloader into webrtcbin */
   GstElement *payloader;
-  GstPad *queue_src; /* looked up once: read for every buffer */
-  RtcbotdPeer *peer; /* the owner, for the streaming-thread probe */
-  gboolean unlinked; /* closing: taken off its tee */
+  GstPad *queue_src;  /* looked up once: read for every buffer */
+  GstPad *webrtc_pad; /* webrtcbin's sink pad the payloader feeds */
+  RtcbotdPeer *peer;  /* the owner, for the streaming-thread probe */
+  gint dropped;       /* frames the leaky queue let go; atomic */
+  gboolean unlinked;  /* closing: taken off its tee */
 } Branch;
 
 struct _RtcbotdPeer
@@ -59,6 +62,7 @@ struct _RtcbotdPeer
   guint close_grace_id;
   gint64 connect_deadline;
   RtcbotdIceWatch *ice_watch; /* from connected to closing */
+  RtcbotdPeerStats *stats;    /* from connected to closing */
   gint media_failed;          /* a branch met an error downstream; atomic */
   guint unlinks_pending;
   GMutex lock;
@@ -94,6 +98,7 @@ rtcbotd_peer_finalize (GObject *object)
     rtcbotd_channels_close (self->channels);
   g_clear_object (&self->channels);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
+  g_clear_pointer (&self->stats, rtcbotd_peer_stats_free);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->pipeline);
   g_main_context_unref (self->context);
@@ -130,6 +135,7 @@ branch_clear (Branch *branch)
 {
   g_clear_object (&branch->tee_pad);
   g_clear_object (&branch->queue_src);
+  g_clear_object (&branch->webrtc_pad);
 }
 
 static void
@@ -307,6 +313,16 @@ on_branch_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* Streaming thread of the shared tee: this peer's queue is full (the peer's
+ * send path lags) and, being leaky, drops its oldest frame. */
+static void
+on_branch_overrun (GstElement *queue, gpointer user_data)
+{
+  Branch *b = user_data;
+
+  g_atomic_int_inc (&b->dropped);
+}
+
 /* Main context, once the peer is connected: only now does the branch join the
  * shared tee. Before DTLS is up webrtcbin holds RTP back, and a branch
  * blocked there must never hold the encoder that every viewer shares. */
@@ -326,6 +342,9 @@ attach_branch (RtcbotdPeer *self, Branch *b)
   gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_BUFFER, on_branch_buffer, NULL, NULL);
   gst_pad_link (b->tee_pad, queue_sink);
   rtcbotd_source_request_key_frame (b->track.source, b->track.codec);
+  rtcbotd_peer_stats_add_track (
+      self->stats, b->webrtc_pad, rtcbotd_source_get_config (b->track.source)->name,
+      rtcbotd_kind_to_string (rtcbotd_source_get_config (b->track.source)->kind));
 }
 
 /* ---- health ------------------------------------------------------------ */
@@ -369,6 +388,7 @@ connection_state_changed (gpointer user_data)
     {
       self->state = STATE_CONNECTED;
       self->ice_watch = rtcbotd_ice_watch_new (self->webrtc);
+      self->stats = rtcbotd_peer_stats_new (self->webrtc);
       g_message ("peer %u: connected", self->id);
       for (guint i = 0; i < self->branches->len; i++)
         attach_branch (self, &g_array_index (self->branches, Branch, i));
@@ -499,7 +519,9 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   gst_element_sync_state_with_parent (b->queue);
   queue_sink = gst_element_get_static_pad (b->queue, "sink");
   b->queue_src = gst_element_get_static_pad (b->queue, "src");
+  b->webrtc_pad = g_object_ref (sink);
   b->peer = self;
+  g_signal_connect (b->queue, "overrun", G_CALLBACK (on_branch_overrun), b);
   gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
   gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                      on_branch_input, b, NULL);
@@ -820,6 +842,7 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
                                   "the peer closed while negotiating: %s", reason));
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
+  g_clear_pointer (&self->stats, rtcbotd_peer_stats_free);
   g_signal_emit (self, signals[SIGNAL_CLOSING], 0);
   /* Closing the channels tells the peer at once (an SCTP stream reset that
    * browsers and aiortc report); give it a moment to leave before the
@@ -828,4 +851,29 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
     self->close_grace_id = g_timeout_add (CLOSE_GRACE_MS, unlink_branches, self);
   else
     unlink_branches (self);
+}
+
+void
+rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics)
+{
+  g_autofree char *id = g_strdup_printf ("%u", self->id);
+
+  rtcbotd_metrics_counter (metrics, "rtcbotd_peer_messages_dropped_total",
+                           "Data-channel messages to or from the peer that were dropped "
+                           "(queue, send buffer, held-up main loop).",
+                           rtcbotd_channels_get_dropped (self->channels), "peer", id, NULL);
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      const RtcbotdSourceConfig *source = rtcbotd_source_get_config (b->track.source);
+      if (!b->tee_pad)
+        continue; /* not attached: nothing flows */
+      rtcbotd_metrics_counter (metrics, "rtcbotd_peer_frames_dropped_total",
+                               "Encoded frames dropped on their way to the peer because its "
+                               "send path lagged (its leaky queue).",
+                               g_atomic_int_get (&b->dropped), "peer", id, "source", source->name,
+                               "kind", rtcbotd_kind_to_string (source->kind), NULL);
+    }
+  if (self->stats)
+    rtcbotd_peer_stats_add_metrics (self->stats, metrics, id);
 }

@@ -7,14 +7,16 @@
  * health: ICE failure, a DTLS/SCTP error, or silence from the peer for longer
  * than the configured timeout close it. rtcbotd_peer_close() emits "closing"
  * at once and is otherwise asynchronous: the peer unlinks from the shared tees
- * without stalling them, stops its elements and then emits "closed". Created and owned by the
- * daemon; every signal is emitted on the main context.
+ * without stalling them, stops its elements and then emits "closed". While connected it
+ * polls webrtcbin's statistics (RtcbotdPeerStats) and counts what its queues drop, for
+ * /metrics. Created and owned by the daemon; every signal is emitted on the main context.
  */
 #pragma once
 
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+#include "rtcbotd-metrics.h"
 #include "rtcbotd-sdp.h"
 #include "rtcbotd-source.h"
 
@@ -67,5 +69,8 @@ gboolean rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source);
 
 /** Returns TRUE when @object is one of the peer's elements or inside one. */
 gboolean rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object);
+
+/** Adds the peer's rtcbotd_peer_* series (label peer="ID") to @metrics. */
+void rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics);
 
 G_END_DECLS

@@ -211,3 +211,22 @@ rtcbotd_route_add_health (RtcbotdRoute *self, JsonBuilder *builder)
     }
   json_builder_end_object (builder);
 }
+
+void
+rtcbotd_route_add_metrics (RtcbotdRoute *self, RtcbotdMetrics *m)
+{
+  const char *name = self->config->name;
+
+  rtcbotd_metrics_counter (m, "rtcbotd_route_messages_received_total",
+                           "Messages the route took from its sources.", self->in, "route", name,
+                           NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_route_messages_delivered_total",
+                           "Messages the route sent on to its sinks, failsafes included.",
+                           self->out, "route", name, NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_route_messages_unmatched_total",
+                           "Messages the route dropped because its map had no use for them.",
+                           self->unmatched, "route", name, NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_route_failsafes_total",
+                           "Times the route sent its failsafe message.", self->failsafes, "route",
+                           name, NULL);
+}

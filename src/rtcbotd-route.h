@@ -12,6 +12,7 @@
 #pragma once
 
 #include "rtcbotd-config.h"
+#include "rtcbotd-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -55,5 +56,8 @@ void rtcbotd_route_fail_safe (RtcbotdRoute *self, const char *why, gboolean alwa
 
 /** Adds the route's counters to @builder as an object. */
 void rtcbotd_route_add_health (RtcbotdRoute *self, JsonBuilder *builder);
+
+/** Adds the route's counters as rtcbotd_route_* series (label route) to @metrics. */
+void rtcbotd_route_add_metrics (RtcbotdRoute *self, RtcbotdMetrics *metrics);
 
 G_END_DECLS

@@ -370,6 +370,27 @@ rtcbotd_serial_add_health (RtcbotdEndpoint *endpoint, JsonBuilder *builder)
 }
 
 static void
+rtcbotd_serial_add_metrics (RtcbotdEndpoint *endpoint, RtcbotdMetrics *m)
+{
+  RtcbotdSerial *self = RTCBOTD_SERIAL (endpoint);
+  const RtcbotdSerialStats *stats = rtcbotd_serial_decoder_get_stats (self->decoder);
+  const char *name = self->config->name;
+
+  rtcbotd_metrics_gauge (m, "rtcbotd_serial_ready",
+                         "1 once the port is open and its start bytes have arrived.", self->ready,
+                         "endpoint", name, NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_serial_opens_total", "Times the port was opened.",
+                           self->opens, "endpoint", name, NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_serial_discarded_bytes_total",
+                           "Bytes skipped: garbage between frames, over-long lines.",
+                           stats->discarded, "endpoint", name, NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_serial_frames_dropped_total",
+                           "Frames or lines read that could not be decoded (short or bad "
+                           "frames).",
+                           stats->dropped, "endpoint", name, NULL);
+}
+
+static void
 rtcbotd_serial_finalize (GObject *object)
 {
   RtcbotdSerial *self = RTCBOTD_SERIAL (object);
@@ -391,6 +412,7 @@ rtcbotd_serial_class_init (RtcbotdSerialClass *klass)
   endpoint_class->send = rtcbotd_serial_send;
   endpoint_class->flush = rtcbotd_serial_flush;
   endpoint_class->add_health = rtcbotd_serial_add_health;
+  endpoint_class->add_metrics = rtcbotd_serial_add_metrics;
 }
 
 static void

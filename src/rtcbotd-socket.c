@@ -481,6 +481,16 @@ rtcbotd_socket_add_health (RtcbotdEndpoint *endpoint, JsonBuilder *builder)
 }
 
 static void
+rtcbotd_socket_add_metrics (RtcbotdEndpoint *endpoint, RtcbotdMetrics *m)
+{
+  RtcbotdSocket *self = RTCBOTD_SOCKET (endpoint);
+
+  rtcbotd_metrics_gauge (m, "rtcbotd_endpoint_clients", "Clients connected now.",
+                         self->clients->len, "endpoint", rtcbotd_endpoint_get_name (endpoint),
+                         "type", "socket", NULL);
+}
+
+static void
 rtcbotd_socket_dispose (GObject *object)
 {
   RtcbotdSocket *self = RTCBOTD_SOCKET (object);
@@ -511,6 +521,7 @@ rtcbotd_socket_class_init (RtcbotdSocketClass *klass)
   endpoint_class->send = rtcbotd_socket_send;
   endpoint_class->flush = rtcbotd_socket_flush;
   endpoint_class->add_health = rtcbotd_socket_add_health;
+  endpoint_class->add_metrics = rtcbotd_socket_add_metrics;
 }
 
 static void

@@ -2,11 +2,27 @@
 #include "rtcbotd-source.h"
 
 #include <gst/video/video.h>
+#include <stdatomic.h>
 
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 
 #define KEY_FRAME_INTERVAL_US (300 * G_TIME_SPAN_MILLISECOND)
+/* An encoder that has produced nothing for this long is stalled: the source is down. */
+#define STALL_S 5
+#define N_CODECS (RTCBOTD_CODEC_OPUS + 1)
+
+/* What one codec's encoder produced over the source's life (a torn-down
+ * branch's counts stay). Written by streaming threads without a lock, read
+ * on the main context. */
+typedef struct
+{
+  atomic_uint_least64_t frames;
+  atomic_uint_least64_t bytes;
+  atomic_uint_least64_t dropped;   /* raw frames the leaky encoder queue let go */
+  atomic_int_least64_t last_frame; /* monotonic µs, 0 before the first */
+  const char *encoder;             /* element factory; NULL while never used */
+} Counters;
 
 typedef struct
 {
@@ -18,7 +34,9 @@ typedef struct
   GstElement *tee;
   GstPad *raw_pad; /* our request pad on the raw tee */
   guint users;
-  GMutex lock; /* guards the key-frame state, used from streaming threads */
+  Counters *counters;
+  gint64 started; /* monotonic µs: a new encoder has this long before it counts as stalled */
+  GMutex lock;    /* guards the key-frame state, used from streaming threads */
   gint64 last_key_frame;
   gboolean key_frame_wanted;
 } Branch;
@@ -32,8 +50,14 @@ struct _RtcbotdSource
   GPtrArray *branches; /* of Branch, one per codec in use */
   guint branch_serial;
   char *prefix;        /* of element names: "camera", or "camera.2" once rebuilt by a reload */
-  GPtrArray *elements; /* capture elements and the raw tee, in the pipeline */
+  GPtrArray *capture;  /* capture elements and the raw tee, upstream first (in elements) */
   guint teardowns;     /* branches unlinked but not yet removed */
+  GPtrArray *elements; /* every element of ours in the pipeline (a reference each) */
+  Counters counters[N_CODECS];
+  char *error;       /* the last error the pipeline posted for one of our elements */
+  gint64 error_time; /* monotonic µs */
+  char *reason;      /* why the source is down, NULL while it is up */
+  guint health_id;
 };
 
 static GstElement *
@@ -56,6 +80,7 @@ add_element (RtcbotdSource *self, const char *factory, const char *role, GError 
                    "[source %s]: the pipeline refused the element %s", self->config->name, name);
       return NULL;
     }
+  g_ptr_array_add (self->elements, gst_object_ref (element));
   return element;
 }
 
@@ -66,7 +91,7 @@ add_capture_element (RtcbotdSource *self, const char *factory, const char *role,
   GstElement *element = add_element (self, factory, role, error);
 
   if (element)
-    g_ptr_array_add (self->elements, element);
+    g_ptr_array_add (self->capture, element);
   return element;
 }
 
@@ -128,6 +153,14 @@ build_test_audio (RtcbotdSource *self, GError **error)
 
 static Branch *branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error);
 
+static const char *
+encoder_name (Branch *branch)
+{
+  return branch->encoder == RTCBOTD_ENCODER_AUTO ? "opusenc"
+                                                 : rtcbotd_encoder_factory (branch->encoder);
+}
+static gboolean on_health_check (gpointer user_data);
+
 static void
 branch_free (Branch *branch)
 {
@@ -147,8 +180,9 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, gui
   self->pipeline = pipeline;
   self->prefix
       = generation ? g_strdup_printf ("%s.%u", config->name, generation) : g_strdup (config->name);
-  self->elements = g_ptr_array_new ();
+  self->capture = g_ptr_array_new ();
   self->branches = g_ptr_array_new_with_free_func ((GDestroyNotify)branch_free);
+  self->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   self->preferred = config->kind == RTCBOTD_KIND_AUDIO
                         ? RTCBOTD_CODEC_OPUS
                         : rtcbotd_encoder_preferred_codec (config->encoder);
@@ -169,7 +203,7 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, gui
        && (config->type == RTCBOTD_SOURCE_TEST_VIDEO ? build_test_video (self, error)
                                                      : build_test_audio (self, error));
   if (self->raw_tee) /* after the capture elements: they stop first */
-    g_ptr_array_add (self->elements, self->raw_tee);
+    g_ptr_array_add (self->capture, self->raw_tee);
   /* The preferred encoder runs from the start, so the first viewer waits for nothing. */
   ok = ok && branch_new (self, self->preferred, error) != NULL;
   if (!ok)
@@ -177,6 +211,7 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, gui
       rtcbotd_source_free (self);
       return NULL;
     }
+  self->health_id = g_timeout_add_seconds (1, on_health_check, self);
   return self;
 }
 
@@ -195,9 +230,10 @@ rtcbotd_source_free (RtcbotdSource *self)
 {
   if (!self)
     return;
+  g_clear_handle_id (&self->health_id, g_source_remove);
   /* Capture first: its streaming thread stops before anything downstream goes. */
-  for (guint i = 0; i < self->elements->len; i++)
-    remove_element (self, self->elements->pdata[i]);
+  for (guint i = 0; i < self->capture->len; i++)
+    remove_element (self, self->capture->pdata[i]);
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *branch = self->branches->pdata[i];
@@ -205,17 +241,20 @@ rtcbotd_source_free (RtcbotdSource *self)
       remove_element (self, branch->encoder_bin);
       remove_element (self, branch->tee);
     }
-  g_ptr_array_unref (self->elements);
+  g_ptr_array_unref (self->capture);
   g_ptr_array_unref (self->branches);
+  g_ptr_array_unref (self->elements);
   g_free (self->prefix);
+  g_free (self->error);
+  g_free (self->reason);
   g_free (self);
 }
 
 void
 rtcbotd_source_start (RtcbotdSource *self)
 {
-  for (guint i = 0; i < self->elements->len; i++)
-    gst_element_sync_state_with_parent (self->elements->pdata[i]);
+  for (guint i = 0; i < self->capture->len; i++)
+    gst_element_sync_state_with_parent (self->capture->pdata[i]);
 }
 
 gboolean
@@ -281,6 +320,39 @@ on_raw_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Streaming thread of the encoder: counts what it produced; no lock, so the
+ * encoder every viewer shares never waits for a /metrics request. */
+static GstPadProbeReturn
+on_encoded (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Counters *counters = user_data;
+  guint frames = 1;
+  gsize bytes;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    {
+      GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST (info);
+      frames = gst_buffer_list_length (list);
+      bytes = gst_buffer_list_calculate_size (list);
+    }
+  else
+    bytes = gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info));
+  atomic_fetch_add_explicit (&counters->frames, frames, memory_order_relaxed);
+  atomic_fetch_add_explicit (&counters->bytes, bytes, memory_order_relaxed);
+  atomic_store_explicit (&counters->last_frame, g_get_monotonic_time (), memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread of the raw tee: the encoder queue is full and, being
+ * leaky, drops its oldest raw frame (one per overrun: it holds 2 buffers). */
+static void
+on_overrun (GstElement *queue, gpointer user_data)
+{
+  Counters *counters = user_data;
+
+  atomic_fetch_add_explicit (&counters->dropped, 1, memory_order_relaxed);
+}
+
 static void
 branch_want_key_frame (Branch *branch)
 {
@@ -312,6 +384,7 @@ remove_elements (RtcbotdSource *self, Branch *branch)
         continue;
       gst_element_set_state (elements[i], GST_STATE_NULL);
       gst_bin_remove (GST_BIN (self->pipeline), elements[i]);
+      g_ptr_array_remove (self->elements, elements[i]);
     }
 }
 
@@ -335,6 +408,7 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   if (!(branch->encoder_bin = rtcbotd_encoder_make (codec, branch->encoder, self->config, error)))
     return NULL;
   gst_bin_add (GST_BIN (self->pipeline), branch->encoder_bin);
+  g_ptr_array_add (self->elements, gst_object_ref (branch->encoder_bin));
   if (!(branch->queue = add_element (self, "queue", queue_name, error))
       || !(branch->tee = add_element (self, "tee", tee_name, error)))
     {
@@ -357,6 +431,12 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER, on_raw_frame, branch, NULL);
   tee_sink = gst_element_get_static_pad (branch->tee, "sink");
   gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, branch, NULL);
+  branch->counters = &self->counters[codec];
+  branch->counters->encoder = encoder_name (branch);
+  branch->started = g_get_monotonic_time ();
+  gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     on_encoded, branch->counters, NULL);
+  g_signal_connect (branch->queue, "overrun", G_CALLBACK (on_overrun), branch->counters);
   gst_element_sync_state_with_parent (branch->tee);
   gst_element_sync_state_with_parent (branch->encoder_bin);
   gst_element_sync_state_with_parent (branch->queue);
@@ -450,11 +530,136 @@ rtcbotd_source_describe (RtcbotdSource *self)
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *branch = self->branches->pdata[i];
-      g_string_append_printf (
-          s, "%s%s via %s (%u peers)", i ? ", " : "", rtcbotd_codec_to_string (branch->codec),
-          branch->encoder == RTCBOTD_ENCODER_AUTO ? "opusenc"
-                                                  : rtcbotd_encoder_factory (branch->encoder),
-          branch->users);
+      g_string_append_printf (s, "%s%s via %s (%u peers)", i ? ", " : "",
+                              rtcbotd_codec_to_string (branch->codec), encoder_name (branch),
+                              branch->users);
     }
   return g_string_free (g_steal_pointer (&s), FALSE);
+}
+
+/* ---- health and metrics -------------------------------------------------- */
+
+gboolean
+rtcbotd_source_owns (RtcbotdSource *self, GstObject *object)
+{
+  for (guint i = 0; i < self->elements->len; i++)
+    if (gst_object_has_as_ancestor (object, self->elements->pdata[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* Why the source is down now, or NULL: a pipeline error that a branch has
+ * produced no frame since, or a branch whose encoder has been silent for
+ * STALL_S. A branch built after the error is judged on its own frames. */
+static char *
+down_reason (RtcbotdSource *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *branch = self->branches->pdata[i];
+      gint64 last = MAX (branch->started, atomic_load_explicit (&branch->counters->last_frame,
+                                                                memory_order_relaxed));
+      if (self->error && last <= self->error_time)
+        return g_strdup (self->error);
+      if (now - last > STALL_S * G_USEC_PER_SEC)
+        return g_strdup_printf ("no frame from %s (%s) for more than %d s", encoder_name (branch),
+                                rtcbotd_codec_to_string (branch->codec), STALL_S);
+    }
+  return NULL;
+}
+
+static void
+update_health (RtcbotdSource *self)
+{
+  g_autofree char *reason = down_reason (self);
+
+  if (g_strcmp0 (reason, self->reason) == 0)
+    return;
+  if (reason)
+    g_warning ("[source %s]: down: %s", self->config->name, reason);
+  else
+    g_message ("[source %s]: up", self->config->name);
+  g_free (self->reason);
+  self->reason = g_steal_pointer (&reason);
+}
+
+/* Main context, every second: a stall is noticed and logged even when nobody asks. */
+static gboolean
+on_health_check (gpointer user_data)
+{
+  update_health (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+rtcbotd_source_set_error (RtcbotdSource *self, const char *element, const char *message)
+{
+  g_free (self->error);
+  self->error = g_strdup_printf ("%s: %s", element, message);
+  self->error_time = g_get_monotonic_time ();
+  update_health (self);
+}
+
+gboolean
+rtcbotd_source_is_up (RtcbotdSource *self)
+{
+  update_health (self);
+  return self->reason == NULL;
+}
+
+void
+rtcbotd_source_add_health (RtcbotdSource *self, JsonBuilder *builder)
+{
+  guint64 frames = 0;
+
+  update_health (self);
+  for (guint codec = 0; codec < N_CODECS; codec++)
+    frames += atomic_load_explicit (&self->counters[codec].frames, memory_order_relaxed);
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, self->reason ? "down" : "up");
+  if (self->reason)
+    {
+      json_builder_set_member_name (builder, "reason");
+      json_builder_add_string_value (builder, self->reason);
+    }
+  json_builder_set_member_name (builder, "frames");
+  json_builder_add_int_value (builder, frames);
+  json_builder_end_object (builder);
+}
+
+void
+rtcbotd_source_add_metrics (RtcbotdSource *self, RtcbotdMetrics *m)
+{
+  const char *name = self->config->name;
+
+  update_health (self);
+  rtcbotd_metrics_gauge (m, "rtcbotd_source_up",
+                         "1 while every encoder of the source produces frames, 0 when it is "
+                         "down (stalled or failed; /healthz says why).",
+                         self->reason ? 0 : 1, "source", name, NULL);
+  for (RtcbotdCodec codec = RTCBOTD_CODEC_NONE + 1; codec < N_CODECS; codec++)
+    {
+      Counters *c = &self->counters[codec];
+      Branch *branch = find_branch (self, codec);
+      const char *codec_name = rtcbotd_codec_to_string (codec);
+#define LABELS "source", name, "codec", codec_name, "encoder", c->encoder, NULL
+      if (!c->encoder)
+        continue;
+      rtcbotd_metrics_counter (m, "rtcbotd_source_frames_total",
+                               "Buffers the encoder produced: video frames, Opus packets.",
+                               atomic_load_explicit (&c->frames, memory_order_relaxed), LABELS);
+      rtcbotd_metrics_counter (m, "rtcbotd_source_encoded_bytes_total",
+                               "Bytes the encoder produced.",
+                               atomic_load_explicit (&c->bytes, memory_order_relaxed), LABELS);
+      rtcbotd_metrics_counter (m, "rtcbotd_source_frames_dropped_total",
+                               "Raw frames dropped before the encoder because it lagged behind "
+                               "the capture (leaky queue).",
+                               atomic_load_explicit (&c->dropped, memory_order_relaxed), LABELS);
+      rtcbotd_metrics_gauge (m, "rtcbotd_source_viewers", "Connected peers the encoder feeds now.",
+                             branch ? branch->users : 0, LABELS);
+#undef LABELS
+    }
 }

@@ -6,14 +6,20 @@
  * viewers share one encoder per codec. Key frames are requested here,
  * rate-limited, whether a peer joins or sends a PLI. The source's preferred
  * codec branch lives as long as the source; other branches are torn down when
- * their last user goes. Owned by the daemon; lives until the pipeline stops, or
+ * their last user goes. The source counts what each encoder produces (pad
+ * probes, atomics) and is "up" while every encoder produces frames, "down"
+ * with a reason after a pipeline error for one of its elements or when an
+ * encoder has produced nothing for a few seconds (checked every second, each
+ * change logged once). Owned by the daemon; lives until the pipeline stops, or
  * until a reload that changed it has seen its last peer leave.
  */
 #pragma once
 
 #include <gst/gst.h>
+#include <json-glib/json-glib.h>
 
 #include "rtcbotd-config.h"
+#include "rtcbotd-metrics.h"
 #include "rtcbotd-sdp.h"
 
 G_BEGIN_DECLS
@@ -54,5 +60,20 @@ void rtcbotd_source_request_key_frame (RtcbotdSource *self, RtcbotdCodec codec);
 
 /** Returns a one-line description of the encoders in use, for logs and /healthz. */
 char *rtcbotd_source_describe (RtcbotdSource *self);
+
+/** Returns TRUE when @object is one of the source's elements or inside one. */
+gboolean rtcbotd_source_owns (RtcbotdSource *self, GstObject *object);
+
+/** Records that @element posted the error @message: down until its frames flow again. */
+void rtcbotd_source_set_error (RtcbotdSource *self, const char *element, const char *message);
+
+/** Returns TRUE while every encoder of @self produces frames. */
+gboolean rtcbotd_source_is_up (RtcbotdSource *self);
+
+/** Adds @self's /healthz object (state, reason when down, frames) to @builder. */
+void rtcbotd_source_add_health (RtcbotdSource *self, JsonBuilder *builder);
+
+/** Adds @self's rtcbotd_source_* series to @metrics. */
+void rtcbotd_source_add_metrics (RtcbotdSource *self, RtcbotdMetrics *metrics);
 
 G_END_DECLS

@@ -416,6 +416,22 @@ rtcbotd_websocket_add_health (RtcbotdEndpoint *endpoint, JsonBuilder *builder)
 }
 
 static void
+rtcbotd_websocket_add_metrics (RtcbotdEndpoint *endpoint, RtcbotdMetrics *m)
+{
+  RtcbotdWebsocket *self = RTCBOTD_WEBSOCKET (endpoint);
+  const char *name = rtcbotd_endpoint_get_name (endpoint);
+  guint waiting = 0;
+
+  for (guint i = 0; i < self->clients->len; i++)
+    waiting += ((Client *)self->clients->pdata[i])->waiting.length;
+  rtcbotd_metrics_gauge (m, "rtcbotd_endpoint_clients", "Clients connected now.",
+                         self->clients->len, "endpoint", name, "type", "websocket", NULL);
+  rtcbotd_metrics_gauge (m, "rtcbotd_websocket_waiting_messages",
+                         "Messages waiting in the per-client queues, all clients together.",
+                         waiting, "endpoint", name, NULL);
+}
+
+static void
 rtcbotd_websocket_dispose (GObject *object)
 {
   RtcbotdWebsocket *self = RTCBOTD_WEBSOCKET (object);
@@ -453,6 +469,7 @@ rtcbotd_websocket_class_init (RtcbotdWebsocketClass *klass)
   endpoint_class->stop = rtcbotd_websocket_stop;
   endpoint_class->send = rtcbotd_websocket_send;
   endpoint_class->add_health = rtcbotd_websocket_add_health;
+  endpoint_class->add_metrics = rtcbotd_websocket_add_metrics;
 }
 
 static void
