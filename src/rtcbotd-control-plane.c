@@ -445,3 +445,12 @@ rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *b)
   json_builder_add_int_value (b, rtcbotd_arbiter_get_driver (self->arbiter));
   json_builder_end_object (b);
 }
+
+void
+rtcbotd_control_plane_append_status (RtcbotdControlPlane *self, GString *status)
+{
+  for (guint i = 0; i < self->endpoints->len; i++)
+    g_string_append_printf (status, "%s%s %s", i ? ", " : "; endpoints: ",
+                            rtcbotd_endpoint_get_name (self->endpoints->pdata[i]),
+                            rtcbotd_endpoint_is_up (self->endpoints->pdata[i]) ? "up" : "down");
+}

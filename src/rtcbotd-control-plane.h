@@ -39,4 +39,7 @@ void rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *pee
 /** Adds the "messages", "routes", "endpoints" and "control" members of /healthz. */
 void rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *builder);
 
+/** Appends "; endpoints: NAME up|down, ..." to @status (nothing without endpoints). */
+void rtcbotd_control_plane_append_status (RtcbotdControlPlane *self, GString *status);
+
 G_END_DECLS

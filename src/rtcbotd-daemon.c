@@ -30,6 +30,14 @@ struct _RtcbotdDaemon
 
 G_DEFINE_FINAL_TYPE (RtcbotdDaemon, rtcbotd_daemon, G_TYPE_OBJECT)
 
+enum
+{
+  SIGNAL_PEERS_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 rtcbotd_daemon_finalize (GObject *object)
 {
@@ -49,6 +57,9 @@ static void
 rtcbotd_daemon_class_init (RtcbotdDaemonClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = rtcbotd_daemon_finalize;
+  signals[SIGNAL_PEERS_CHANGED]
+      = g_signal_new ("peers-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -80,6 +91,7 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
   g_message ("peer %u: gone (%u left)", rtcbotd_peer_get_id (peer),
              g_hash_table_size (self->peers) - 1);
   g_hash_table_remove (self->peers, GUINT_TO_POINTER (rtcbotd_peer_get_id (peer)));
+  g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
 }
 
 static RtcbotdPeer *
@@ -199,6 +211,22 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
   if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error))
     return FALSE;
   return rtcbotd_http_listen (self->http, error);
+}
+
+gboolean
+rtcbotd_daemon_wait_playing (RtcbotdDaemon *self, guint timeout_ms, GError **error)
+{
+  GstState state = GST_STATE_NULL;
+
+  if (self->pipeline)
+    gst_element_get_state (self->pipeline, &state, NULL, timeout_ms * GST_MSECOND);
+  if (state == GST_STATE_PLAYING)
+    return TRUE;
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+               "the media pipeline is %s, not playing, after %u ms (run with -vv for "
+               "GStreamer's warnings)",
+               gst_element_state_get_name (state), timeout_ms);
+  return FALSE;
 }
 
 gboolean
@@ -365,6 +393,7 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
   rtcbotd_control_plane_add_peer (self->control, peer);
+  g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
   g_message ("peer %u: offer with %u track(s) to send", id, tracks->len);
   rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, g_steal_pointer (&task));
 }
@@ -414,4 +443,21 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
+}
+
+char *
+rtcbotd_daemon_status_text (RtcbotdDaemon *self)
+{
+  GString *status = g_string_new (NULL);
+  guint n = g_hash_table_size (self->peers);
+  /* The sources share the pipeline: they run exactly when it plays. */
+  const char *state = rtcbotd_daemon_wait_playing (self, 0, NULL) ? "up" : "stopped";
+
+  g_string_append_printf (status, "%u peer%s", n, n == 1 ? "" : "s");
+  for (guint i = 0; i < self->sources->len; i++)
+    g_string_append_printf (status, "%s%s %s", i ? ", " : "; sources: ",
+                            rtcbotd_source_get_config (self->sources->pdata[i])->name, state);
+  if (self->control)
+    rtcbotd_control_plane_append_status (self->control, status);
+  return g_string_free (status, FALSE);
 }
