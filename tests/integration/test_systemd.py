@@ -136,6 +136,8 @@ class Managed:
     """A Daemon with a notify socket, as systemd starts it with Type=notify."""
 
     def __init__(self, config=None, watchdog=True, env=None, args=(), name="managed"):
+        if os.environ.get("RTCBOTD_HAVE_SYSTEMD") == "0":
+            raise Skip("built without libsystemd (-Dsystemd=disabled): no sd_notify")
         self._tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-notify-")
         self.notify = Datagrams(Path(self._tmp.name) / "notify")
         full_env = {"NOTIFY_SOCKET": self.notify.path, "RTCBOTD_TEST_HOOKS": "1"}
