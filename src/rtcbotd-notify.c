@@ -136,11 +136,11 @@ rtcbotd_notify_start_watchdog (RtcbotdNotify *self, RtcbotdNotifyHealthFunc heal
 
 #if HAVE_SYSTEMD
   /* sd_watchdog_enabled checks WATCHDOG_PID against our pid when it is set. */
-  if (!self->active || sd_watchdog_enabled (0, &usec) <= 0 || usec == 0)
-    return 0;
-#else
-  return 0;
+  if (self->active && sd_watchdog_enabled (0, &usec) <= 0)
+    usec = 0;
 #endif
+  if (!self->active || usec == 0)
+    return 0;
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   self->healthy = healthy;
   self->user_data = user_data;
