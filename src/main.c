@@ -131,9 +131,8 @@ on_reload_signal (gpointer user_data)
 
   g_message ("SIGHUP: reloading %s", app->path);
   rtcbotd_notify_reloading (app->notify);
-  if (reload (app, &error))
-    g_message ("reload: %s applied", app->path);
-  else
+  /* Success is logged by the daemon ("configuration reloaded from ..."). */
+  if (!reload (app, &error))
     g_warning ("reload: %s; keeping the running configuration", error->message);
   status = rtcbotd_daemon_status_text (app->daemon);
   rtcbotd_notify_ready (app->notify, status);

@@ -34,6 +34,24 @@ rtcbotd_arbiter_free (RtcbotdArbiter *self)
   g_free (self);
 }
 
+gboolean
+rtcbotd_arbiter_reconfigure (RtcbotdArbiter *self, RtcbotdControlMode mode, const char *token)
+{
+  guint driver = 0;
+
+  g_free (self->token);
+  self->token = g_strdup (token);
+  if (mode == RTCBOTD_CONTROL_SINGLE)
+    driver = self->driver       ? self->driver
+             : self->peers->len ? g_array_index (self->peers, guint, 0)
+                                : 0;
+  if (mode == self->mode && driver == self->driver)
+    return FALSE;
+  self->mode = mode;
+  self->driver = driver;
+  return TRUE;
+}
+
 static gint
 find (RtcbotdArbiter *self, guint peer)
 {

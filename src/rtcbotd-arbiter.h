@@ -21,6 +21,11 @@ RtcbotdArbiter *rtcbotd_arbiter_new (RtcbotdControlMode mode, const char *token)
 /** Frees @self. */
 void rtcbotd_arbiter_free (RtcbotdArbiter *self);
 
+/** Switches to @mode and @token (a reload); in single mode the current driver
+ * stays, or the longest-connected peer drives. Returns TRUE if roles changed. */
+gboolean rtcbotd_arbiter_reconfigure (RtcbotdArbiter *self, RtcbotdControlMode mode,
+                                      const char *token);
+
 /** Adds peer @peer (a data channel opened); returns FALSE when it was known already. */
 gboolean rtcbotd_arbiter_add (RtcbotdArbiter *self, guint peer);
 

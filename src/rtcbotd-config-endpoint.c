@@ -42,6 +42,7 @@ rtcbotd_endpoint_config_free (RtcbotdEndpointConfig *e)
   g_free (e->device);
   g_clear_pointer (&e->format, rtcbotd_serial_format_free);
   g_strfreev (e->argv);
+  g_free (e->fingerprint);
   g_free (e);
 }
 
@@ -312,6 +313,7 @@ rtcbotd_config_parse_endpoint (RtcbotdConfigReader *reader, const char *g, const
   e->name = g_strdup (name);
   e->label = g_strdup_printf ("[%s]", g);
   e->sink_group = g_str_equal (section, "sink");
+  e->fingerprint = rtcbotd_config_reader_fingerprint (reader, g);
   for (guint i = 0; rtcbotd_endpoint_type_names[i]; i++)
     if (g_str_equal (type, rtcbotd_endpoint_type_names[i]))
       e->type = i;

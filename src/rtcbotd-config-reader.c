@@ -119,6 +119,28 @@ rtcbotd_config_reader_new (const char *data, const char *name, GError **error)
   return g_steal_pointer (&self);
 }
 
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+char *
+rtcbotd_config_reader_fingerprint (RtcbotdConfigReader *self, const char *group)
+{
+  g_auto (GStrv) keys = g_key_file_get_keys (self->keyfile, group, NULL, NULL);
+  g_autoptr (GString) text = g_string_new (group);
+
+  if (keys)
+    qsort (keys, g_strv_length (keys), sizeof (char *), compare_strings);
+  for (guint i = 0; keys && keys[i]; i++)
+    {
+      g_autofree char *value = g_key_file_get_value (self->keyfile, group, keys[i], NULL);
+      g_string_append_printf (text, "\n%s=%s", keys[i], value ? g_strstrip (value) : "");
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
 void
 rtcbotd_config_reader_free (RtcbotdConfigReader *self)
 {

@@ -18,6 +18,9 @@ typedef struct _RtcbotdConfigReader RtcbotdConfigReader;
 /** Parses @data as INI text; @name is the file name used in messages. */
 RtcbotdConfigReader *rtcbotd_config_reader_new (const char *data, const char *name, GError **error);
 
+/** Returns @group's keys and values in one canonical text: equal texts, equal groups. */
+char *rtcbotd_config_reader_fingerprint (RtcbotdConfigReader *self, const char *group);
+
 /** Frees @self. */
 void rtcbotd_config_reader_free (RtcbotdConfigReader *self);
 

@@ -37,6 +37,7 @@ source_config_free (RtcbotdSourceConfig *source)
 {
   g_free (source->name);
   g_free (source->pattern);
+  g_free (source->fingerprint);
   g_free (source);
 }
 
@@ -57,6 +58,7 @@ route_config_free (RtcbotdRouteConfig *route)
   g_clear_pointer (&route->to, g_ptr_array_unref);
   g_clear_pointer (&route->map, rtcbotd_map_free);
   g_clear_pointer (&route->failsafe, json_node_unref);
+  g_free (route->fingerprint);
   g_free (route);
 }
 
@@ -288,6 +290,7 @@ parse_source (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, c
       return FALSE;
     }
   s->name = g_strdup (name);
+  s->fingerprint = rtcbotd_config_reader_fingerprint (reader, g);
   g_ptr_array_add (self->sources, g_steal_pointer (&s));
   return TRUE;
 }
@@ -576,6 +579,7 @@ parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, co
   g_auto (GStrv) to_names = NULL;
 
   route->name = g_strdup (name);
+  route->fingerprint = rtcbotd_config_reader_fingerprint (reader, g);
   route->from = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
   route->to = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
   if (!rtcbotd_config_reader_check_keys (reader, g, route_keys, error)
@@ -726,6 +730,74 @@ rtcbotd_config_find_endpoint (const RtcbotdConfig *self, const char *name)
         return e;
     }
   return NULL;
+}
+
+static GPtrArray *
+part_array (RtcbotdConfig *self, RtcbotdConfigPart part)
+{
+  return part == RTCBOTD_CONFIG_SOURCE     ? self->sources
+         : part == RTCBOTD_CONFIG_ENDPOINT ? self->endpoints
+                                           : self->routes;
+}
+
+/* Returns the index of the entry named @name in @part of @self, or -1; *fingerprint is its text. */
+static gint
+find_part (RtcbotdConfig *self, RtcbotdConfigPart part, const char *name, const char **fingerprint)
+{
+  GPtrArray *array = part_array (self, part);
+
+  for (guint i = 0; i < array->len; i++)
+    {
+      const char *entry_name, *text;
+      if (part == RTCBOTD_CONFIG_SOURCE)
+        {
+          const RtcbotdSourceConfig *s = array->pdata[i];
+          entry_name = s->name, text = s->fingerprint;
+        }
+      else if (part == RTCBOTD_CONFIG_ENDPOINT)
+        {
+          const RtcbotdEndpointConfig *e = array->pdata[i];
+          entry_name = e->name, text = e->fingerprint;
+        }
+      else
+        {
+          const RtcbotdRouteConfig *r = array->pdata[i];
+          entry_name = r->name, text = r->fingerprint;
+        }
+      if (g_str_equal (entry_name, name))
+        {
+          *fingerprint = text;
+          return i;
+        }
+    }
+  return -1;
+}
+
+gboolean
+rtcbotd_config_same (RtcbotdConfig *self, RtcbotdConfig *old, RtcbotdConfigPart part,
+                     const char *name)
+{
+  const char *mine = NULL, *theirs = NULL;
+
+  return find_part (self, part, name, &mine) >= 0 && find_part (old, part, name, &theirs) >= 0
+         && g_strcmp0 (mine, theirs) == 0;
+}
+
+gboolean
+rtcbotd_config_take_unchanged (RtcbotdConfig *self, RtcbotdConfig *old, RtcbotdConfigPart part,
+                               const char *name)
+{
+  const char *mine = NULL, *theirs = NULL;
+  gint i = find_part (self, part, name, &mine);
+  gint j = find_part (old, part, name, &theirs);
+  gpointer entry;
+
+  if (i < 0 || j < 0 || g_strcmp0 (mine, theirs) != 0)
+    return FALSE;
+  entry = part_array (self, part)->pdata[i];
+  part_array (self, part)->pdata[i] = part_array (old, part)->pdata[j];
+  part_array (old, part)->pdata[j] = entry;
+  return TRUE;
 }
 
 const char *

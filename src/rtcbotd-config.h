@@ -86,8 +86,9 @@ typedef struct
   guint bitrate;           /* kbit/s */
   guint keyframe_interval; /* frames */
   /* test-audio */
-  double frequency; /* Hz */
-  double volume;    /* 0..1 */
+  double frequency;  /* Hz */
+  double volume;     /* 0..1 */
+  char *fingerprint; /* the group's canonical text: equal fingerprints, equal sources */
 } RtcbotdSourceConfig;
 
 typedef struct
@@ -110,7 +111,8 @@ typedef struct
   gboolean grab;
   /* exec */
   char **argv;
-  guint max_rate; /* messages per second read from the worker */
+  guint max_rate;    /* messages per second read from the worker */
+  char *fingerprint; /* the group's canonical text */
 } RtcbotdEndpointConfig;
 
 typedef struct
@@ -128,6 +130,7 @@ typedef struct
   RtcbotdMap *map;   /* NULL: messages pass unchanged */
   guint failsafe_ms; /* 0: no failsafe */
   JsonNode *failsafe;
+  char *fingerprint; /* the group's canonical text */
 } RtcbotdRouteConfig;
 
 typedef struct
@@ -173,6 +176,24 @@ gboolean rtcbotd_config_source_routed_to_peers (const RtcbotdConfig *self, const
 
 /** Returns TRUE when some route sends "peers.messages" to the built-in node @node. */
 gboolean rtcbotd_config_messages_routed_to (const RtcbotdConfig *self, RtcbotdNodeType node);
+
+/* What rtcbotd_config_take_unchanged() compares. */
+typedef enum
+{
+  RTCBOTD_CONFIG_SOURCE,   /* a media source */
+  RTCBOTD_CONFIG_ENDPOINT, /* a message source or sink */
+  RTCBOTD_CONFIG_ROUTE,
+} RtcbotdConfigPart;
+
+/** Returns TRUE when @part NAME exists in both and reads the same in @self and @old. */
+gboolean rtcbotd_config_same (RtcbotdConfig *self, RtcbotdConfig *old, RtcbotdConfigPart part,
+                              const char *name);
+
+/** When @part NAME reads the same in @self and @old, moves @old's entry into
+ * @self (and @self's into @old), so that what runs from it keeps valid
+ * pointers across a reload; returns TRUE if it did. */
+gboolean rtcbotd_config_take_unchanged (RtcbotdConfig *self, RtcbotdConfig *old,
+                                        RtcbotdConfigPart part, const char *name);
 
 /** Returns the name of @kind as used in messages ("video", "audio", "messages"). */
 const char *rtcbotd_kind_to_string (RtcbotdKind kind);

@@ -3,6 +3,7 @@
 
 #include "rtcbotd-arbiter.h"
 #include "rtcbotd-endpoint.h"
+#include "rtcbotd-error.h"
 #include "rtcbotd-evdev.h"
 #include "rtcbotd-exec.h"
 #include "rtcbotd-message-bus.h"
@@ -17,7 +18,7 @@
  * token, per 250 ms at most: typing the token again is fine, guessing it is not. */
 #define REFUSAL_INTERVAL_US (G_USEC_PER_SEC / 4)
 
-#define ORIGIN_KEY "rtcbotd-origin"   /* an endpoint's origin, RTCBOTD_ORIGIN_ENDPOINT | index */
+#define ORIGIN_KEY "rtcbotd-origin"   /* an endpoint's origin, RTCBOTD_ORIGIN_ENDPOINT | serial */
 #define REFUSED_KEY "rtcbotd-refused" /* gint64: when a peer was last refused something */
 
 struct _RtcbotdControlPlane
@@ -26,6 +27,7 @@ struct _RtcbotdControlPlane
   RtcbotdMessageBus *bus;
   RtcbotdArbiter *arbiter;
   GPtrArray *endpoints;    /* of RtcbotdEndpoint */
+  guint endpoint_serial;   /* numbers endpoints' origins, never reused */
   GHashTable *peers;       /* id -> RtcbotdPeer, until "closed" */
   guint64 ignored;         /* viewers' messages, not routed */
   guint64 dropped_by_gone; /* messages dropped for peers that have left */
@@ -164,22 +166,102 @@ create_endpoint (const RtcbotdEndpointConfig *config, SoupServer *server)
   g_return_val_if_reached (NULL);
 }
 
+/* Creates the endpoint of @config and adds it to the running set (not started). */
+static RtcbotdEndpoint *
+add_endpoint (RtcbotdControlPlane *self, const RtcbotdEndpointConfig *config, SoupServer *server)
+{
+  RtcbotdEndpoint *endpoint = create_endpoint (config, server);
+  guint origin = RTCBOTD_ORIGIN_ENDPOINT | (++self->endpoint_serial & ~RTCBOTD_ORIGIN_ENDPOINT);
+
+  g_ptr_array_add (self->endpoints, endpoint);
+  g_object_set_data (G_OBJECT (endpoint), ORIGIN_KEY, GUINT_TO_POINTER (origin));
+  g_signal_connect (endpoint, "message", G_CALLBACK (on_endpoint_message), self);
+  g_signal_connect (endpoint, "state-changed", G_CALLBACK (on_endpoint_state), self);
+  return endpoint;
+}
+
 gboolean
 rtcbotd_control_plane_start (RtcbotdControlPlane *self, SoupServer *server, GError **error)
 {
   for (guint i = 0; i < self->config->endpoints->len; i++)
-    {
-      RtcbotdEndpoint *endpoint = create_endpoint (self->config->endpoints->pdata[i], server);
-      g_ptr_array_add (self->endpoints, endpoint);
-      g_object_set_data (G_OBJECT (endpoint), ORIGIN_KEY,
-                         GUINT_TO_POINTER (RTCBOTD_ORIGIN_ENDPOINT | i));
-      g_signal_connect (endpoint, "message", G_CALLBACK (on_endpoint_message), self);
-      g_signal_connect (endpoint, "state-changed", G_CALLBACK (on_endpoint_state), self);
-    }
+    add_endpoint (self, self->config->endpoints->pdata[i], server);
   register_sinks (self);
   for (guint i = 0; i < self->endpoints->len; i++)
     if (!rtcbotd_endpoint_start (self->endpoints->pdata[i], error))
       return FALSE;
+  return TRUE;
+}
+
+static void tell_role_of (gpointer id, gpointer peer, gpointer self);
+
+/* Takes the endpoint named @name out of @endpoints, or returns NULL. */
+static RtcbotdEndpoint *
+steal_endpoint (GPtrArray *endpoints, const char *name)
+{
+  for (guint i = 0; i < endpoints->len; i++)
+    if (g_str_equal (rtcbotd_endpoint_get_name (endpoints->pdata[i]), name))
+      return g_ptr_array_steal_index (endpoints, i);
+  return NULL;
+}
+
+/* Stops endpoints that a reload changed or removed: what they drove stops,
+ * what waits for them is written (briefly), nothing reaches them any more. */
+static void
+retire_endpoints (RtcbotdControlPlane *self, GPtrArray *endpoints)
+{
+  gint64 deadline = g_get_monotonic_time () + STOP_FLUSH_US;
+
+  for (guint i = 0; i < endpoints->len; i++)
+    {
+      RtcbotdEndpoint *endpoint = endpoints->pdata[i];
+      g_autofree char *why
+          = g_strdup_printf ("%s changed at reload", rtcbotd_endpoint_get_label (endpoint));
+      g_signal_handlers_disconnect_by_data (endpoint, self);
+      rtcbotd_message_bus_remove_sink (self->bus, rtcbotd_endpoint_get_name (endpoint));
+      rtcbotd_message_bus_origin_lost (self->bus, endpoint_origin (endpoint), why);
+      rtcbotd_endpoint_flush (endpoint, deadline);
+      rtcbotd_endpoint_stop (endpoint);
+      g_message ("%s: stopped (reload)", rtcbotd_endpoint_get_label (endpoint));
+    }
+}
+
+gboolean
+rtcbotd_control_plane_reload (RtcbotdControlPlane *self, RtcbotdConfig *config, RtcbotdConfig *old,
+                              SoupServer *server, GError **error)
+{
+  g_autoptr (GPtrArray) previous = g_steal_pointer (&self->endpoints);
+  g_autoptr (GPtrArray) started = g_ptr_array_new ();
+  g_autoptr (GString) failed = g_string_new (NULL);
+
+  self->config = config;
+  if (rtcbotd_arbiter_reconfigure (self->arbiter, config->control, config->control_token))
+    g_hash_table_foreach (self->peers, tell_role_of, self);
+  rtcbotd_message_bus_reload (self->bus, config, old);
+  self->endpoints = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < config->endpoints->len; i++)
+    {
+      const char *name = ((RtcbotdEndpointConfig *)config->endpoints->pdata[i])->name;
+      RtcbotdEndpoint *kept = NULL;
+      if (rtcbotd_config_take_unchanged (config, old, RTCBOTD_CONFIG_ENDPOINT, name))
+        kept = steal_endpoint (previous, name);
+      if (kept)
+        g_ptr_array_add (self->endpoints, kept);
+      else
+        g_ptr_array_add (started, add_endpoint (self, config->endpoints->pdata[i], server));
+    }
+  retire_endpoints (self, previous);
+  register_sinks (self);
+  for (guint i = 0; i < started->len; i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      if (!rtcbotd_endpoint_start (started->pdata[i], &local_error))
+        g_string_append_printf (failed, "%s%s", failed->len ? "; " : "", local_error->message);
+    }
+  if (failed->len)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s", failed->str);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -212,6 +294,13 @@ tell_role (RtcbotdControlPlane *self, guint id)
   text = g_strdup_printf ("{\"rtcbotd\":\"role\",\"role\":\"%s\"}",
                           rtcbotd_arbiter_get_role (self->arbiter, id));
   rtcbotd_peer_send (peer, text);
+}
+
+/* GHFunc over the peers table. */
+static void
+tell_role_of (gpointer id, gpointer peer, gpointer self)
+{
+  tell_role (self, GPOINTER_TO_UINT (id));
 }
 
 /* When @peer was last refused something, in monotonic µs (0: never). */

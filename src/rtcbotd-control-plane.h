@@ -29,6 +29,13 @@ void rtcbotd_control_plane_free (RtcbotdControlPlane *self);
 gboolean rtcbotd_control_plane_start (RtcbotdControlPlane *self, SoupServer *server,
                                       GError **error);
 
+/** Takes @config in place of @old (both stay alive until this returns; @config
+ * must then outlive @self): unchanged endpoints and routes keep running,
+ * changed ones are rebuilt, removed ones stopped. An endpoint that cannot
+ * start is named in @error and stays down; the rest is applied. */
+gboolean rtcbotd_control_plane_reload (RtcbotdControlPlane *self, RtcbotdConfig *config,
+                                       RtcbotdConfig *old, SoupServer *server, GError **error);
+
 /** Sends every failsafe, writes what is queued (a short while at most) and
  * stops the endpoints; once, later calls do nothing. */
 void rtcbotd_control_plane_stop (RtcbotdControlPlane *self);

@@ -14,6 +14,7 @@
 #include "rtcbotd-source.h"
 
 #define STOP_TIMEOUT_US (3 * G_USEC_PER_SEC)
+#define REAP_INTERVAL_MS 200
 
 struct _RtcbotdDaemon
 {
@@ -22,7 +23,10 @@ struct _RtcbotdDaemon
   GstElement *pipeline;
   guint bus_watch_id;
   GPtrArray *sources; /* of RtcbotdSource, routed to peers */
-  GHashTable *peers;  /* id -> RtcbotdPeer */
+  GPtrArray *retired; /* of RtcbotdSource: replaced by a reload, freed once no peer uses them */
+  guint reap_id;
+  guint generation;  /* reloads so far, to name rebuilt sources' elements */
+  GHashTable *peers; /* id -> RtcbotdPeer */
   guint next_peer_id;
   RtcbotdControlPlane *control;
   RtcbotdHttp *http;
@@ -47,6 +51,7 @@ rtcbotd_daemon_finalize (GObject *object)
   g_clear_pointer (&self->http, rtcbotd_http_free);
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
+  g_clear_pointer (&self->retired, g_ptr_array_unref);
   g_clear_pointer (&self->control, rtcbotd_control_plane_free);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->config, rtcbotd_config_free);
@@ -67,6 +72,7 @@ rtcbotd_daemon_init (RtcbotdDaemon *self)
 {
   self->peers = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
   self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
+  self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   self->next_peer_id = 1;
 }
 
@@ -178,7 +184,7 @@ build_sources (RtcbotdDaemon *self, GError **error)
           g_message ("[source %s]: not routed to peers; not started", c->name);
           continue;
         }
-      if (!(source = rtcbotd_source_new (c, self->pipeline, error)))
+      if (!(source = rtcbotd_source_new (c, self->pipeline, 0, error)))
         return FALSE;
       g_ptr_array_add (self->sources, source);
       chain = rtcbotd_source_describe (source);
@@ -213,6 +219,112 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
   return rtcbotd_http_listen (self->http, error);
 }
 
+/* ---- reload ------------------------------------------------------------ */
+
+static RtcbotdSource *
+find_source (GPtrArray *sources, const char *name, guint *index)
+{
+  for (guint i = 0; i < sources->len; i++)
+    if (g_str_equal (rtcbotd_source_get_config (sources->pdata[i])->name, name))
+      {
+        if (index)
+          *index = i;
+        return sources->pdata[i];
+      }
+  return NULL;
+}
+
+/* Builds, not yet playing, the sources that @config adds or changes. */
+static gboolean
+build_changed_sources (RtcbotdDaemon *self, RtcbotdConfig *config, GPtrArray *built, GError **error)
+{
+  self->generation++;
+  for (guint i = 0; i < config->sources->len; i++)
+    {
+      const RtcbotdSourceConfig *c = config->sources->pdata[i];
+      RtcbotdSource *source;
+      if (!rtcbotd_config_source_routed_to_peers (config, c->name)
+          || (find_source (self->sources, c->name, NULL)
+              && rtcbotd_config_same (config, self->config, RTCBOTD_CONFIG_SOURCE, c->name)))
+        continue;
+      if (!(source = rtcbotd_source_new (c, self->pipeline, self->generation, error)))
+        return FALSE;
+      g_ptr_array_add (built, source);
+    }
+  return TRUE;
+}
+
+/* Main context, while sources wait to be freed. */
+static gboolean
+reap_retired (gpointer user_data)
+{
+  RtcbotdDaemon *self = user_data;
+
+  for (guint i = self->retired->len; i > 0; i--)
+    if (rtcbotd_source_is_idle (self->retired->pdata[i - 1]))
+      g_ptr_array_remove_index (self->retired, i - 1);
+  if (self->retired->len > 0)
+    return G_SOURCE_CONTINUE;
+  self->reap_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* A source that is gone or changed closes its peers (a track cannot change
+ * under RTCBot's clients; they reconnect) and goes once they have left. */
+static void
+retire_source (RtcbotdDaemon *self, RtcbotdSource *source)
+{
+  /* A copy: a peer may finish closing, and leave the table, at once. */
+  GList *peers = g_hash_table_get_values (self->peers);
+  guint closed = 0;
+
+  for (GList *l = peers; l; l = l->next)
+    if (rtcbotd_peer_uses_source (l->data, source))
+      {
+        rtcbotd_peer_close (l->data, "its source changed at reload");
+        closed++;
+      }
+  g_list_free (peers);
+  g_message ("[source %s]: stopped (reload; %u peer(s) closed)",
+             rtcbotd_source_get_config (source)->name, closed);
+  g_ptr_array_add (self->retired, source);
+  if (!self->reap_id)
+    self->reap_id = g_timeout_add (REAP_INTERVAL_MS, reap_retired, self);
+}
+
+/* Puts @config's sources in place: the unchanged ones keep running, @built
+ * ones start, the others retire. */
+static void
+commit_sources (RtcbotdDaemon *self, RtcbotdConfig *config, GPtrArray *built)
+{
+  g_autoptr (GPtrArray) running = g_steal_pointer (&self->sources);
+  guint index;
+
+  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
+  for (guint i = 0; i < config->sources->len; i++)
+    {
+      const char *name = ((RtcbotdSourceConfig *)config->sources->pdata[i])->name;
+      RtcbotdSource *source;
+      if (!rtcbotd_config_source_routed_to_peers (config, name))
+        continue;
+      if ((source = find_source (built, name, &index)))
+        {
+          g_ptr_array_steal_index (built, index);
+          rtcbotd_source_start (source);
+          g_message ("[source %s]: started (reload)", name);
+        }
+      else if ((source = find_source (running, name, &index)))
+        {
+          rtcbotd_config_take_unchanged (config, self->config, RTCBOTD_CONFIG_SOURCE, name);
+          g_ptr_array_steal_index (running, index);
+        }
+      if (source)
+        g_ptr_array_add (self->sources, source);
+    }
+  while (running->len > 0)
+    retire_source (self, g_ptr_array_steal_index (running, 0));
+}
+
 gboolean
 rtcbotd_daemon_wait_playing (RtcbotdDaemon *self, guint timeout_ms, GError **error)
 {
@@ -232,11 +344,29 @@ rtcbotd_daemon_wait_playing (RtcbotdDaemon *self, guint timeout_ms, GError **err
 gboolean
 rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **error)
 {
-  /* Being built: until then the running configuration stays. */
-  rtcbotd_config_free (config);
-  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_UNSUPPORTED,
-               "reloading is not supported yet; restart rtcbotd to apply changes");
-  return FALSE;
+  g_autoptr (RtcbotdConfig) next = config;
+  g_autoptr (RtcbotdConfig) old = NULL;
+  g_autoptr (GPtrArray) built
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
+  g_autoptr (GError) local_error = NULL;
+
+  if (!self->http || !self->control)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL, "the daemon is not running");
+      return FALSE;
+    }
+  /* What can fail comes first: until it has succeeded nothing has changed. */
+  if (!build_changed_sources (self, next, built, error)
+      || !rtcbotd_http_reload (self->http, next, error))
+    return FALSE;
+  commit_sources (self, next, built);
+  old = g_steal_pointer (&self->config);
+  self->config = g_steal_pointer (&next);
+  if (!rtcbotd_control_plane_reload (self->control, self->config, old,
+                                     rtcbotd_http_get_server (self->http), &local_error))
+    g_warning ("reload: %s", local_error->message);
+  g_message ("configuration reloaded from %s", self->config->path);
+  return TRUE;
 }
 
 void
@@ -260,6 +390,7 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
   if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_handle_id (&self->bus_watch_id, g_source_remove);
+  g_clear_handle_id (&self->reap_id, g_source_remove);
 }
 
 /* Plans which source each offered m-line carries: video m-lines take the

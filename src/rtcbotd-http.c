@@ -278,6 +278,28 @@ rtcbotd_http_listen (RtcbotdHttp *self, GError **error)
   return TRUE;
 }
 
+gboolean
+rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **error)
+{
+  const RtcbotdConfig *old = self->config;
+
+  if (g_str_equal (old->listen_host, config->listen_host)
+      && old->listen_port == config->listen_port)
+    {
+      self->config = config;
+      return TRUE;
+    }
+  /* Handlers stay; only the listening sockets and open connections go. */
+  soup_server_disconnect (self->server);
+  self->config = config;
+  if (rtcbotd_http_listen (self, error))
+    return TRUE;
+  self->config = old;
+  if (!rtcbotd_http_listen (self, NULL))
+    g_warning ("cannot listen on %s:%u again", old->listen_host, old->listen_port);
+  return FALSE;
+}
+
 void
 rtcbotd_http_stop (RtcbotdHttp *self)
 {

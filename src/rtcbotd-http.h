@@ -28,6 +28,10 @@ SoupServer *rtcbotd_http_get_server (RtcbotdHttp *self);
 /** Starts listening on [daemon] listen and logs the page's URL. */
 gboolean rtcbotd_http_listen (RtcbotdHttp *self, GError **error);
 
+/** Serves @config from now on (a reload), moving to its listen address if it
+ * changed; on error nothing changes. */
+gboolean rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **error);
+
 /** Stops listening and drops open connections. */
 void rtcbotd_http_stop (RtcbotdHttp *self);
 

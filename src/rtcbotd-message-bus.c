@@ -82,6 +82,22 @@ index_channels (RtcbotdMessageBus *self)
     }
 }
 
+/* Indexes the routes by the nodes they take messages from. */
+static void
+index_routes (RtcbotdMessageBus *self)
+{
+  g_hash_table_remove_all (self->inputs);
+  g_hash_table_remove_all (self->labels);
+  for (guint i = 0; i < self->routes->len; i++)
+    {
+      RtcbotdRoute *route = self->routes->pdata[i];
+      const RtcbotdRouteConfig *c = rtcbotd_route_get_config (route);
+      for (guint f = 0; f < c->from->len; f++)
+        add_input (self, self->inputs, ((RtcbotdRouteEnd *)c->from->pdata[f])->name, route);
+    }
+  index_channels (self);
+}
+
 RtcbotdMessageBus *
 rtcbotd_message_bus_new (const RtcbotdConfig *config)
 {
@@ -96,17 +112,52 @@ rtcbotd_message_bus_new (const RtcbotdConfig *config)
   for (guint i = 0; i < config->routes->len; i++)
     {
       const RtcbotdRouteConfig *c = config->routes->pdata[i];
-      RtcbotdRoute *route;
-      if (!c->messages)
-        continue;
-      route = rtcbotd_route_new (c, deliver, self);
-      g_ptr_array_add (self->routes, route);
-      for (guint f = 0; f < c->from->len; f++)
-        add_input (self, self->inputs, ((RtcbotdRouteEnd *)c->from->pdata[f])->name, route);
+      if (c->messages)
+        g_ptr_array_add (self->routes, rtcbotd_route_new (c, deliver, self));
     }
-  index_channels (self);
+  index_routes (self);
   rtcbotd_message_bus_set_sink (self, "log", log_sink, NULL);
   return self;
+}
+
+/* Takes the route named @name out of @routes, or returns NULL. */
+static RtcbotdRoute *
+steal_route (GPtrArray *routes, const char *name)
+{
+  for (guint i = 0; i < routes->len; i++)
+    if (g_str_equal (rtcbotd_route_get_config (routes->pdata[i])->name, name))
+      return g_ptr_array_steal_index (routes, i);
+  return NULL;
+}
+
+void
+rtcbotd_message_bus_reload (RtcbotdMessageBus *self, RtcbotdConfig *config, RtcbotdConfig *old)
+{
+  g_autoptr (GPtrArray) previous = g_steal_pointer (&self->routes);
+
+  self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_route_free);
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *c = config->routes->pdata[i];
+      RtcbotdRoute *kept = NULL;
+      if (!c->messages)
+        continue;
+      if (rtcbotd_config_take_unchanged (config, old, RTCBOTD_CONFIG_ROUTE, c->name))
+        kept = steal_route (previous, c->name);
+      /* take_unchanged() swapped the entries: the kept route's config is at i now. */
+      g_ptr_array_add (self->routes,
+                       kept ? kept : rtcbotd_route_new (config->routes->pdata[i], deliver, self));
+    }
+  /* A route that changes or goes stops what it drove, as a lost driver would. */
+  for (guint i = 0; i < previous->len; i++)
+    rtcbotd_route_fail_safe (previous->pdata[i], "the route changed at reload", FALSE);
+  index_routes (self);
+}
+
+void
+rtcbotd_message_bus_remove_sink (RtcbotdMessageBus *self, const char *node)
+{
+  g_hash_table_remove (self->sinks, node);
 }
 
 void

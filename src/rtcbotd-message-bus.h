@@ -28,9 +28,18 @@ RtcbotdMessageBus *rtcbotd_message_bus_new (const RtcbotdConfig *config);
 /** Frees @self; pending failsafes are not sent (see rtcbotd_message_bus_fail_safe_all()). */
 void rtcbotd_message_bus_free (RtcbotdMessageBus *self);
 
+/** Takes the routes of @config in place of @old's: unchanged routes keep their
+ * state (rtcbotd_config_take_unchanged()), changed and removed ones send their
+ * failsafe first, new ones start. Sinks stay registered. */
+void rtcbotd_message_bus_reload (RtcbotdMessageBus *self, RtcbotdConfig *config,
+                                 RtcbotdConfig *old);
+
 /** Registers @func as the consumer of sink node @node. */
 void rtcbotd_message_bus_set_sink (RtcbotdMessageBus *self, const char *node,
                                    RtcbotdMessageSinkFunc func, gpointer user_data);
+
+/** Forgets the consumer of sink node @node (messages for it are dropped). */
+void rtcbotd_message_bus_remove_sink (RtcbotdMessageBus *self, const char *node);
 
 /** Delivers @message, published by source node @node, along every route from
  * it; @origin is the peer or endpoint it came from (RTCBOTD_ORIGIN_ENDPOINT), or 0. */

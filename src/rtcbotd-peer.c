@@ -15,6 +15,8 @@
  * both ways) are then the only packets that prove it alive. */
 #define DATA_ONLY_TIMEOUT_S 45
 #define CLOSE_GRACE_MS 150
+/* Closing takes milliseconds; after this long something is stuck: say what. */
+#define CLOSE_STUCK_S 10
 /* What one peer may make the daemon hold: sinks for media it sends (its data
  * channels are limited in rtcbotd-channels.c). */
 #define MAX_INCOMING_STREAMS 4
@@ -36,6 +38,7 @@ typedef struct
   GstElement *payloader;
   GstPad *queue_src; /* looked up once: read for every buffer */
   RtcbotdPeer *peer; /* the owner, for the streaming-thread probe */
+  gboolean unlinked; /* closing: taken off its tee */
 } Branch;
 
 struct _RtcbotdPeer
@@ -52,7 +55,7 @@ struct _RtcbotdPeer
   RtcbotdChannels *channels;
   GTask *answer_task;
   guint gathering_timeout_id;
-  guint watchdog_id;
+  guint watchdog_id; /* every second until closing, then once if closing gets stuck */
   guint close_grace_id;
   gint64 connect_deadline;
   RtcbotdIceWatch *ice_watch; /* from connected to closing */
@@ -157,6 +160,15 @@ const char *
 rtcbotd_peer_get_state (RtcbotdPeer *self)
 {
   return state_names[self->state];
+}
+
+gboolean
+rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source)
+{
+  for (guint i = 0; i < self->branches->len; i++)
+    if (g_array_index (self->branches, Branch, i).track.source == source)
+      return TRUE;
+  return FALSE;
 }
 
 gboolean
@@ -703,6 +715,7 @@ finish_close (RtcbotdPeer *self)
     stop_element (self, self->sinks->pdata[i]);
   g_ptr_array_set_size (self->sinks, 0);
   g_mutex_unlock (&self->lock);
+  g_clear_handle_id (&self->watchdog_id, g_source_remove);
   self->state = STATE_CLOSED;
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
   g_object_unref (self); /* the reference rtcbotd_peer_close() took */
@@ -721,6 +734,7 @@ branch_unlinked (gpointer user_data)
   RtcbotdPeer *self = u->peer;
 
   rtcbotd_source_unuse (u->branch->track.source, u->branch->track.codec);
+  u->branch->unlinked = TRUE;
   g_free (u);
   if (--self->unlinks_pending == 0)
     finish_close (self);
@@ -767,6 +781,30 @@ unlink_branches (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Main context: a close that has not finished after CLOSE_STUCK_S. */
+static gboolean
+on_close_stuck (gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+  g_autoptr (GString) pending = g_string_new (NULL);
+
+  self->watchdog_id = 0;
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      if (!b->tee_pad || b->unlinked)
+        continue;
+      g_string_append_printf (pending, " [source %s] %s (pad %s%s%s)",
+                              rtcbotd_source_get_config (b->track.source)->name,
+                              rtcbotd_codec_to_string (b->track.codec), GST_PAD_NAME (b->tee_pad),
+                              gst_pad_is_linked (b->tee_pad) ? ", linked" : "",
+                              GST_PAD_IS_FLUSHING (b->tee_pad) ? ", flushing" : "");
+    }
+  g_warning ("peer %u: still closing after %u s (grace %s; waiting for%s)", self->id, CLOSE_STUCK_S,
+             self->close_grace_id ? "pending" : "over", pending->len ? pending->str : " nothing");
+  return G_SOURCE_REMOVE;
+}
+
 void
 rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
 {
@@ -777,6 +815,7 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
   g_object_ref (self);
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  self->watchdog_id = g_timeout_add_seconds (CLOSE_STUCK_S, on_close_stuck, self);
   fail_answer (self, g_error_new (RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
                                   "the peer closed while negotiating: %s", reason));
   g_signal_handlers_disconnect_by_data (self->webrtc, self);

@@ -62,6 +62,9 @@ guint rtcbotd_peer_get_id (RtcbotdPeer *self);
 /** Returns "negotiating", "connecting", "connected", "closing" or "closed". */
 const char *rtcbotd_peer_get_state (RtcbotdPeer *self);
 
+/** Returns TRUE when one of the peer's tracks carries @source. */
+gboolean rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source);
+
 /** Returns TRUE when @object is one of the peer's elements or inside one. */
 gboolean rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object);
 

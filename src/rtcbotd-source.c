@@ -31,12 +31,15 @@ struct _RtcbotdSource
   RtcbotdCodec preferred;
   GPtrArray *branches; /* of Branch, one per codec in use */
   guint branch_serial;
+  char *prefix;        /* of element names: "camera", or "camera.2" once rebuilt by a reload */
+  GPtrArray *elements; /* capture elements and the raw tee, in the pipeline */
+  guint teardowns;     /* branches unlinked but not yet removed */
 };
 
 static GstElement *
 add_element (RtcbotdSource *self, const char *factory, const char *role, GError **error)
 {
-  g_autofree char *name = g_strdup_printf ("%s-%s", self->config->name, role);
+  g_autofree char *name = g_strdup_printf ("%s-%s", self->prefix, role);
   GstElement *element = gst_element_factory_make (factory, name);
 
   if (!element)
@@ -53,6 +56,17 @@ add_element (RtcbotdSource *self, const char *factory, const char *role, GError 
                    "[source %s]: the pipeline refused the element %s", self->config->name, name);
       return NULL;
     }
+  return element;
+}
+
+/* A capture element lives as long as the source (branch elements do not). */
+static GstElement *
+add_capture_element (RtcbotdSource *self, const char *factory, const char *role, GError **error)
+{
+  GstElement *element = add_element (self, factory, role, error);
+
+  if (element)
+    g_ptr_array_add (self->elements, element);
   return element;
 }
 
@@ -78,11 +92,11 @@ build_test_video (RtcbotdSource *self, GError **error)
   guint n = 0;
   g_autoptr (GstCaps) caps = NULL;
 
-  if (!(chain[n++] = add_element (self, "videotestsrc", "capture", error)))
+  if (!(chain[n++] = add_capture_element (self, "videotestsrc", "capture", error)))
     return FALSE;
   gst_util_set_object_arg (G_OBJECT (chain[0]), "pattern", c->pattern);
   g_object_set (chain[0], "is-live", TRUE, "horizontal-speed", (gint)c->motion, NULL);
-  if (!(chain[n++] = add_element (self, "capsfilter", "caps", error)))
+  if (!(chain[n++] = add_capture_element (self, "capsfilter", "caps", error)))
     return FALSE;
   caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
                               c->width, "height", G_TYPE_INT, c->height, "framerate",
@@ -90,7 +104,7 @@ build_test_video (RtcbotdSource *self, GError **error)
   g_object_set (chain[1], "caps", caps, NULL);
   if (c->clock_overlay)
     {
-      if (!(chain[n++] = add_element (self, "clockoverlay", "clock", error)))
+      if (!(chain[n++] = add_capture_element (self, "clockoverlay", "clock", error)))
         return FALSE;
       g_object_set (chain[2], "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2, "valignment", 2,
                     "shaded-background", TRUE, "font-desc", "Sans 18", NULL);
@@ -104,7 +118,7 @@ build_test_audio (RtcbotdSource *self, GError **error)
 {
   GstElement *chain[2];
 
-  if (!(chain[0] = add_element (self, "audiotestsrc", "capture", error)))
+  if (!(chain[0] = add_capture_element (self, "audiotestsrc", "capture", error)))
     return FALSE;
   g_object_set (chain[0], "is-live", TRUE, "freq", self->config->frequency, "volume",
                 self->config->volume, "samplesperbuffer", 960, NULL);
@@ -123,13 +137,17 @@ branch_free (Branch *branch)
 }
 
 RtcbotdSource *
-rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, GError **error)
+rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, guint generation,
+                    GError **error)
 {
   RtcbotdSource *self = g_new0 (RtcbotdSource, 1);
   gboolean ok;
 
   self->config = config;
   self->pipeline = pipeline;
+  self->prefix
+      = generation ? g_strdup_printf ("%s.%u", config->name, generation) : g_strdup (config->name);
+  self->elements = g_ptr_array_new ();
   self->branches = g_ptr_array_new_with_free_func ((GDestroyNotify)branch_free);
   self->preferred = config->kind == RTCBOTD_KIND_AUDIO
                         ? RTCBOTD_CODEC_OPUS
@@ -150,6 +168,8 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, GEr
   ok = self->raw_tee
        && (config->type == RTCBOTD_SOURCE_TEST_VIDEO ? build_test_video (self, error)
                                                      : build_test_audio (self, error));
+  if (self->raw_tee) /* after the capture elements: they stop first */
+    g_ptr_array_add (self->elements, self->raw_tee);
   /* The preferred encoder runs from the start, so the first viewer waits for nothing. */
   ok = ok && branch_new (self, self->preferred, error) != NULL;
   if (!ok)
@@ -160,13 +180,51 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, GEr
   return self;
 }
 
+/* Stops and removes an element of ours, if the pipeline still holds it. */
+static void
+remove_element (RtcbotdSource *self, GstElement *element)
+{
+  if (!element || GST_OBJECT_PARENT (element) != GST_OBJECT (self->pipeline))
+    return;
+  gst_element_set_state (element, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (self->pipeline), element);
+}
+
 void
 rtcbotd_source_free (RtcbotdSource *self)
 {
   if (!self)
     return;
+  /* Capture first: its streaming thread stops before anything downstream goes. */
+  for (guint i = 0; i < self->elements->len; i++)
+    remove_element (self, self->elements->pdata[i]);
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *branch = self->branches->pdata[i];
+      remove_element (self, branch->queue);
+      remove_element (self, branch->encoder_bin);
+      remove_element (self, branch->tee);
+    }
+  g_ptr_array_unref (self->elements);
   g_ptr_array_unref (self->branches);
+  g_free (self->prefix);
   g_free (self);
+}
+
+void
+rtcbotd_source_start (RtcbotdSource *self)
+{
+  for (guint i = 0; i < self->elements->len; i++)
+    gst_element_sync_state_with_parent (self->elements->pdata[i]);
+}
+
+gboolean
+rtcbotd_source_is_idle (RtcbotdSource *self)
+{
+  for (guint i = 0; i < self->branches->len; i++)
+    if (((Branch *)self->branches->pdata[i])->users > 0)
+      return FALSE;
+  return self->teardowns == 0;
 }
 
 const RtcbotdSourceConfig *
@@ -339,6 +397,7 @@ static gboolean
 finish_teardown (gpointer user_data)
 {
   Branch *branch = user_data;
+  branch->source->teardowns--;
   remove_elements (branch->source, branch);
   g_debug ("[source %s]: %s encoder stopped, no peer uses it", branch->source->config->name,
            rtcbotd_codec_to_string (branch->codec));
@@ -370,6 +429,7 @@ rtcbotd_source_unuse (RtcbotdSource *self, RtcbotdCodec codec)
 
   if (g_ptr_array_find (self->branches, branch, &index))
     g_ptr_array_steal_index (self->branches, index);
+  self->teardowns++;
   gst_pad_add_probe (branch->raw_pad, GST_PAD_PROBE_TYPE_IDLE, on_raw_pad_idle, branch, NULL);
 }
 

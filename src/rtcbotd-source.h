@@ -6,7 +6,8 @@
  * viewers share one encoder per codec. Key frames are requested here,
  * rate-limited, whether a peer joins or sends a PLI. The source's preferred
  * codec branch lives as long as the source; other branches are torn down when
- * their last user goes. Owned by the daemon; lives until the pipeline stops.
+ * their last user goes. Owned by the daemon; lives until the pipeline stops, or
+ * until a reload that changed it has seen its last peer leave.
  */
 #pragma once
 
@@ -19,12 +20,20 @@ G_BEGIN_DECLS
 
 typedef struct _RtcbotdSource RtcbotdSource;
 
-/** Builds @config's elements into @pipeline (not yet playing). */
+/** Builds @config's elements into @pipeline (not yet playing); @generation
+ * (0 at start-up) keeps element names unique when a reload rebuilds a source. */
 RtcbotdSource *rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline,
-                                   GError **error);
+                                   guint generation, GError **error);
 
-/** Frees @self; its elements stay in the pipeline, which must be stopped. */
+/** Stops and removes @self's elements from the pipeline, and frees @self; no
+ * peer may use it any more (rtcbotd_source_is_idle()). */
 void rtcbotd_source_free (RtcbotdSource *self);
+
+/** Brings a source built into a running pipeline to the pipeline's state. */
+void rtcbotd_source_start (RtcbotdSource *self);
+
+/** Returns TRUE when no peer uses @self and no encoder is being torn down. */
+gboolean rtcbotd_source_is_idle (RtcbotdSource *self);
 
 /** Returns the configuration @self was built from. */
 const RtcbotdSourceConfig *rtcbotd_source_get_config (RtcbotdSource *self);

@@ -277,6 +277,24 @@ class Daemon:
             note(self.tail(80).rstrip())
         return False
 
+    # -- reload ----------------------------------------------------------
+    def config_path(self):
+        return Path(self._tmp.name) / "rtcbotd.conf"
+
+    def reload(self, config_text):
+        """Writes @config_text as the daemon's config file and sends SIGHUP."""
+        self.config_text = config_text
+        self.config_path().write_text(config_text)
+        self.proc.send_signal(signal.SIGHUP)
+
+    async def wait_output(self, text, timeout=10.0, count=1):
+        """Waits until @text has appeared @count times in the output."""
+        try:
+            await wait_until(lambda: self.output().count(text) >= count, timeout, interval=0.05)
+        except asyncio.TimeoutError:
+            raise TestFailure(f"{self.name}: {text!r} not logged {count} time(s) within "
+                              f"{timeout} s") from None
+
     # -- HTTP helpers ----------------------------------------------------
     async def get_json(self, path, timeout=5.0):
         async with aiohttp.ClientSession() as s:

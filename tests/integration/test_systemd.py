@@ -330,12 +330,19 @@ async def test_reload():
         health = await d.healthz()
         check(health["status"] == "ok" and "camera" in health["sources"],
               f"/healthz after a broken reload: {health}")
-        # A good file: RELOADING=1 and READY=1 again, whatever the daemon makes of it.
-        m.config_path.write_text(good)
+        # A good file that moves listen: applied, but --listen still wins.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        m.config_path.write_text(good.replace("listen = 127.0.0.1:0", f"listen = 127.0.0.1:{port}"))
         d.proc.send_signal(signal.SIGHUP)
         j = await m.notify.wait(lambda f: "RELOADING" in f, 5, k + 1, "second RELOADING=1")
         k = await m.ready(j + 1)
-        await d.healthz()
+        await wait_line(d, "configuration reloaded from")
+        await d.healthz()  # still at the --listen address
+        with socket.socket() as probe:
+            check(probe.connect_ex(("127.0.0.1", port)) != 0,
+                  f"the reloaded file's listen 127.0.0.1:{port} was applied over --listen")
 
 
 async def test_sigterm_stopping():
@@ -383,7 +390,7 @@ async def test_journal_fields():
             env=dict(os.environ, FAKE_RUN=str(run)), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            await journal_checks(journal, proc)
+            await journal_checks(journal, proc, cfg)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -397,7 +404,7 @@ def entries(journal, text):
     return [f for _, _, f in journal.snapshot() if text in f.get("MESSAGE", "")]
 
 
-async def journal_checks(journal, proc):
+async def journal_checks(journal, proc, cfg):
     i = await journal.wait(lambda f: "listening on http://" in f.get("MESSAGE", ""), 15, 0,
                            "the listening line in the journal")
     listening = journal.snapshot()[i][2]
@@ -417,10 +424,12 @@ async def journal_checks(journal, proc):
     peer = entries(journal, "peer 1: ")
     check(peer and all(f.get("RTCBOTD_PEER") == "1" for f in peer),
           f"peer entries without RTCBOTD_PEER=1: {peer}")
-    proc.send_signal(signal.SIGHUP)  # not supported yet or not, "reload:" is a warning here
+    cfg.write_text(cfg.read_text() + "[source camera]\n")  # a duplicate group
+    proc.send_signal(signal.SIGHUP)
     await journal.wait(lambda f: f.get("MESSAGE", "").startswith("reload: "), 5, i, "reload:")
     reload = entries(journal, "reload: ")[0]
-    check(reload.get("PRIORITY") in ("4", "5"), f"reload entry: {reload}")
+    check(reload.get("PRIORITY") == "4" and "keeping the running configuration"
+          in reload["MESSAGE"], f"reload entry: {reload}")
     proc.send_signal(signal.SIGTERM)
     await asyncio.to_thread(proc.wait, 10)
 

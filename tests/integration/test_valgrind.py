@@ -110,6 +110,7 @@ async def test_cycle():
         d = await start_under_valgrind(tmp, log, CONFIG, "rtcbotd-valgrind")
         a = RTCBotClient(d.url, name="valgrind-a")
         b = RTCBotClient(d.url, name="valgrind-b")
+        c = None
         try:
             await a.connect(timeout=60)
             await a.wait_first_video(timeout=60)
@@ -121,10 +122,22 @@ async def test_cycle():
             await d.wait_peers(0, timeout=60)
             await b.connect(timeout=60)
             await b.wait_first_video(timeout=60)
-            await d.stop(timeout=90, check_exit=False)  # with b still attached
+            # A reload that changes the camera: b is closed, the old camera
+            # retires and is freed, a new one is built; a broken file after it.
+            d.reload(CONFIG.replace("width = 160", "width = 160\npattern = ball"))
+            await d.wait_output("[source camera]: started (reload)", timeout=60)
+            await d.wait_peers(0, timeout=60)
+            d.reload(CONFIG + "\n[nonsense]\n")
+            await d.wait_output("keeping the running configuration", timeout=60)
+            c = RTCBotClient(d.url, name="valgrind-c")
+            await c.connect(timeout=60)
+            await c.wait_first_video(timeout=60)
+            await d.stop(timeout=90, check_exit=False)  # with c still attached
         finally:
             await a.close()
             await b.close()
+            if c:
+                await c.close()
         check_report(d, log)
 
 
@@ -209,6 +222,12 @@ async def test_control_cycle():
             await asyncio.sleep(1.5)  # and comes back
             c.send({"type": "keydown", "key": "d", "keyCode": 68})
             await asyncio.sleep(0.5)
+            # Reload: the worker and the map change, the serial port stays open.
+            d.reload(control_config(tmp).replace("worker.py\n", "worker.py changed\n")
+                     .replace("turn=key.d*50", "turn=key.d*60"))
+            await d.wait_output("configuration reloaded", timeout=60)
+            c.send({"type": "keydown", "key": "d", "keyCode": 68})
+            await asyncio.sleep(0.5)
             await d.stop(timeout=90, check_exit=False)
         finally:
             await c.close()
@@ -216,6 +235,7 @@ async def test_control_cycle():
             pty.wait()
         out = d.output()
         for line in ("[sink arduino]: ready (start bytes received)", "failsafe: no input for 200 ms",
+                     "[sink worker]: stopped (reload)", "configuration reloaded",
                      "[sink arduino]: down:", "[sink worker]: up", "[source pad]: down:",
                      "failsafe: the daemon is stopping"):
             check(line in out, f"the cycle did not reach {line!r}")

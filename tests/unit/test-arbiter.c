@@ -79,6 +79,29 @@ test_take (void)
   g_assert_cmpstr (error->message, ==, "control cannot be taken: the robot has no control-token");
 }
 
+/* A reload may switch modes: single gets a driver at once, shared has none,
+ * and a new token replaces the old one. */
+static void
+test_reconfigure (void)
+{
+  g_autoptr (RtcbotdArbiter) a = rtcbotd_arbiter_new (RTCBOTD_CONTROL_SHARED, NULL);
+  guint previous = 0;
+
+  rtcbotd_arbiter_add (a, 4);
+  rtcbotd_arbiter_add (a, 5);
+  g_assert_true (rtcbotd_arbiter_may_drive (a, 5));
+  g_assert_true (rtcbotd_arbiter_reconfigure (a, RTCBOTD_CONTROL_SINGLE, "new"));
+  g_assert_cmpuint (rtcbotd_arbiter_get_driver (a), ==, 4);
+  g_assert_false (rtcbotd_arbiter_may_drive (a, 5));
+  g_assert_false (rtcbotd_arbiter_reconfigure (a, RTCBOTD_CONTROL_SINGLE, "newer"));
+  g_assert_false (rtcbotd_arbiter_take (a, 5, "new", &previous, NULL));
+  g_assert_true (rtcbotd_arbiter_take (a, 5, "newer", &previous, NULL));
+  g_assert_cmpuint (previous, ==, 4);
+  g_assert_true (rtcbotd_arbiter_reconfigure (a, RTCBOTD_CONTROL_SHARED, NULL));
+  g_assert_cmpuint (rtcbotd_arbiter_get_driver (a), ==, 0);
+  g_assert_true (rtcbotd_arbiter_may_drive (a, 4));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -86,5 +109,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/arbiter/single", test_single);
   g_test_add_func ("/arbiter/shared", test_shared);
   g_test_add_func ("/arbiter/take", test_take);
+  g_test_add_func ("/arbiter/reconfigure", test_reconfigure);
   return g_test_run ();
 }

@@ -808,6 +808,37 @@ test_examples (void)
     }
 }
 
+/* A reload keeps what reads the same (whitespace, key order and comments
+ * aside) and moves its entry into the new config; anything else differs. */
+static void
+test_take_unchanged (void)
+{
+  g_autoptr (RtcbotdConfig) old = load_ok (
+      VIDEO "width = 320\nheight = 240\n" AUDIO "[sink worker]\ntype = exec\ncommand = /bin/cat\n"
+            "[route video]\nfrom = camera\nto = peers\n"
+            "[route work]\nfrom = peers.messages\nto = worker\n");
+  g_autoptr (RtcbotdConfig) next
+      = load_ok ("; a comment\n[source camera]\nheight=240\n type = test-video\nwidth = 320\n" AUDIO
+                 "frequency = 880\n"
+                 "[sink worker]\ntype = exec\ncommand = /bin/cat\n"
+                 "[route video]\nfrom = camera\nto = peers\n"
+                 "[route work]\nfrom = peers.messages\nto = worker;log\n");
+  const RtcbotdSourceConfig *camera = rtcbotd_config_find_source (old, "camera");
+  const RtcbotdEndpointConfig *worker = rtcbotd_config_find_endpoint (old, "worker");
+
+  g_assert_true (rtcbotd_config_take_unchanged (next, old, RTCBOTD_CONFIG_SOURCE, "camera"));
+  g_assert_true (rtcbotd_config_find_source (next, "camera") == camera);
+  g_assert_false (rtcbotd_config_take_unchanged (next, old, RTCBOTD_CONFIG_SOURCE, "tone"));
+  g_assert_true (rtcbotd_config_take_unchanged (next, old, RTCBOTD_CONFIG_ENDPOINT, "worker"));
+  g_assert_true (rtcbotd_config_find_endpoint (next, "worker") == worker);
+  g_assert_true (rtcbotd_config_take_unchanged (next, old, RTCBOTD_CONFIG_ROUTE, "video"));
+  g_assert_false (rtcbotd_config_take_unchanged (next, old, RTCBOTD_CONFIG_ROUTE, "work"));
+  g_assert_false (rtcbotd_config_take_unchanged (next, old, RTCBOTD_CONFIG_ROUTE, "missing"));
+  /* The old config got the new entries in exchange and frees them. */
+  g_assert_true (rtcbotd_config_find_source (old, "camera") != camera);
+  g_assert_cmpuint (rtcbotd_config_find_source (old, "camera")->width, ==, 320);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -845,6 +876,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/error/load-file-missing", test_load_file_missing);
   g_test_add_func ("/config/parse-address", test_parse_address);
   g_test_add_func ("/config/set-listen", test_set_listen);
+  g_test_add_func ("/config/take-unchanged", test_take_unchanged);
 
   return g_test_run ();
 }

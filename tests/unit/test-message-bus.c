@@ -552,6 +552,41 @@ test_failsafe_stop (void)
   g_assert_cmpstr (peers.messages->pdata[0], ==, "{\"forward\":0,\"turn\":0}");
 }
 
+/* A reload keeps an unchanged route with its state (the map remembers the
+ * held key), sends the failsafe of a changed one, and indexes new ones. */
+static void
+test_reload (void)
+{
+  g_autoptr (RtcbotdConfig) old = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) same = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) changed
+      = load_config ("[route drive]\nfrom = peers.messages\nto = peers\n"
+                     "map = forward=key.w*50\nfailsafe = 50ms {\"forward\":0,\"turn\":0}\n"
+                     "[route tell]\nfrom = peers.messages\nto = log\n");
+  g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (old);
+  g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
+  g_autoptr (JsonNode) d = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"d\"}");
+  g_auto (Received) peers = { 0 };
+
+  received_init (&peers);
+  rtcbotd_message_bus_set_sink (bus, "peers", collect, &peers);
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 1);
+  rtcbotd_message_bus_reload (bus, same, old);
+  g_assert_cmpuint (peers.messages->len, ==, 1); /* no failsafe: unchanged */
+  rtcbotd_message_bus_publish (bus, "peers.messages", d, 1);
+  g_assert_cmpstr (peers.messages->pdata[1], ==, "{\"forward\":100,\"turn\":50}");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                         "[route drive]: failsafe: the route changed at reload");
+  rtcbotd_message_bus_reload (bus, changed, same);
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (peers.messages->len, ==, 3);
+  g_assert_cmpstr (peers.messages->pdata[2], ==, "{\"forward\":0,\"turn\":0}");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "[route tell]: *");
+  rtcbotd_message_bus_publish (bus, "peers.messages", w, 1);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (peers.messages->pdata[3], ==, "{\"forward\":50}");
+}
+
 static void
 test_health (void)
 {
@@ -624,6 +659,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/message-bus/sink-up", test_sink_up);
   g_test_add_func ("/message-bus/failsafe/stop", test_failsafe_stop);
   g_test_add_func ("/message-bus/health", test_health);
+  g_test_add_func ("/message-bus/reload", test_reload);
 
   g_test_add_func ("/message-bus/decode/depth-limit", test_decode_depth_limit);
   return g_test_run ();
