@@ -8,8 +8,15 @@
 #include "rtcbotd-config.h"
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-log.h"
+#include "rtcbotd-notify.h"
 
 #define DEFAULT_CONFIG "/etc/rtcbotd/rtcbotd.conf"
+/* Bounds the wait for the pipeline to play before telling systemd we are ready. */
+#define PLAYING_TIMEOUT_MS 10000
+#define STATUS_INTERVAL_S 5
+/* RTCBOTD_TEST_HOOKS=1: SIGUSR2 blocks the main loop this long (docs/operations.md). */
+#define TEST_STALL_US (3 * G_USEC_PER_SEC)
 
 enum
 {
@@ -24,9 +31,26 @@ typedef struct
   char *config;
   char *check_config;
   char *listen;
-  gboolean verbose;
+  guint verbose; /* how many -v */
   gboolean version;
 } Options;
+
+/* What the signal handlers and timers of run() share; lives on run()'s stack. */
+typedef struct
+{
+  Options *options;
+  const char *path;
+  RtcbotdDaemon *daemon;
+  RtcbotdNotify *notify;
+  GMainLoop *loop;
+} App;
+
+static gboolean
+on_verbose (const char *name, const char *value, gpointer data, GError **error)
+{
+  ((Options *)data)->verbose++;
+  return TRUE;
+}
 
 static gboolean
 parse_options (int *argc, char ***argv, Options *options, GError **error)
@@ -38,13 +62,19 @@ parse_options (int *argc, char ***argv, Options *options, GError **error)
       "HTTP address, overriding [daemon] listen", "ADDR:PORT" },
     { "check-config", 0, 0, G_OPTION_ARG_FILENAME, &options->check_config,
       "Validate FILE and exit (0 valid, 78 invalid)", "FILE" },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose, "Log debug messages", NULL },
+    { "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, on_verbose,
+      "More log output, repeatable: -v rtcbotd's debug messages, -vv also GStreamer's "
+      "warnings, -vvv also GStreamer's info for webrtc and nice",
+      NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &options->version, "Print the version and exit", NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- robot WebRTC daemon");
+  GOptionGroup *group = g_option_group_new (NULL, NULL, NULL, options, NULL);
 
-  g_option_context_add_main_entries (context, entries, NULL);
+  /* A group of our own, so that on_verbose gets @options. */
+  g_option_group_add_entries (group, entries);
+  g_option_context_set_main_group (context, group);
   g_option_context_set_summary (context, "Puts a robot's cameras, microphones and controls on "
                                          "the web with WebRTC, as one INI file declares.");
   if (!g_option_context_parse (context, argc, argv, error))
@@ -77,52 +107,135 @@ check_config (const char *path)
   return EXIT_OK;
 }
 
+/* Loads the file again with --listen applied, and hands it to the daemon. */
 static gboolean
-on_stop_signal (gpointer user_data)
+reload (App *app, GError **error)
 {
-  g_message ("stopping");
-  g_main_loop_quit (user_data);
-  return G_SOURCE_CONTINUE;
+  g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_file (app->path, error);
+
+  if (!config)
+    return FALSE;
+  if (app->options->listen && !rtcbotd_config_set_listen (config, app->options->listen, error))
+    return FALSE;
+  return rtcbotd_daemon_reload (app->daemon, g_steal_pointer (&config), error);
 }
 
-typedef struct
-{
-  RtcbotdDaemon *daemon;
-  const char *path;
-  const char *listen;
-} Reload;
-
+/* Main context (g_unix_signal_add), like every handler below. A bad file
+ * keeps the running configuration: the daemon is as ready as before. */
 static gboolean
 on_reload_signal (gpointer user_data)
 {
-  Reload *r = user_data;
+  App *app = user_data;
   g_autoptr (GError) error = NULL;
-  RtcbotdConfig *config = rtcbotd_config_load_file (r->path, &error);
+  g_autofree char *status = NULL;
 
-  if (config && r->listen && !rtcbotd_config_set_listen (config, r->listen, &error))
-    g_clear_pointer (&config, rtcbotd_config_free);
-  if (!config || !rtcbotd_daemon_reload (r->daemon, config, &error))
+  g_message ("SIGHUP: reloading %s", app->path);
+  rtcbotd_notify_reloading (app->notify);
+  /* Success is logged by the daemon ("configuration reloaded from ..."). */
+  if (!reload (app, &error))
     g_warning ("reload: %s; keeping the running configuration", error->message);
+  status = rtcbotd_daemon_status_text (app->daemon);
+  rtcbotd_notify_ready (app->notify, status);
   return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_stop_signal (gpointer user_data)
+{
+  App *app = user_data;
+
+  g_message ("stopping");
+  rtcbotd_notify_stopping (app->notify);
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Test hook: a main loop that hangs, to prove the watchdog pings stop with it. */
+static gboolean
+on_stall_signal (gpointer user_data)
+{
+  g_warning ("test hook: SIGUSR2: blocking the main loop for %d s",
+             (int)(TEST_STALL_US / G_USEC_PER_SEC));
+  g_usleep (TEST_STALL_US);
+  g_message ("test hook: the main loop runs again");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+refresh_status (App *app)
+{
+  g_autofree char *status = rtcbotd_daemon_status_text (app->daemon);
+
+  rtcbotd_notify_status (app->notify, status);
+}
+
+static gboolean
+on_status_timeout (gpointer user_data)
+{
+  refresh_status (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_peers_changed (RtcbotdDaemon *daemon, gpointer user_data)
+{
+  refresh_status (user_data);
+}
+
+/* The watchdog's health check: the loop runs (or we would not be here) and the media plays. */
+static gboolean
+is_healthy (gpointer user_data)
+{
+  return rtcbotd_daemon_wait_playing (user_data, 0, NULL);
+}
+
+static int
+start_daemon (App *app, RtcbotdConfig *config)
+{
+  g_autoptr (GError) error = NULL;
+
+  app->daemon = rtcbotd_daemon_new (config);
+  if (!rtcbotd_daemon_start (app->daemon, &error)
+      || !rtcbotd_daemon_wait_playing (app->daemon, PLAYING_TIMEOUT_MS, &error))
+    {
+      g_printerr ("rtcbotd: %s\n", error->message);
+      return g_error_matches (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG) ? EXIT_CONFIG
+                                                                          : EXIT_INTERNAL;
+    }
+  return EXIT_OK;
+}
+
+/* Runs the loop until SIGINT or SIGTERM; systemd hears READY=1 once HTTP
+ * listens and the pipeline plays. */
+static void
+serve (App *app)
+{
+  g_autofree char *status = rtcbotd_daemon_status_text (app->daemon);
+  guint status_timeout = g_timeout_add_seconds (STATUS_INTERVAL_S, on_status_timeout, app);
+
+  g_signal_connect (app->daemon, "peers-changed", G_CALLBACK (on_peers_changed), app);
+  rtcbotd_notify_ready (app->notify, status);
+  rtcbotd_notify_start_watchdog (app->notify, is_healthy, app->daemon);
+  g_main_loop_run (app->loop);
+  g_source_remove (status_timeout);
+  g_signal_handlers_disconnect_by_data (app->daemon, app);
 }
 
 static int
 run (Options *options)
 {
-  const char *path = options->config ? options->config : DEFAULT_CONFIG;
+  App app = { .options = options, .path = options->config ? options->config : DEFAULT_CONFIG };
   g_autoptr (GError) error = NULL;
   g_autoptr (RtcbotdConfig) config = NULL;
-  g_autoptr (RtcbotdDaemon) daemon = NULL;
-  g_autoptr (GMainLoop) loop = NULL;
-  guint sigint, sigterm, sighup;
-  Reload reload = { 0 };
+  guint signals[4];
+  int status;
 
-  if (!options->config && !g_file_test (path, G_FILE_TEST_EXISTS))
+  if (!options->config && !g_file_test (app.path, G_FILE_TEST_EXISTS))
     {
-      g_printerr ("rtcbotd: no --config given and %s does not exist\n", path);
+      g_printerr ("rtcbotd: no --config given and %s does not exist\n", app.path);
       return EXIT_USAGE;
     }
-  if (!(config = rtcbotd_config_load_file (path, &error)))
+  if (!(config = rtcbotd_config_load_file (app.path, &error)))
     {
       g_printerr ("rtcbotd: %s\n", error->message);
       return EXIT_CONFIG;
@@ -135,24 +248,26 @@ run (Options *options)
   /* A worker or socket client that goes away must turn our next write into
    * EPIPE, not kill the daemon; workers get the default back (rtcbotd-exec). */
   signal (SIGPIPE, SIG_IGN);
-  daemon = rtcbotd_daemon_new (g_steal_pointer (&config));
-  if (!rtcbotd_daemon_start (daemon, &error))
-    {
-      g_printerr ("rtcbotd: %s\n", error->message);
-      return g_error_matches (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG) ? EXIT_CONFIG
-                                                                          : EXIT_INTERNAL;
-    }
-  loop = g_main_loop_new (NULL, FALSE);
-  sigint = g_unix_signal_add (SIGINT, on_stop_signal, loop);
-  sigterm = g_unix_signal_add (SIGTERM, on_stop_signal, loop);
-  reload = (Reload){ daemon, path, options->listen };
-  sighup = g_unix_signal_add (SIGHUP, on_reload_signal, &reload);
-  g_main_loop_run (loop);
-  g_source_remove (sigint);
-  g_source_remove (sigterm);
-  g_source_remove (sighup);
-  rtcbotd_daemon_stop (daemon);
-  return EXIT_OK;
+  app.loop = g_main_loop_new (NULL, FALSE);
+  app.notify = rtcbotd_notify_new ();
+  /* Before starting: a signal during start-up waits for the loop instead of killing us. */
+  signals[0] = g_unix_signal_add (SIGINT, on_stop_signal, &app);
+  signals[1] = g_unix_signal_add (SIGTERM, on_stop_signal, &app);
+  signals[2] = g_unix_signal_add (SIGHUP, on_reload_signal, &app);
+  signals[3] = g_strcmp0 (g_getenv ("RTCBOTD_TEST_HOOKS"), "1") == 0
+                   ? g_unix_signal_add (SIGUSR2, on_stall_signal, &app)
+                   : 0;
+  status = start_daemon (&app, g_steal_pointer (&config));
+  if (status == EXIT_OK)
+    serve (&app);
+  /* Stopping iterates the main context: no handler may run on a daemon going away. */
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    g_clear_handle_id (&signals[i], g_source_remove);
+  rtcbotd_daemon_stop (app.daemon);
+  g_clear_object (&app.daemon);
+  g_clear_pointer (&app.notify, rtcbotd_notify_free);
+  g_clear_pointer (&app.loop, g_main_loop_unref);
+  return status;
 }
 
 int
@@ -173,13 +288,13 @@ main (int argc, char **argv)
       g_print ("rtcbotd %s\n", RTCBOTD_VERSION);
       return EXIT_OK;
     }
-  if (options.verbose)
-    g_log_set_debug_enabled (TRUE);
+  rtcbotd_log_install (options.verbose);
   if (options.check_config)
     status = check_config (options.check_config);
   else
     {
       gst_init (NULL, NULL);
+      rtcbotd_log_configure_gstreamer (options.verbose);
       status = run (&options);
       gst_deinit ();
     }

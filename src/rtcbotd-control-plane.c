@@ -564,3 +564,12 @@ rtcbotd_control_plane_add_metrics (RtcbotdControlPlane *self, RtcbotdMetrics *m)
                          "The peer that drives (control = single), 0 when none or shared.",
                          rtcbotd_arbiter_get_driver (self->arbiter), NULL);
 }
+
+void
+rtcbotd_control_plane_append_status (RtcbotdControlPlane *self, GString *status)
+{
+  for (guint i = 0; i < self->endpoints->len; i++)
+    g_string_append_printf (status, "%s%s %s", i ? ", " : "; endpoints: ",
+                            rtcbotd_endpoint_get_name (self->endpoints->pdata[i]),
+                            rtcbotd_endpoint_is_up (self->endpoints->pdata[i]) ? "up" : "down");
+}

@@ -53,4 +53,7 @@ gboolean rtcbotd_control_plane_all_up (RtcbotdControlPlane *self);
 /** Adds the message, route, endpoint and control series to @metrics. */
 void rtcbotd_control_plane_add_metrics (RtcbotdControlPlane *self, RtcbotdMetrics *metrics);
 
+/** Appends "; endpoints: NAME up|down, ..." to @status (nothing without endpoints). */
+void rtcbotd_control_plane_append_status (RtcbotdControlPlane *self, GString *status);
+
 G_END_DECLS

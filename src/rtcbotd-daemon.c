@@ -40,6 +40,14 @@ struct _RtcbotdDaemon
 
 G_DEFINE_FINAL_TYPE (RtcbotdDaemon, rtcbotd_daemon, G_TYPE_OBJECT)
 
+enum
+{
+  SIGNAL_PEERS_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 rtcbotd_daemon_finalize (GObject *object)
 {
@@ -60,6 +68,9 @@ static void
 rtcbotd_daemon_class_init (RtcbotdDaemonClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = rtcbotd_daemon_finalize;
+  signals[SIGNAL_PEERS_CHANGED]
+      = g_signal_new ("peers-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -92,6 +103,7 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
   g_message ("peer %u: gone (%u left)", rtcbotd_peer_get_id (peer),
              g_hash_table_size (self->peers) - 1);
   g_hash_table_remove (self->peers, GUINT_TO_POINTER (rtcbotd_peer_get_id (peer)));
+  g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
 }
 
 static RtcbotdPeer *
@@ -336,6 +348,22 @@ commit_sources (RtcbotdDaemon *self, RtcbotdConfig *config, GPtrArray *built)
 }
 
 gboolean
+rtcbotd_daemon_wait_playing (RtcbotdDaemon *self, guint timeout_ms, GError **error)
+{
+  GstState state = GST_STATE_NULL;
+
+  if (self->pipeline)
+    gst_element_get_state (self->pipeline, &state, NULL, timeout_ms * GST_MSECOND);
+  if (state == GST_STATE_PLAYING)
+    return TRUE;
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+               "the media pipeline is %s, not playing, after %u ms (run with -vv for "
+               "GStreamer's warnings)",
+               gst_element_state_get_name (state), timeout_ms);
+  return FALSE;
+}
+
+gboolean
 rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **error)
 {
   g_autoptr (RtcbotdConfig) next = config;
@@ -534,6 +562,7 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
   rtcbotd_control_plane_add_peer (self->control, peer);
+  g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
   g_message ("peer %u: offer with %u track(s) to send", id, tracks->len);
   rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, g_steal_pointer (&task));
 }
@@ -663,4 +692,23 @@ rtcbotd_daemon_metrics_text (RtcbotdDaemon *self)
   if (self->control)
     rtcbotd_control_plane_add_metrics (self->control, m);
   return rtcbotd_metrics_to_text (m);
+}
+
+char *
+rtcbotd_daemon_status_text (RtcbotdDaemon *self)
+{
+  GString *status = g_string_new (NULL);
+  guint n = g_hash_table_size (self->peers);
+  gboolean playing = rtcbotd_daemon_wait_playing (self, 0, NULL);
+
+  g_string_append_printf (status, "%u peer%s", n, n == 1 ? "" : "s");
+  for (guint i = 0; i < self->sources->len; i++)
+    g_string_append_printf (status, "%s%s %s", i ? ", " : "; sources: ",
+                            rtcbotd_source_get_config (self->sources->pdata[i])->name,
+                            !playing                                         ? "stopped"
+                            : rtcbotd_source_is_up (self->sources->pdata[i]) ? "up"
+                                                                             : "down");
+  if (self->control)
+    rtcbotd_control_plane_append_status (self->control, status);
+  return g_string_free (status, FALSE);
 }

@@ -4,7 +4,8 @@
  * source and every peer's webrtcbin, the message bus, and the HTTP server. It
  * turns a /connect offer into a plan (which source goes on which m-line, in
  * which codec), creates the peer, and removes it when it closes. It lives for
- * the whole process, on the main context.
+ * the whole process, on the main context. It emits "peers-changed" (no
+ * arguments, main context) after a peer is added or removed.
  */
 #pragma once
 
@@ -22,6 +23,9 @@ RtcbotdDaemon *rtcbotd_daemon_new (RtcbotdConfig *config);
 
 /** Builds the pipeline, starts the sources and listens for HTTP. */
 gboolean rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error);
+
+/** Waits at most @timeout_ms for the pipeline to play; FALSE with @error when it does not. */
+gboolean rtcbotd_daemon_wait_playing (RtcbotdDaemon *self, guint timeout_ms, GError **error);
 
 /** Applies @config (which it takes) in place of the running one: unchanged
  * parts keep running, changed ones are rebuilt; on error nothing changes. */
@@ -45,5 +49,9 @@ char *rtcbotd_daemon_metrics_text (RtcbotdDaemon *self);
 
 /** Returns the number of peers (negotiating, connected or closing). */
 guint rtcbotd_daemon_get_n_peers (RtcbotdDaemon *self);
+
+/** Returns one line for the service manager: "2 peers; sources: camera up; endpoints: arduino
+ * down". */
+char *rtcbotd_daemon_status_text (RtcbotdDaemon *self);
 
 G_END_DECLS
