@@ -1,8 +1,7 @@
 /* rtcbotd-arbiter.c — who may drive: control arbitration between peers. */
 #include "rtcbotd-arbiter.h"
 
-#include <string.h>
-
+#include "rtcbotd-access.h"
 #include "rtcbotd-error.h"
 
 struct _RtcbotdArbiter
@@ -72,18 +71,6 @@ rtcbotd_arbiter_add (RtcbotdArbiter *self, guint peer)
   return TRUE;
 }
 
-/* Compares in a time that does not depend on where the texts differ. */
-static gboolean
-token_equal (const char *a, const char *b)
-{
-  gsize la = strlen (a), lb = strlen (b);
-  guint8 diff = la != lb;
-
-  for (gsize i = 0; i < la; i++)
-    diff |= (guint8)a[i] ^ (guint8)b[i % MAX (lb, 1)];
-  return diff == 0;
-}
-
 guint
 rtcbotd_arbiter_remove (RtcbotdArbiter *self, guint peer)
 {
@@ -117,7 +104,7 @@ rtcbotd_arbiter_take (RtcbotdArbiter *self, guint peer, const char *token, guint
                            "control cannot be taken: the robot has no control-token");
       return FALSE;
     }
-  if (!token || !token_equal (token, self->token))
+  if (!token || !rtcbotd_access_token_equal (token, self->token))
     {
       g_set_error_literal (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
                            "control not taken: wrong or missing token");

@@ -4,18 +4,16 @@
 #include <gio/gio.h>
 #include <string.h>
 
+#include "rtcbotd-config-daemon.h"
 #include "rtcbotd-config-endpoint.h"
 #include "rtcbotd-config-reader.h"
 #include "rtcbotd-error.h"
 
-static const char *const daemon_keys[]
-    = { "listen", "web-root", "max-peers", "peer-timeout", "control", "control-token", NULL };
 static const char *const test_video_keys[]
     = { "type",    "width",   "height",  "framerate",         "pattern", "motion",
         "overlay", "encoder", "bitrate", "keyframe-interval", NULL };
 static const char *const test_audio_keys[] = { "type", "frequency", "volume", NULL };
 static const char *const route_keys[] = { "from", "to", "map", "failsafe", NULL };
-static const char *const controls[] = { "single", "shared", NULL };
 
 /* Indexed by RtcbotdSourceType. */
 static const char *const source_types[] = { "test-video", "test-audio", NULL };
@@ -73,6 +71,10 @@ rtcbotd_config_free (RtcbotdConfig *self)
   g_free (self->listen_host);
   g_free (self->web_root);
   g_free (self->control_token);
+  g_free (self->token);
+  g_free (self->viewer_token);
+  g_free (self->tls_certificate);
+  g_free (self->tls_key);
   g_ptr_array_unref (self->sources);
   g_ptr_array_unref (self->endpoints);
   g_ptr_array_unref (self->routes);
@@ -151,46 +153,6 @@ rtcbotd_config_set_listen (RtcbotdConfig *self, const char *address, GError **er
   g_free (self->listen_host);
   self->listen_host = g_steal_pointer (&host);
   self->listen_port = port;
-  return TRUE;
-}
-
-static gboolean
-parse_daemon (RtcbotdConfig *self, RtcbotdConfigReader *reader, GError **error)
-{
-  const char *g = "daemon";
-  g_autofree char *listen = NULL;
-  g_autofree char *web_root = NULL;
-  g_autoptr (GError) local_error = NULL;
-  guint control;
-
-  if (!rtcbotd_config_reader_check_keys (reader, g, daemon_keys, error)
-      || !rtcbotd_config_reader_get_choice (reader, g, "control", controls, 0, &control, error)
-      || !rtcbotd_config_reader_get_string (reader, g, "control-token", NULL, &self->control_token,
-                                            error)
-      || !rtcbotd_config_reader_get_string (reader, g, "listen", "0.0.0.0:8080", &listen, error)
-      || !rtcbotd_config_reader_get_string (reader, g, "web-root", "builtin", &web_root, error)
-      || !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers, error)
-      || !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
-                                          &self->peer_timeout, error))
-    return FALSE;
-  self->control = control;
-  if (!rtcbotd_config_set_listen (self, listen, &local_error))
-    {
-      rtcbotd_config_reader_error (reader, error, g, "listen", "%s", local_error->message);
-      return FALSE;
-    }
-  if (!g_str_equal (web_root, "builtin"))
-    {
-      if (!g_file_test (web_root, G_FILE_TEST_IS_DIR))
-        {
-          rtcbotd_config_reader_error (reader, error, g, "web-root",
-                                       "\"%s\" is not a directory; accepted: builtin or a "
-                                       "directory",
-                                       web_root);
-          return FALSE;
-        }
-      self->web_root = g_steal_pointer (&web_root);
-    }
   return TRUE;
 }
 
@@ -664,7 +626,7 @@ parse_group (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *group
   if (pass == 1)
     return !g_str_equal (section, "route") || parse_route (self, reader, group, name, error);
   if (g_str_equal (section, "daemon"))
-    return parse_daemon (self, reader, error);
+    return rtcbotd_config_parse_daemon (self, reader, error);
   if (!g_str_equal (section, "route")
       && (source_exists (self, name) || endpoint_exists (self, name)))
     {
@@ -697,7 +659,7 @@ rtcbotd_config_load_data (const char *data, const char *name, GError **error)
   self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)route_config_free);
   groups = rtcbotd_config_reader_get_groups (reader);
   have_daemon = g_strv_contains ((const char *const *)groups, "daemon");
-  if (!have_daemon && !parse_daemon (self, reader, error))
+  if (!have_daemon && !rtcbotd_config_parse_daemon (self, reader, error))
     return NULL;
   for (guint pass = 0; pass < 2; pass++)
     for (guint i = 0; groups[i]; i++)

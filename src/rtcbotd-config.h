@@ -146,6 +146,12 @@ typedef struct
   GPtrArray *sources;   /* of RtcbotdSourceConfig: media */
   GPtrArray *endpoints; /* of RtcbotdEndpointConfig: message sources and sinks */
   GPtrArray *routes;    /* of RtcbotdRouteConfig */
+
+  /* Access to the HTTP surface (docs/security.md). */
+  char *token;           /* the driver's token; NULL: no token, everything is open */
+  char *viewer_token;    /* a token that may only watch; NULL: none (needs token) */
+  char *tls_certificate; /* PEM file; NULL: plain HTTP (then tls_key is NULL too) */
+  char *tls_key;         /* PEM file with the certificate's private key */
 } RtcbotdConfig;
 
 /** Loads and validates the configuration file at @path. */

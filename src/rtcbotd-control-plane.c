@@ -20,6 +20,7 @@
 
 #define ORIGIN_KEY "rtcbotd-origin"   /* an endpoint's origin, RTCBOTD_ORIGIN_ENDPOINT | serial */
 #define REFUSED_KEY "rtcbotd-refused" /* gint64: when a peer was last refused something */
+#define WATCHER_KEY "rtcbotd-watcher" /* set on a peer that came with the viewer token */
 
 struct _RtcbotdControlPlane
 {
@@ -282,17 +283,36 @@ rtcbotd_control_plane_stop (RtcbotdControlPlane *self)
 
 /* ---- peers --------------------------------------------------------------- */
 
-/* Tells @peer its role, in single mode (shared mode stays silent, as RTCBot). */
+/* TRUE for a peer that connected with the viewer token: it watches in every
+ * control mode, and the arbiter never hears of it. */
+static gboolean
+is_watcher (RtcbotdPeer *peer)
+{
+  return g_object_get_data (G_OBJECT (peer), WATCHER_KEY) != NULL;
+}
+
+static gboolean
+may_drive (RtcbotdControlPlane *self, RtcbotdPeer *peer)
+{
+  return !is_watcher (peer)
+         && rtcbotd_arbiter_may_drive (self->arbiter, rtcbotd_peer_get_id (peer));
+}
+
+/* Tells @peer its role, in single mode (shared mode stays silent, as RTCBot),
+ * and always to a watcher, which will never drive. */
 static void
 tell_role (RtcbotdControlPlane *self, guint id)
 {
   RtcbotdPeer *peer = g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
   g_autofree char *text = NULL;
 
-  if (!peer || !rtcbotd_arbiter_is_single (self->arbiter))
+  if (!peer || (!rtcbotd_arbiter_is_single (self->arbiter) && !is_watcher (peer)))
     return;
-  text = g_strdup_printf ("{\"rtcbotd\":\"role\",\"role\":\"%s\"}",
-                          rtcbotd_arbiter_get_role (self->arbiter, id));
+  if (is_watcher (peer))
+    text = g_strdup ("{\"rtcbotd\":\"role\",\"role\":\"viewer\",\"watch-only\":true}");
+  else
+    text = g_strdup_printf ("{\"rtcbotd\":\"role\",\"role\":\"%s\"}",
+                            rtcbotd_arbiter_get_role (self->arbiter, id));
   rtcbotd_peer_send (peer, text);
 }
 
@@ -356,6 +376,12 @@ take_control (RtcbotdControlPlane *self, RtcbotdPeer *peer, JsonObject *command)
   g_autoptr (GError) error = NULL;
   guint previous;
 
+  if (is_watcher (peer))
+    {
+      refuse (peer, "control not taken: this peer connected with the viewer token and may only "
+                    "watch");
+      return;
+    }
   if (!rtcbotd_arbiter_take (self->arbiter, id, token, &previous, &error))
     {
       refuse (peer, error->message);
@@ -380,7 +406,7 @@ handle_command (RtcbotdControlPlane *self, RtcbotdPeer *peer, JsonObject *comman
 
   if (g_str_equal (name, "alive"))
     {
-      if (rtcbotd_arbiter_may_drive (self->arbiter, id))
+      if (may_drive (self, peer))
         rtcbotd_message_bus_keep_alive (self->bus, id);
     }
   else if (g_str_equal (name, "take-control") && refused_recently (peer))
@@ -417,7 +443,7 @@ on_peer_message (RtcbotdPeer *peer, const char *label, const char *text, Rtcbotd
 
   if (command)
     handle_command (self, peer, command);
-  else if (rtcbotd_arbiter_may_drive (self->arbiter, id))
+  else if (may_drive (self, peer))
     rtcbotd_message_bus_publish_channel (self->bus, label, message, id);
   else
     self->ignored++;
@@ -428,6 +454,13 @@ on_channel_opened (RtcbotdPeer *peer, const char *label, RtcbotdControlPlane *se
 {
   guint id = rtcbotd_peer_get_id (peer);
 
+  if (is_watcher (peer))
+    {
+      /* Never the arbiter's: in single mode it would become the driver. */
+      if (g_str_equal (label, "default"))
+        tell_role (self, id);
+      return;
+    }
   if (!rtcbotd_arbiter_add (self->arbiter, id))
     return; /* its second channel */
   if (rtcbotd_arbiter_get_driver (self->arbiter) == id)
@@ -481,8 +514,10 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdControlPlane *self)
 }
 
 void
-rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer)
+rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer, RtcbotdRole role)
 {
+  if (role == RTCBOTD_ROLE_VIEWER)
+    g_object_set_data (G_OBJECT (peer), WATCHER_KEY, GINT_TO_POINTER (TRUE));
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (rtcbotd_peer_get_id (peer)),
                        g_object_ref (peer));
   g_signal_connect (peer, "message", G_CALLBACK (on_peer_message), self);

@@ -4,7 +4,8 @@
  * and its routes, the endpoints (serial, evdev, exec, websocket, socket), the
  * peers' data channels as the "peers", "peers.messages" and
  * "peers.channel.LABEL" nodes, control arbitration between peers, and the
- * daemon's own control messages ({"rtcbotd": ...}). It follows each peer the
+ * daemon's own control messages ({"rtcbotd": ...}); a peer that connected
+ * with the viewer token only ever watches. It follows each peer the
  * daemon hands it through the peer's signals until the peer closes. Owned by
  * the daemon; main context only.
  */
@@ -12,6 +13,7 @@
 
 #include <libsoup/soup.h>
 
+#include "rtcbotd-access.h"
 #include "rtcbotd-config.h"
 #include "rtcbotd-metrics.h"
 #include "rtcbotd-peer.h"
@@ -41,8 +43,10 @@ gboolean rtcbotd_control_plane_reload (RtcbotdControlPlane *self, RtcbotdConfig 
  * stops the endpoints; once, later calls do nothing. */
 void rtcbotd_control_plane_stop (RtcbotdControlPlane *self);
 
-/** Carries @peer's data-channel messages from now on, until it closes. */
-void rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer);
+/** Carries @peer's data-channel messages from now on, until it closes; a
+ * viewer @role only watches: its messages are ignored, control refused. */
+void rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer,
+                                     RtcbotdRole role);
 
 /** Adds the "messages", "routes", "endpoints" and "control" members of /healthz. */
 void rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *builder);

@@ -537,7 +537,7 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error
 
 void
 rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
-                              GAsyncReadyCallback callback, gpointer user_data)
+                              RtcbotdRole role, GAsyncReadyCallback callback, gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
   g_autoptr (GError) error = NULL;
@@ -561,9 +561,10 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
     }
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
-  rtcbotd_control_plane_add_peer (self->control, peer);
+  rtcbotd_control_plane_add_peer (self->control, peer, role);
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
-  g_message ("peer %u: offer with %u track(s) to send", id, tracks->len);
+  g_message ("peer %u: offer with %u track(s) to send%s", id, tracks->len,
+             role == RTCBOTD_ROLE_VIEWER ? " (viewer token: watches only)" : "");
   rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, g_steal_pointer (&task));
 }
 

@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 
+#include "rtcbotd-access.h"
 #include "rtcbotd-config.h"
 
 G_BEGIN_DECLS
@@ -34,9 +35,11 @@ gboolean rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GErr
 /** Closes every peer and stops everything; waits at most a few seconds. */
 void rtcbotd_daemon_stop (RtcbotdDaemon *self);
 
-/** Answers the RTCBot /connect request @body that arrived on address @local. */
+/** Answers the RTCBot /connect request @body that arrived on address @local;
+ * the peer gets @role (a viewer only watches). */
 void rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
-                                   GAsyncReadyCallback callback, gpointer user_data);
+                                   RtcbotdRole role, GAsyncReadyCallback callback,
+                                   gpointer user_data);
 
 /** Returns the answer as JSON text, or NULL with @error set. */
 char *rtcbotd_daemon_connect_finish (RtcbotdDaemon *self, GAsyncResult *result, GError **error);

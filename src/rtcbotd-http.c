@@ -1,10 +1,12 @@
-/* rtcbotd-http.c — the HTTP surface: page, library, /connect, /healthz, /metrics. */
+/* rtcbotd-http.c — the HTTP surface: page, library, /connect, /healthz, /metrics, access control.
+ */
 #include "rtcbotd-http.h"
 
 #include <libsoup/soup.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rtcbotd-access.h"
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-metrics.h"
@@ -14,6 +16,7 @@
 #define BODY_KEY "rtcbotd-body"       /* GByteArray of the request body, capped */
 #define TOO_LARGE_KEY "rtcbotd-large" /* set when the body passed the cap */
 #define GONE_KEY "rtcbotd-gone"       /* set when the client went away */
+#define ROLE_KEY "rtcbotd-role"       /* RtcbotdRole + 1 of a request that passed the gate */
 
 struct _RtcbotdHttp
 {
@@ -58,6 +61,82 @@ static void
 on_disconnected (SoupServerMessage *msg, gpointer user_data)
 {
   g_object_set_data (G_OBJECT (msg), GONE_KEY, GINT_TO_POINTER (TRUE));
+}
+
+/* The token a request carries, wherever it is. */
+static char *
+request_token (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *query = g_uri_get_query (soup_server_message_get_uri (msg));
+  g_autoptr (GHashTable) form = query ? soup_form_decode (query) : NULL;
+
+  return rtcbotd_access_find_token (soup_message_headers_get_one (headers, "Authorization"),
+                                    form ? g_hash_table_lookup (form, "token") : NULL,
+                                    soup_message_headers_get_one (headers, "Cookie"));
+}
+
+/* What @path needs, also read once more decoded: whichever of the two the
+ * server routes by, a protected path is never taken for an open one. */
+static RtcbotdNeed
+need_for (const char *path)
+{
+  g_autofree char *decoded = g_uri_unescape_string (path, NULL);
+  RtcbotdNeed need = rtcbotd_access_need_for (path);
+
+  return decoded ? MAX (need, rtcbotd_access_need_for (decoded)) : MAX (need, RTCBOTD_NEED_VIEWER);
+}
+
+/* The one place where tokens are checked: every request, once its headers
+ * are in, whichever handler serves it later (our own, a websocket endpoint's
+ * /ws/NAME, one added later). A refusal replaces anything an early handler
+ * answered, and keeps the body from being read and the websocket handshake
+ * from being answered. Main context. */
+static void
+on_got_headers (SoupServerMessage *msg, RtcbotdHttp *self)
+{
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  RtcbotdNeed need = need_for (path);
+  g_autofree char *token = NULL;
+  RtcbotdAccess access;
+  RtcbotdRole role;
+
+  if (need == RTCBOTD_NEED_NOTHING)
+    return;
+  token = request_token (msg);
+  access
+      = rtcbotd_access_check (self->config->token, self->config->viewer_token, token, need, &role);
+  if (access == RTCBOTD_ACCESS_GRANTED)
+    {
+      g_object_set_data (G_OBJECT (msg), ROLE_KEY, GINT_TO_POINTER (role + 1));
+      return;
+    }
+  g_debug ("%s %s: refused: %s", soup_server_message_get_method (msg), path,
+           rtcbotd_access_describe (access));
+  if (access == RTCBOTD_ACCESS_MISSING)
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                  "WWW-Authenticate", "Bearer realm=\"rtcbotd\"");
+  reply_error (msg,
+               access == RTCBOTD_ACCESS_MISSING ? SOUP_STATUS_UNAUTHORIZED : SOUP_STATUS_FORBIDDEN,
+               rtcbotd_access_describe (access));
+}
+
+/* A new request, nothing read yet; main context. */
+static void
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
+{
+  g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), user_data);
+}
+
+/* The role of a request that passed the gate. */
+static RtcbotdRole
+request_role (RtcbotdHttp *self, SoupServerMessage *msg)
+{
+  gint stored = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (msg), ROLE_KEY));
+
+  if (stored)
+    return stored - 1;
+  return self->config->token ? RTCBOTD_ROLE_VIEWER : RTCBOTD_ROLE_DRIVER;
 }
 
 static void
@@ -134,6 +213,25 @@ load_asset (RtcbotdHttp *self, const char *name)
   return g_bytes_new_take (data, length);
 }
 
+/* The page opened as /?token=T: the browser keeps T in a cookie, which the
+ * page's own requests (/connect) then carry without the page seeing it. */
+static void
+remember_token (RtcbotdHttp *self, SoupServerMessage *msg, GHashTable *query)
+{
+  const char *token = query ? g_hash_table_lookup (query, "token") : NULL;
+  g_autofree char *cookie = NULL;
+  RtcbotdRole role;
+
+  if (!self->config->token || !token
+      || rtcbotd_access_check (self->config->token, self->config->viewer_token, token,
+                               RTCBOTD_NEED_VIEWER, &role)
+             != RTCBOTD_ACCESS_GRANTED)
+    return;
+  cookie = rtcbotd_access_cookie (token, self->config->tls_certificate != NULL);
+  soup_message_headers_append (soup_server_message_get_response_headers (msg), "Set-Cookie",
+                               cookie);
+}
+
 static void
 serve_static (SoupServerMessage *msg, const char *name, GBytes *asset)
 {
@@ -192,7 +290,8 @@ serve_connect (RtcbotdHttp *self, SoupServerMessage *msg)
   if (G_IS_INET_SOCKET_ADDRESS (local))
     address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
   soup_server_message_pause (msg);
-  rtcbotd_daemon_connect_async (self->daemon, bytes, address, on_connect_done, g_object_ref (msg));
+  rtcbotd_daemon_connect_async (self->daemon, bytes, address, request_role (self, msg),
+                                on_connect_done, g_object_ref (msg));
 }
 
 static void
@@ -230,7 +329,10 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
       reply (msg, SOUP_STATUS_OK, RTCBOTD_METRICS_CONTENT_TYPE, text, strlen (text));
     }
   else
-    serve_static (msg, asset_name, asset);
+    {
+      remember_token (self, msg, query);
+      serve_static (msg, asset_name, asset);
+    }
 }
 
 RtcbotdHttp *
@@ -241,6 +343,7 @@ rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *config)
   self->daemon = daemon;
   self->config = config;
   self->server = soup_server_new ("server-header", "rtcbotd ", NULL);
+  g_signal_connect (self->server, "request-started", G_CALLBACK (on_request_started), self);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
   return self;
@@ -252,23 +355,71 @@ rtcbotd_http_get_server (RtcbotdHttp *self)
   return self->server;
 }
 
+/* Without a token, whoever reaches the port drives the robot: say so once,
+ * loudly, unless only this machine can reach it. */
+static void
+warn_if_open (RtcbotdHttp *self)
+{
+  const char *host = self->config->listen_host;
+  g_autoptr (GInetAddress) address = g_inet_address_new_from_string (host);
+
+  if (self->config->token || g_str_equal (host, "localhost")
+      || (address && g_inet_address_get_is_loopback (address)))
+    return;
+  if (!address || g_inet_address_get_is_any (address))
+    g_warning ("listening on all interfaces without a token: anyone on the network can drive "
+               "this robot; set [daemon] token (see docs/security.md)");
+  else
+    g_warning ("listening on %s without a token: anyone who reaches it can drive this robot; "
+               "set [daemon] token (see docs/security.md)",
+               host);
+}
+
+/* With [daemon] tls-certificate, the server speaks https only (wss:// for
+ * websockets); the files were checked at load, but may have changed since. */
+static gboolean
+set_up_tls (RtcbotdHttp *self, SoupServerListenOptions *options, GError **error)
+{
+  g_autoptr (GTlsCertificate) certificate = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!self->config->tls_certificate)
+    return TRUE;
+  certificate = g_tls_certificate_new_from_files (self->config->tls_certificate,
+                                                  self->config->tls_key, &local_error);
+  if (!certificate)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG,
+                   "[daemon] tls-certificate \"%s\" and tls-key \"%s\": %s",
+                   self->config->tls_certificate, self->config->tls_key, local_error->message);
+      return FALSE;
+    }
+  g_object_set (self->server, "tls-certificate", certificate, NULL);
+  *options |= SOUP_SERVER_LISTEN_HTTPS;
+  return TRUE;
+}
+
 gboolean
 rtcbotd_http_listen (RtcbotdHttp *self, GError **error)
 {
   g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string (
       self->config->listen_host, self->config->listen_port);
   g_autoptr (GError) local_error = NULL;
+  SoupServerListenOptions options = 0;
   GSList *uris;
 
   gboolean listening;
 
+  if (!set_up_tls (self, &options, error))
+    return FALSE;
   if (!address) /* "localhost" */
     address = g_inet_socket_address_new_from_string ("127.0.0.1", self->config->listen_port);
   /* "::" means every address, IPv4 included, as people expect. */
   if (g_str_equal (self->config->listen_host, "::"))
-    listening = soup_server_listen_all (self->server, self->config->listen_port, 0, &local_error);
+    listening
+        = soup_server_listen_all (self->server, self->config->listen_port, options, &local_error);
   else
-    listening = soup_server_listen (self->server, address, 0, &local_error);
+    listening = soup_server_listen (self->server, address, options, &local_error);
   if (!listening)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL, "cannot listen on %s:%u: %s",
@@ -282,6 +433,7 @@ rtcbotd_http_listen (RtcbotdHttp *self, GError **error)
       g_message ("listening on %s", uri);
     }
   g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+  warn_if_open (self);
   return TRUE;
 }
 
@@ -290,8 +442,10 @@ rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **er
 {
   const RtcbotdConfig *old = self->config;
 
+  /* With TLS the certificate is loaded again: a renewed one takes effect. */
   if (g_str_equal (old->listen_host, config->listen_host)
-      && old->listen_port == config->listen_port)
+      && old->listen_port == config->listen_port && !old->tls_certificate
+      && !config->tls_certificate)
     {
       self->config = config;
       return TRUE;

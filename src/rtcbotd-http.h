@@ -1,10 +1,14 @@
-/* rtcbotd-http.h — the HTTP surface: page, library, /connect, /healthz.
+/* rtcbotd-http.h — the HTTP surface: page, library, /connect, /healthz, access control.
  *
- * A libsoup 3 server bound to [daemon] listen. It serves the built-in web
- * assets (GResource) or a web-root directory, hands /connect bodies to the
- * daemon and maps its errors to status codes (400, 503 + Retry-After, 500).
- * Every error reply is JSON {"error": "..."}; bodies over 64 KiB get 413
- * before they are read. Owned by the daemon; main context only.
+ * A libsoup 3 server bound to [daemon] listen, over https with [daemon]
+ * tls-certificate. It serves the built-in web assets (GResource) or a
+ * web-root directory, hands /connect bodies to the daemon and maps its errors
+ * to status codes (400, 503 + Retry-After, 500). With [daemon] token, one
+ * gate checks every request's token as soon as its headers are in, whichever
+ * handler would serve it (rtcbotd-access.h says which paths need what):
+ * 401 without a token, 403 with a wrong one. Every error reply is JSON
+ * {"error": "..."}; bodies over 64 KiB get 413 before they are read. Owned by
+ * the daemon; main context only.
  */
 #pragma once
 
@@ -25,11 +29,13 @@ RtcbotdHttp *rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *confi
 /** Returns the server, for handlers added by others (websocket endpoints). */
 SoupServer *rtcbotd_http_get_server (RtcbotdHttp *self);
 
-/** Starts listening on [daemon] listen and logs the page's URL. */
+/** Starts listening on [daemon] listen (https with a certificate) and logs the page's URL;
+ * warns once when it listens beyond loopback without a token. */
 gboolean rtcbotd_http_listen (RtcbotdHttp *self, GError **error);
 
-/** Serves @config from now on (a reload), moving to its listen address if it
- * changed; on error nothing changes. */
+/** Serves @config from now on (a reload), listening anew if its address or
+ * TLS changed, or with TLS (to load a renewed certificate); on error nothing
+ * changes. */
 gboolean rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **error);
 
 /** Stops listening and drops open connections. */

@@ -285,7 +285,8 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
   /* Outgoing frames are counted as the bytes on the wire: no permessage-deflate. */
   soup_message_headers_remove (headers, "Sec-WebSocket-Extensions");
-  /* Authentication (issue "tokens") hooks in here: refuse with 401 before the upgrade. */
+  /* Tokens are not checked here: rtcbotd-http.c's gate refuses a request
+   * without the driver's token (401/403) after this runs, whatever it says. */
   if (!g_str_equal (path, self->path))
     refuse (msg, SOUP_STATUS_NOT_FOUND, "no such page");
   else if (!soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &error))

@@ -3,7 +3,8 @@
 // joystick) and a message box on the "default" data channel. Uses the global
 // `rtcbot` from /rtcbot.js. Exposes window.rtcbotdApp.conn (the current
 // RTCConnection, or null between attempts), .state, .role and .driving for
-// tests and tinkering.
+// tests and tinkering. A robot with a token is opened as /?token=…: the
+// daemon keeps the token in a cookie, and the page sends it with /connect.
 
 import { Drive } from "./drive.js";
 
@@ -20,6 +21,7 @@ const LABELS = {
   live: "live",
   reconnecting: "reconnecting",
   offline: "robot offline",
+  locked: "needs a token",
 };
 
 const el = {
@@ -48,14 +50,31 @@ const drive = new Drive({
   axes: document.getElementById("gamepad-axes"),
 });
 
-/** A failed connection attempt; `offline` means the robot did not answer at all. */
+/**
+ * A failed connection attempt; `offline` means the robot did not answer at
+ * all, `locked` that it wants a (different) token: trying again cannot help.
+ */
 class AttemptError extends Error {
-  constructor(message, { offline = false, retryAfterMs = null } = {}) {
+  constructor(message, { offline = false, retryAfterMs = null, locked = false } = {}) {
     super(message);
     this.offline = offline;
     this.retryAfterMs = retryAfterMs;
+    this.locked = locked;
   }
 }
+
+/** The token the page was opened with (?token=…), taken out of the address bar. */
+function takeUrlToken() {
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get("token");
+  if (token != null) {
+    url.searchParams.delete("token");
+    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+  return token;
+}
+
+const urlToken = takeUrlToken();
 
 let session = null; // the current attempt: {conn, media, timers, done, ...}
 let failures = 0; // consecutive failed attempts, for the backoff
@@ -100,6 +119,8 @@ function overlayText(next, detail) {
       return "Reconnecting…";
     case "offline":
       return "The robot is offline. Retrying…";
+    case "locked":
+      return detail;
     default:
       return detail;
   }
@@ -149,7 +170,8 @@ async function postOffer(offer) {
   const timer = setTimeout(() => abort.abort(), POST_TIMEOUT_MS);
   let res;
   try {
-    res = await fetch("/connect", {
+    const path = urlToken ? `/connect?token=${encodeURIComponent(urlToken)}` : "/connect";
+    res = await fetch(path, {
       method: "POST",
       cache: "no-cache",
       body: JSON.stringify(offer),
@@ -165,6 +187,9 @@ async function postOffer(offer) {
     return body;
   }
   const reason = body && body.error ? body.error : `HTTP ${res.status}`;
+  if (res.status === 401 || res.status === 403) {
+    throw new AttemptError(tokenAdvice(res.status), { locked: true });
+  }
   if (res.status === 503) {
     const retryAfter = Number(res.headers.get("Retry-After"));
     throw new AttemptError(`the robot is busy: ${reason}`, {
@@ -175,6 +200,14 @@ async function postOffer(offer) {
     throw new AttemptError(`the robot is not answering (${reason})`, { offline: true });
   }
   throw new AttemptError(`the robot refused the connection: ${reason}`);
+}
+
+function tokenAdvice(status) {
+  const example = `${window.location.origin}/?token=…`;
+  if (status === 401) {
+    return `This robot needs a token: open the page as ${example}`;
+  }
+  return `This token is not accepted: open the page as ${example} with the robot's token`;
 }
 
 function onPeerState(s, pcState) {
@@ -217,6 +250,10 @@ function endSession(s, err) {
   if (session === s) {
     session = null;
     drive.detach();
+  }
+  if (err.locked) {
+    setState("locked", err.message);
+    return;
   }
   failures += 1;
   const delay = err.retryAfterMs != null ? err.retryAfterMs : backoffMs(failures);

@@ -12,7 +12,8 @@
 //   robot whose driver holds a key down.
 // - The daemon says {"rtcbotd":"role","role":"driver"|"viewer"} with
 //   `control = single`; a viewer sends nothing. No role message (`control =
-//   shared`, or an RTCBot robot) means driving.
+//   shared`, or an RTCBot robot) means driving. A page opened with the
+//   viewer token hears "viewer" with "watch-only": true in every mode.
 // - An input that was held while it could not be sent (watching, connecting,
 //   connection lost) drives only after it has been let go once, so nothing
 //   moves by itself when control arrives or the link comes back.
@@ -145,6 +146,7 @@ export class Drive {
     this._control = null;
     this._live = false;
     this._role = null; // null until the daemon says (or never: shared control)
+    this._watchOnly = false; // the token may only watch: control never comes
     this._keys = new Map(); // keyCode -> {key, sent}
     this._pad = new InputState();
     this._stick = new InputState();
@@ -186,6 +188,7 @@ export class Drive {
     this._control = null;
     this._live = false;
     this._role = null;
+    this._watchOnly = false;
     this._letGo();
     this._render();
   }
@@ -223,6 +226,7 @@ export class Drive {
       return false;
     }
     if (msg && msg.rtcbotd === "role" && (msg.role === "driver" || msg.role === "viewer")) {
+      this._watchOnly = msg["watch-only"] === true;
       this._setRole(msg.role);
       return true;
     }
@@ -362,7 +366,7 @@ export class Drive {
       text = "Not connected";
       mode = "offline";
     } else if (this._role === "viewer") {
-      text = "Watching — someone else is driving";
+      text = this._watchOnly ? "Watching — this token may only watch" : "Watching — someone else is driving";
       mode = "viewer";
     } else {
       text = "Driving";

@@ -4,13 +4,15 @@ Used by tests/integration/*.py and bench/viewers.  Needs only Debian's
 python3-aiortc (1.4, aioice 0.8) and python3-aiohttp; run with /usr/bin/python3.
 
 Pieces:
-  Daemon          start build/src/rtcbotd with a config text, parse its URL,
-                  stop it with SIGTERM (exit code must be 0), keep its output.
+  Daemon          start build/src/rtcbotd with a config text, parse its URL
+                  (http:// or https://), stop it with SIGTERM (exit code must
+                  be 0), keep its output.
   RTCBotClient    an aiortc offerer shaped like rtcbot.RTCConnection:
                   data channel "default" first, recvonly video + audio
                   transceivers, aiortc's BUNDLE offer with full gathering,
                   POST json.dumps(offer) as text/plain, resp.json(),
-                  RTCSessionDescription(**answer).
+                  RTCSessionDescription(**answer); optional headers (a
+                  token) and an ssl context for https.
   raw_http        a minimal HTTP/1.1 client for malformed requests.
   run_tap         run test coroutines, print TAP, exit non-zero on failure.
 
@@ -35,7 +37,7 @@ import aioice.ice
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RTCBOTD = REPO_ROOT / "build" / "src" / "rtcbotd"
-LISTEN_RE = re.compile(r"listening on (http://[^\s/]+/)")
+LISTEN_RE = re.compile(r"listening on (https?://[^\s/]+/)")
 CRITICAL_RE = re.compile(r"-CRITICAL \*\*|\bCRITICAL\b.*\*\*")
 
 
@@ -131,9 +133,16 @@ class Daemon:
 
     running = set()  # every started, not yet stopped Daemon (for diagnostics)
 
-    def __init__(self, config_text, args=(), env=None, name="rtcbotd"):
+    def __init__(self, config_text, args=(), env=None, name="rtcbotd", listen="127.0.0.1:0",
+                 prefix=()):
+        """@listen: the --listen argument (None: none, [daemon] listen or its
+        default applies); @prefix: a command the daemon runs under (e.g.
+        ["unshare", "-n"]: a network namespace of its own)."""
         self.config_text = config_text
         self.args = list(args)
+        self.listen = listen
+        self.prefix = list(prefix)
+        self.ssl = None  # an ssl.SSLContext for get_json() against https
         self.env = env
         self.name = name
         self.proc = None
@@ -169,7 +178,7 @@ class Daemon:
                 m = LISTEN_RE.search(line)
                 if m:
                     self.url = m.group(1)
-                    hostport = self.url[len("http://"):-1]
+                    hostport = self.url.split("://", 1)[1][:-1]
                     self.host, _, port = hostport.rpartition(":")
                     self.port = int(port)
                     self._url_event.set()
@@ -184,7 +193,10 @@ class Daemon:
         self._tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-test-")
         cfg = Path(self._tmp.name) / "rtcbotd.conf"
         cfg.write_text(self.config_text)
-        cmd = [exe, "--config", str(cfg), "--listen", "127.0.0.1:0"] + self.args
+        cmd = self.prefix + [exe, "--config", str(cfg)]
+        if self.listen:
+            cmd += ["--listen", self.listen]
+        cmd += self.args
         env = dict(os.environ)
         if self.env:
             env.update(self.env)
@@ -198,7 +210,7 @@ class Daemon:
             rc = self.proc.poll()
             self.kill()
             raise TestFailure(
-                f"daemon did not print 'listening on http://...' within {timeout} s "
+                f"daemon did not print 'listening on http(s)://...' within {timeout} s "
                 f"(exit code {rc})\n--- daemon output ---\n{self.tail()}")
         self.t_ready = time.monotonic()
         return self
@@ -210,6 +222,7 @@ class Daemon:
             return None
         killed = False
         if self.proc.poll() is None:
+            self._wait_catches(signal.SIGTERM)
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -235,6 +248,21 @@ class Daemon:
             if crit:
                 raise TestFailure("daemon printed CRITICAL messages:\n" + "\n".join(crit[:20]))
         return self.returncode
+
+    def _wait_catches(self, signum, timeout=5.0):
+        """Wait until the daemon catches @signum: main.c installs its handlers
+        just after "listening on", and a SIGTERM before that kills it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                status = Path(f"/proc/{self.proc.pid}/status").read_text()
+            except OSError:
+                return
+            caught = next((int(line.split()[1], 16) for line in status.splitlines()
+                           if line.startswith("SigCgt:")), None)
+            if caught is None or caught & (1 << (signum - 1)):
+                return
+            time.sleep(0.01)  # polling the process's state, with a deadline
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -296,9 +324,9 @@ class Daemon:
                               f"{timeout} s") from None
 
     # -- HTTP helpers ----------------------------------------------------
-    async def get_json(self, path, timeout=5.0):
+    async def get_json(self, path, timeout=5.0, headers=None):
         async with aiohttp.ClientSession() as s:
-            async with s.get(self.url + path.lstrip("/"),
+            async with s.get(self.url + path.lstrip("/"), headers=headers, ssl=self.ssl,
                              timeout=aiohttp.ClientTimeout(total=timeout)) as r:
                 check(r.status == 200, f"GET {path}: HTTP {r.status}: {await r.text()}")
                 return await r.json()
@@ -470,8 +498,12 @@ class RTCBotClient:
     """
 
     def __init__(self, base_url, video=True, audio=True, data=True, codecs=None,
-                 ordered=True, name="client", channels=()):
+                 ordered=True, name="client", channels=(), headers=None, ssl=None):
+        """@headers go with the POST (e.g. Authorization: Bearer TOKEN);
+        @ssl is aiohttp's ssl argument (an ssl.SSLContext for https)."""
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.headers = headers
+        self.ssl = ssl
         self.want_video = video
         self.want_audio = audio
         self.want_data = data
@@ -531,7 +563,8 @@ class RTCBotClient:
         self.t_post = time.monotonic()
         async with aiohttp.ClientSession() as s:
             # data=str -> aiohttp sends Content-Type: text/plain; charset=utf-8
-            async with s.post(url, data=json.dumps(self.offer),
+            async with s.post(url, data=json.dumps(self.offer), headers=self.headers,
+                              ssl=self.ssl,
                               timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                 if resp.status != 200:
                     raise HTTPStatusError(resp.status, resp.headers, await resp.text())

@@ -85,7 +85,7 @@ async def test_version_and_help():
 
 
 async def test_listen_override():
-    # [daemon] listen says 0.0.0.0:8080; --listen must win (Daemon passes 127.0.0.1:0).
+    # The demo listens on 127.0.0.1:8080 (no token); --listen must win (Daemon passes 127.0.0.1:0).
     async with Daemon(DEMO.read_text()) as d:
         check(d.port != 8080, f"--listen did not override [daemon] listen: {d.url}")
         health = await d.healthz()

@@ -1,6 +1,7 @@
 /* test-config.c — the configuration layer: every error message, defaults,
  * inline comments, lists, the derived helpers and listen addresses. */
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "rtcbotd-config.h"
@@ -57,7 +58,7 @@ test_demo_config (void)
   g_assert_no_error (error);
   g_assert_nonnull (config);
   g_assert_cmpstr (config->path, ==, path);
-  g_assert_cmpstr (config->listen_host, ==, "0.0.0.0");
+  g_assert_cmpstr (config->listen_host, ==, "127.0.0.1"); /* no token: loopback */
   g_assert_cmpuint (config->listen_port, ==, 8080);
   g_assert_cmpuint (config->max_peers, ==, 8);
   g_assert_null (config->web_root);
@@ -97,8 +98,12 @@ test_defaults (void)
   const RtcbotdSourceConfig *video, *audio;
 
   g_assert_cmpstr (empty->path, ==, "test.conf");
-  g_assert_cmpstr (empty->listen_host, ==, "0.0.0.0");
+  g_assert_cmpstr (empty->listen_host, ==, "127.0.0.1");
   g_assert_cmpuint (empty->listen_port, ==, 8080);
+  g_assert_null (empty->token);
+  g_assert_null (empty->viewer_token);
+  g_assert_null (empty->tls_certificate);
+  g_assert_null (empty->tls_key);
   g_assert_null (empty->web_root);
   g_assert_cmpuint (empty->max_peers, ==, 8);
   g_assert_cmpuint (empty->peer_timeout, ==, 15);
@@ -346,7 +351,8 @@ test_unknown_keys (void)
 {
   expect_error ("[daemon]\nport = 80\n", "test.conf:2: [daemon] port: unknown key; accepted: "
                                          "listen, web-root, max-peers, peer-timeout, control, "
-                                         "control-token");
+                                         "control-token, token, viewer-token, "
+                                         "tls-certificate, tls-key");
   expect_error (VIDEO "device = /dev/video0\n",
                 "test.conf:3: [source camera] device: unknown key; accepted: type, width, height, "
                 "framerate, pattern, motion, overlay, encoder, bitrate, keyframe-interval");
@@ -791,6 +797,144 @@ test_control (void)
   g_assert_cmpstr (config->control_token, ==, "s3cret");
 }
 
+#define TOKEN_CHARS "; use printable ASCII without spaces, '\"', ',', ';' or '\\'"
+
+static void
+test_tokens (void)
+{
+  g_autoptr (RtcbotdConfig) open = load_ok ("[daemon]\nmax-peers = 2\n");
+  g_autoptr (RtcbotdConfig) tokens
+      = load_ok ("[daemon]\ntoken = 0123456789abcdef\nviewer-token = watch-only!\n");
+  g_autoptr (RtcbotdConfig) told
+      = load_ok ("[daemon]\ntoken = 0123456789abcdef\nlisten = 127.0.0.1:9000\n");
+
+  /* The listen default follows the token: loopback only without one. */
+  g_assert_cmpstr (open->listen_host, ==, "127.0.0.1");
+  g_assert_cmpstr (tokens->listen_host, ==, "0.0.0.0");
+  g_assert_cmpuint (tokens->listen_port, ==, 8080);
+  g_assert_cmpstr (tokens->token, ==, "0123456789abcdef");
+  g_assert_cmpstr (tokens->viewer_token, ==, "watch-only!");
+  g_assert_cmpstr (told->listen_host, ==, "127.0.0.1");
+  g_assert_cmpuint (told->listen_port, ==, 9000);
+
+  expect_error ("[daemon]\ntoken = short\n", "test.conf:2: [daemon] token: 5 characters are too "
+                                             "few; at least 8 (e.g. the output of openssl rand "
+                                             "-hex 16)");
+  expect_error ("[daemon]\ntoken = two words here\n",
+                "test.conf:2: [daemon] token: character 4 is not accepted" TOKEN_CHARS);
+  expect_error ("[daemon]\ntoken = abcdefgh;ij\n",
+                "test.conf:2: [daemon] token: character 9 is not accepted" TOKEN_CHARS);
+  expect_error ("[daemon]\ntoken = \xc3\xa9t\xc3\xa9-token\n",
+                "test.conf:2: [daemon] token: character 1 is not accepted" TOKEN_CHARS);
+  expect_error ("[daemon]\ntoken = 0123456789abcdef\nviewer-token = tiny\n",
+                "test.conf:3: [daemon] viewer-token: 4 characters are too few; at least 8 (e.g. "
+                "the output of openssl rand -hex 16)");
+  expect_error ("[daemon]\nviewer-token = 0123456789abcdef\n",
+                "test.conf:2: [daemon] viewer-token: needs token as well (without token everyone "
+                "drives)");
+  expect_error ("[daemon]\ntoken = 0123456789abcdef\nviewer-token = 0123456789abcdef\n",
+                "test.conf:3: [daemon] viewer-token: must differ from token");
+}
+
+/* Writes a self-signed certificate and its key into @dir with the openssl
+ * command; FALSE (the test skipped) without it. */
+static gboolean
+make_certificate (const char *dir, char **cert, char **key)
+{
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+
+  *cert = g_build_filename (dir, "cert.pem", NULL);
+  *key = g_build_filename (dir, "key.pem", NULL);
+  const char *argv[] = { "openssl",
+                         "req",
+                         "-x509",
+                         "-newkey",
+                         "ec",
+                         "-pkeyopt",
+                         "ec_paramgen_curve:prime256v1",
+                         "-nodes",
+                         "-days",
+                         "2",
+                         "-subj",
+                         "/CN=localhost",
+                         "-keyout",
+                         *key,
+                         "-out",
+                         *cert,
+                         NULL };
+  if (!g_spawn_sync (NULL, (char **)argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &status, &error)
+      || !g_spawn_check_wait_status (status, NULL))
+    {
+      g_test_skip ("the openssl command does not run");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+expect_tls_error (const char *cert, const char *key, const char *message)
+{
+  g_autoptr (GString) text = g_string_new ("[daemon]\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RtcbotdConfig) config = NULL;
+
+  if (cert)
+    g_string_append_printf (text, "tls-certificate = %s\n", cert);
+  if (key)
+    g_string_append_printf (text, "tls-key = %s\n", key);
+  config = rtcbotd_config_load_data (text->str, "test.conf", &error);
+  g_assert_null (config);
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG);
+  if (!g_str_has_prefix (error->message, message))
+    g_error ("\"%s\" does not start with \"%s\"", error->message, message);
+}
+
+static void
+test_tls (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rtcbotd-tls-XXXXXX", NULL);
+  g_autofree char *cert = NULL, *key = NULL, *text = NULL, *junk = NULL, *message = NULL;
+  g_autoptr (RtcbotdConfig) config = NULL;
+
+  if (!make_certificate (dir, &cert, &key))
+    return;
+  text = g_strdup_printf ("[daemon]\ntls-certificate = %s\ntls-key = %s\n", cert, key);
+  config = load_ok (text);
+  g_assert_cmpstr (config->tls_certificate, ==, cert);
+  g_assert_cmpstr (config->tls_key, ==, key);
+
+  expect_tls_error (cert, NULL,
+                    "test.conf:2: [daemon] tls-certificate: needs tls-key as well "
+                    "(both or neither)");
+  expect_tls_error (NULL, key,
+                    "test.conf:2: [daemon] tls-key: needs tls-certificate as well "
+                    "(both or neither)");
+  expect_tls_error ("/nonexistent/cert.pem", key,
+                    "test.conf:2: [daemon] tls-certificate: \"/nonexistent/cert.pem\" is not a "
+                    "file");
+  expect_tls_error (cert, "/nonexistent/key.pem",
+                    "test.conf:3: [daemon] tls-key: \"/nonexistent/key.pem\" is not a file");
+  /* Files that exist but hold no certificate, or no key: named, with the TLS library's reason. */
+  junk = g_build_filename (dir, "junk.pem", NULL);
+  g_assert_true (g_file_set_contents (junk, "not PEM\n", -1, NULL));
+  message = g_strdup_printf ("test.conf:2: [daemon] tls-certificate: \"%s\": ", junk);
+  expect_tls_error (junk, key, message);
+  g_free (message);
+  message = g_strdup_printf ("test.conf:3: [daemon] tls-key: \"%s\": ", junk);
+  expect_tls_error (cert, junk, message);
+  g_free (message);
+  message = g_strdup_printf ("test.conf:3: [daemon] tls-key: \"%s\": ", cert);
+  expect_tls_error (cert, cert, message); /* the certificate given as its own key */
+
+  g_unlink (junk);
+  g_unlink (cert);
+  g_unlink (key);
+  g_rmdir (dir);
+}
+
 /* Every example configuration is valid (it documents real use). */
 static void
 test_examples (void)
@@ -867,6 +1011,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/endpoints", test_other_endpoints);
   g_test_add_func ("/config/route/map-failsafe", test_map_failsafe);
   g_test_add_func ("/config/control", test_control);
+  g_test_add_func ("/config/tokens", test_tokens);
+  g_test_add_func ("/config/tls", test_tls);
   g_test_add_func ("/config/examples", test_examples);
   g_test_add_func ("/config/error/route-missing-ends", test_route_missing_ends);
   g_test_add_func ("/config/error/route-from", test_route_from);

@@ -1,0 +1,169 @@
+/* rtcbotd-config-daemon.c — the config layer's parser for the [daemon] group. */
+#include "rtcbotd-config-daemon.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "rtcbotd-error.h"
+
+static const char *const daemon_keys[]
+    = { "listen", "web-root",     "max-peers",       "peer-timeout", "control", "control-token",
+        "token",  "viewer-token", "tls-certificate", "tls-key",      NULL };
+static const char *const controls[] = { "single", "shared", NULL };
+
+/* A token travels in an Authorization header, a URL and a cookie: printable
+ * ASCII, and none of the characters a cookie value cannot hold (RFC 6265). */
+static gboolean
+check_token (RtcbotdConfigReader *reader, const char *g, const char *key, const char *token,
+             GError **error)
+{
+  gsize length = strlen (token);
+
+  if (length < RTCBOTD_CONFIG_TOKEN_MIN)
+    {
+      rtcbotd_config_reader_error (reader, error, g, key,
+                                   "%" G_GSIZE_FORMAT " characters are too few; at least %d "
+                                   "(e.g. the output of openssl rand -hex 16)",
+                                   length, RTCBOTD_CONFIG_TOKEN_MIN);
+      return FALSE;
+    }
+  for (gsize i = 0; i < length; i++)
+    {
+      guchar c = token[i];
+      if (c > ' ' && c < 0x7f && !strchr ("\",;\\", c))
+        continue;
+      /* The token itself is a secret: say where, not what. */
+      rtcbotd_config_reader_error (reader, error, g, key,
+                                   "character %" G_GSIZE_FORMAT " is not accepted; use printable "
+                                   "ASCII without spaces, '\"', ',', ';' or '\\'",
+                                   i + 1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_tokens (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  if (!rtcbotd_config_reader_get_string (reader, g, "token", NULL, &self->token, error)
+      || !rtcbotd_config_reader_get_string (reader, g, "viewer-token", NULL, &self->viewer_token,
+                                            error)
+      || (self->token && !check_token (reader, g, "token", self->token, error))
+      || (self->viewer_token
+          && !check_token (reader, g, "viewer-token", self->viewer_token, error)))
+    return FALSE;
+  if (self->viewer_token && !self->token)
+    {
+      rtcbotd_config_reader_error (reader, error, g, "viewer-token",
+                                   "needs token as well (without token everyone drives)");
+      return FALSE;
+    }
+  if (self->viewer_token && g_str_equal (self->viewer_token, self->token))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "viewer-token", "must differ from token");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_file (RtcbotdConfigReader *reader, const char *g, const char *key, const char *path,
+            GError **error)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return TRUE;
+  rtcbotd_config_reader_error (reader, error, g, key, "\"%s\" is not a file", path);
+  return FALSE;
+}
+
+/* Loads the pair now, so that --check-config (and a reload) catches a broken
+ * certificate or key rather than the first https client. */
+static gboolean
+parse_tls (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  g_autoptr (GTlsCertificate) certificate = NULL;
+  g_autoptr (GError) local_error = NULL;
+  char **cert = &self->tls_certificate, **key = &self->tls_key;
+
+  if (!rtcbotd_config_reader_get_string (reader, g, "tls-certificate", NULL, cert, error)
+      || !rtcbotd_config_reader_get_string (reader, g, "tls-key", NULL, key, error))
+    return FALSE;
+  if (!*cert && !*key)
+    return TRUE;
+  if (!*cert || !*key)
+    {
+      rtcbotd_config_reader_error (reader, error, g, *cert ? "tls-certificate" : "tls-key",
+                                   "needs %s as well (both or neither)",
+                                   *cert ? "tls-key" : "tls-certificate");
+      return FALSE;
+    }
+  if (!check_file (reader, g, "tls-certificate", *cert, error)
+      || !check_file (reader, g, "tls-key", *key, error))
+    return FALSE;
+  if (!(certificate = g_tls_certificate_new_from_file (*cert, &local_error)))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "tls-certificate", "\"%s\": %s", *cert,
+                                   local_error->message);
+      return FALSE;
+    }
+  g_clear_object (&certificate);
+  if (!(certificate = g_tls_certificate_new_from_files (*cert, *key, &local_error)))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "tls-key", "\"%s\": %s", *key,
+                                   local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_web_root (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  g_autofree char *web_root = NULL;
+
+  if (!rtcbotd_config_reader_get_string (reader, g, "web-root", "builtin", &web_root, error))
+    return FALSE;
+  if (g_str_equal (web_root, "builtin"))
+    return TRUE;
+  if (!g_file_test (web_root, G_FILE_TEST_IS_DIR))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "web-root",
+                                   "\"%s\" is not a directory; accepted: builtin or a directory",
+                                   web_root);
+      return FALSE;
+    }
+  self->web_root = g_steal_pointer (&web_root);
+  return TRUE;
+}
+
+gboolean
+rtcbotd_config_parse_daemon (RtcbotdConfig *self, RtcbotdConfigReader *reader, GError **error)
+{
+  const char *g = "daemon";
+  g_autofree char *listen = NULL;
+  g_autoptr (GError) local_error = NULL;
+  guint control;
+
+  if (!rtcbotd_config_reader_check_keys (reader, g, daemon_keys, error)
+      || !rtcbotd_config_reader_get_choice (reader, g, "control", controls, 0, &control, error)
+      || !rtcbotd_config_reader_get_string (reader, g, "control-token", NULL, &self->control_token,
+                                            error)
+      || !parse_tokens (self, reader, g, error)
+      /* Without a token anyone who reaches the port drives: by default, only this machine. */
+      || !rtcbotd_config_reader_get_string (
+          reader, g, "listen",
+          self->token ? RTCBOTD_CONFIG_LISTEN_ALL : RTCBOTD_CONFIG_LISTEN_LOOPBACK, &listen, error)
+      || !parse_web_root (self, reader, g, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
+                                          &self->peer_timeout, error)
+      || !parse_tls (self, reader, g, error))
+    return FALSE;
+  self->control = control;
+  if (!rtcbotd_config_set_listen (self, listen, &local_error))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "listen", "%s", local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
