@@ -37,17 +37,6 @@ collect (JsonNode *message, const char *node, const char *route, gpointer user_d
   g_ptr_array_add (received->from, g_strdup (route));
 }
 
-static RtcbotdConfig *
-load_config (const char *text)
-{
-  g_autoptr (GError) error = NULL;
-  RtcbotdConfig *config = rtcbotd_config_load_data (text, "test.conf", &error);
-
-  g_assert_no_error (error);
-  g_assert_nonnull (config);
-  return config;
-}
-
 /* Decodes @text and checks that it re-encodes as @json. */
 static void
 expect_decoded (const char *text, JsonNodeType type, const char *json)
@@ -137,7 +126,7 @@ static const char echo_config[] = "[route echo]\nfrom = peers.messages\nto = pee
 static void
 test_route_to_peers (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (echo_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (echo_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) message = rtcbotd_message_decode ("{\"text\":\"hi\"}");
   g_auto (Received) peers = { 0 };
@@ -161,7 +150,7 @@ test_route_to_peers (void)
 static void
 test_builtin_log_sink (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (echo_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (echo_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) message = rtcbotd_message_decode ("{ \"forward\" : 1 }");
 
@@ -176,9 +165,9 @@ static void
 test_no_route (void)
 {
   g_autoptr (RtcbotdConfig) config
-      = load_config ("[source camera]\ntype = test-video\n"
-                     "[route video]\nfrom = camera\nto = peers\n"
-                     "[route echo]\nfrom = peers.messages\nto = peers\n");
+      = rtcbotd_test_config_ok ("[source camera]\ntype = test-video\n"
+                                "[route video]\nfrom = camera\nto = peers\n"
+                                "[route echo]\nfrom = peers.messages\nto = peers\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) message = rtcbotd_message_decode ("\"x\"");
   g_auto (Received) peers = { 0 };
@@ -200,7 +189,7 @@ test_no_route (void)
 static void
 test_no_message_routes (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config ("");
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok ("");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) message = rtcbotd_message_decode ("1");
   g_auto (Received) peers = { 0 };
@@ -221,8 +210,8 @@ test_routes_each_deliver (void)
   /* Each route delivers what it carries (two routes may map one input two
    * ways); a sink registered again replaces the first consumer. */
   g_autoptr (RtcbotdConfig) config
-      = load_config ("[route a]\nfrom = peers.messages\nto = peers\n"
-                     "[route b]\nfrom = peers.messages\nto = log;peers\n");
+      = rtcbotd_test_config_ok ("[route a]\nfrom = peers.messages\nto = peers\n"
+                                "[route b]\nfrom = peers.messages\nto = log;peers\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) message = rtcbotd_message_decode ("[]");
   g_auto (Received) first = { 0 };
@@ -253,10 +242,10 @@ test_channels (void)
   /* "peers.messages" hears every channel, "peers.channel.X" only X; a route
    * that lists both takes a message once. */
   g_autoptr (RtcbotdConfig) config
-      = load_config ("[route all]\nfrom = peers.messages\nto = log\n"
-                     "[route drive]\nfrom = peers.channel.control\nto = peers\n"
-                     "[route both]\nfrom = peers.messages;peers.channel.control\n"
-                     "to = peers.channel.telemetry\n");
+      = rtcbotd_test_config_ok ("[route all]\nfrom = peers.messages\nto = log\n"
+                                "[route drive]\nfrom = peers.channel.control\nto = peers\n"
+                                "[route both]\nfrom = peers.messages;peers.channel.control\n"
+                                "to = peers.channel.telemetry\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) message = rtcbotd_message_decode ("{\"x\":1}");
   g_auto (Received) log = { 0 };
@@ -287,7 +276,7 @@ static const char rover_config[] = "[route drive]\nfrom = peers.messages\nto = p
 static void
 test_route_map (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (rover_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\","
                                                    "\"keyCode\":87}");
@@ -311,7 +300,7 @@ test_route_map (void)
 static void
 test_failsafe_silence (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (rover_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
   g_auto (Received) peers = { 0 };
@@ -345,7 +334,7 @@ test_failsafe_silence (void)
 static void
 test_failsafe_keep_alive (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (rover_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
   g_auto (Received) peers = { 0 };
@@ -388,7 +377,7 @@ publish_later (gpointer user_data)
 static void
 test_failsafe_stalled_loop (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (rover_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
   Later later = { bus, w };
@@ -413,7 +402,7 @@ test_failsafe_stalled_loop (void)
 static void
 test_failsafe_peer_lost (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (rover_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
   g_auto (Received) peers = { 0 };
@@ -439,9 +428,9 @@ test_failsafe_peer_lost (void)
 static void
 test_failsafe_node_lost (void)
 {
-  g_autoptr (RtcbotdConfig) config
-      = load_config ("[source pad]\ntype = websocket\n"
-                     "[route drive]\nfrom = pad\nto = peers\nfailsafe = 5s {\"stop\":true}\n");
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (
+      "[source pad]\ntype = websocket\n"
+      "[route drive]\nfrom = pad\nto = peers\nfailsafe = 5s {\"stop\":true}\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) go = rtcbotd_message_decode ("{\"go\":1}");
   g_auto (Received) peers = { 0 };
@@ -465,10 +454,10 @@ static void
 test_failsafe_any_origin (void)
 {
   g_autoptr (RtcbotdConfig) config
-      = load_config ("[source pad]\ntype = websocket\n"
-                     "[route drive]\nfrom = peers.messages;pad\nto = peers\n"
-                     "map = forward=key.w*255+field.y*-1,clamp=-255:255\n"
-                     "failsafe = 5s {\"forward\":0}\n");
+      = rtcbotd_test_config_ok ("[source pad]\ntype = websocket\n"
+                                "[route drive]\nfrom = peers.messages;pad\nto = peers\n"
+                                "map = forward=key.w*255+field.y*-1,clamp=-255:255\n"
+                                "failsafe = 5s {\"forward\":0}\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
   g_autoptr (JsonNode) y = rtcbotd_message_decode ("{\"y\":-1}");
@@ -493,8 +482,8 @@ static void
 test_release_without_failsafe (void)
 {
   g_autoptr (RtcbotdConfig) config
-      = load_config ("[route drive]\nfrom = peers.messages\n"
-                     "to = peers\nmap = forward=key.w*255 turn=key.d*50\n");
+      = rtcbotd_test_config_ok ("[route drive]\nfrom = peers.messages\n"
+                                "to = peers\nmap = forward=key.w*255 turn=key.d*50\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
   g_autoptr (JsonNode) d = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"d\"}");
@@ -519,10 +508,10 @@ static void
 test_sink_up (void)
 {
   g_autoptr (RtcbotdConfig) config
-      = load_config ("[sink arduino]\ntype = websocket\n"
-                     "[route drive]\nfrom = peers.messages\nto = arduino;log\n"
-                     "failsafe = 1s {\"forward\":0}\n"
-                     "[route plain]\nfrom = peers.messages\nto = arduino\n");
+      = rtcbotd_test_config_ok ("[sink arduino]\ntype = websocket\n"
+                                "[route drive]\nfrom = peers.messages\nto = arduino;log\n"
+                                "failsafe = 1s {\"forward\":0}\n"
+                                "[route plain]\nfrom = peers.messages\nto = arduino\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_auto (Received) arduino = { 0 };
 
@@ -537,7 +526,7 @@ test_sink_up (void)
 static void
 test_failsafe_stop (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (rover_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_auto (Received) peers = { 0 };
 
@@ -557,12 +546,12 @@ test_failsafe_stop (void)
 static void
 test_reload (void)
 {
-  g_autoptr (RtcbotdConfig) old = load_config (rover_config);
-  g_autoptr (RtcbotdConfig) same = load_config (rover_config);
-  g_autoptr (RtcbotdConfig) changed
-      = load_config ("[route drive]\nfrom = peers.messages\nto = peers\n"
-                     "map = forward=key.w*50\nfailsafe = 50ms {\"forward\":0,\"turn\":0}\n"
-                     "[route tell]\nfrom = peers.messages\nto = log\n");
+  g_autoptr (RtcbotdConfig) old = rtcbotd_test_config_ok (rover_config);
+  g_autoptr (RtcbotdConfig) same = rtcbotd_test_config_ok (rover_config);
+  g_autoptr (RtcbotdConfig) changed = rtcbotd_test_config_ok (
+      "[route drive]\nfrom = peers.messages\nto = peers\n"
+      "map = forward=key.w*50\nfailsafe = 50ms {\"forward\":0,\"turn\":0}\n"
+      "[route tell]\nfrom = peers.messages\nto = log\n");
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (old);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
   g_autoptr (JsonNode) d = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"d\"}");
@@ -590,7 +579,7 @@ test_reload (void)
 static void
 test_health (void)
 {
-  g_autoptr (RtcbotdConfig) config = load_config (rover_config);
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (rover_config);
   g_autoptr (RtcbotdMessageBus) bus = rtcbotd_message_bus_new (config);
   g_autoptr (JsonNode) w = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"w\"}");
   g_autoptr (JsonNode) x = rtcbotd_message_decode ("{\"type\":\"keydown\",\"key\":\"x\"}");

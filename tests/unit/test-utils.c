@@ -1,6 +1,8 @@
 /* test-utils.c — what the unit tests share. */
 #include "test-utils.h"
 
+#include "rtcbotd-error.h"
+
 /* Main context: a deadline passed. */
 static gboolean
 on_deadline (gpointer user_data)
@@ -45,4 +47,26 @@ rtcbotd_test_parse_json (const char *text)
   g_assert_no_error (error);
   g_assert_nonnull (node);
   return node;
+}
+
+RtcbotdConfig *
+rtcbotd_test_config_ok (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  RtcbotdConfig *config = rtcbotd_config_load_data (text, "test.conf", &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (config);
+  return config;
+}
+
+void
+rtcbotd_test_config_error (const char *text, const char *message)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_data (text, "test.conf", &error);
+
+  g_assert_null (config);
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG);
+  g_assert_cmpstr (error->message, ==, message);
 }

@@ -1,9 +1,12 @@
 /* test-utils.h — what the unit tests share: running the main context until
- * something happens (with a deadline, never a bare sleep), and JSON. Linked
+ * something happens (with a deadline, never a bare sleep), JSON, and config
+ * text. Linked
  * into every unit test. */
 #pragma once
 
 #include <json-glib/json-glib.h>
+
+#include "rtcbotd-config.h"
 
 G_BEGIN_DECLS
 
@@ -17,5 +20,11 @@ void rtcbotd_test_run_for (guint ms);
 
 /** Parses @text, which must be JSON (the test fails otherwise). */
 JsonNode *rtcbotd_test_parse_json (const char *text);
+
+/** Loads @text as "test.conf", which must be accepted (the test fails otherwise). */
+RtcbotdConfig *rtcbotd_test_config_ok (const char *text);
+
+/** Loads @text as "test.conf", which must fail with exactly @message. */
+void rtcbotd_test_config_error (const char *text, const char *message);
 
 G_END_DECLS

@@ -1,0 +1,162 @@
+/* test-config-daemon.c — the [daemon] group's access keys: tokens, and TLS
+ * certificates made with the openssl command (skipped without it). */
+#include <glib/gstdio.h>
+
+#include "rtcbotd-config.h"
+#include "rtcbotd-error.h"
+#include "test-utils.h"
+
+#define TOKEN_CHARS "; use printable ASCII without spaces, '\"', ',', ';' or '\\'"
+
+static void
+test_tokens (void)
+{
+  g_autoptr (RtcbotdConfig) open = rtcbotd_test_config_ok ("[daemon]\nmax-peers = 2\n");
+  g_autoptr (RtcbotdConfig) tokens
+      = rtcbotd_test_config_ok ("[daemon]\ntoken = 0123456789abcdef\nviewer-token = watch-only!\n");
+  g_autoptr (RtcbotdConfig) told
+      = rtcbotd_test_config_ok ("[daemon]\ntoken = 0123456789abcdef\nlisten = 127.0.0.1:9000\n");
+
+  /* The listen default follows the token: loopback only without one. */
+  g_assert_cmpstr (open->listen_host, ==, "127.0.0.1");
+  g_assert_cmpstr (tokens->listen_host, ==, "0.0.0.0");
+  g_assert_cmpuint (tokens->listen_port, ==, 8080);
+  g_assert_cmpstr (tokens->token, ==, "0123456789abcdef");
+  g_assert_cmpstr (tokens->viewer_token, ==, "watch-only!");
+  g_assert_cmpstr (told->listen_host, ==, "127.0.0.1");
+  g_assert_cmpuint (told->listen_port, ==, 9000);
+
+  rtcbotd_test_config_error ("[daemon]\ntoken = short\n",
+                             "test.conf:2: [daemon] token: 5 characters are too "
+                             "few; at least 8 (e.g. the output of openssl rand "
+                             "-hex 16)");
+  rtcbotd_test_config_error (
+      "[daemon]\ntoken = two words here\n",
+      "test.conf:2: [daemon] token: character 4 is not accepted" TOKEN_CHARS);
+  rtcbotd_test_config_error (
+      "[daemon]\ntoken = abcdefgh;ij\n",
+      "test.conf:2: [daemon] token: character 9 is not accepted" TOKEN_CHARS);
+  rtcbotd_test_config_error (
+      "[daemon]\ntoken = \xc3\xa9t\xc3\xa9-token\n",
+      "test.conf:2: [daemon] token: character 1 is not accepted" TOKEN_CHARS);
+  rtcbotd_test_config_error (
+      "[daemon]\ntoken = 0123456789abcdef\nviewer-token = tiny\n",
+      "test.conf:3: [daemon] viewer-token: 4 characters are too few; at least 8 (e.g. "
+      "the output of openssl rand -hex 16)");
+  rtcbotd_test_config_error (
+      "[daemon]\nviewer-token = 0123456789abcdef\n",
+      "test.conf:2: [daemon] viewer-token: needs token as well (without token everyone "
+      "drives)");
+  rtcbotd_test_config_error (
+      "[daemon]\ntoken = 0123456789abcdef\nviewer-token = 0123456789abcdef\n",
+      "test.conf:3: [daemon] viewer-token: must differ from token");
+}
+
+/* Writes a self-signed certificate and its key into @dir with the openssl
+ * command; FALSE (the test skipped) without it. */
+static gboolean
+make_certificate (const char *dir, char **cert, char **key)
+{
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+
+  *cert = g_build_filename (dir, "cert.pem", NULL);
+  *key = g_build_filename (dir, "key.pem", NULL);
+  const char *argv[] = { "openssl",
+                         "req",
+                         "-x509",
+                         "-newkey",
+                         "ec",
+                         "-pkeyopt",
+                         "ec_paramgen_curve:prime256v1",
+                         "-nodes",
+                         "-days",
+                         "2",
+                         "-subj",
+                         "/CN=localhost",
+                         "-keyout",
+                         *key,
+                         "-out",
+                         *cert,
+                         NULL };
+  if (!g_spawn_sync (NULL, (char **)argv, NULL,
+                     G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                     NULL, NULL, NULL, NULL, &status, &error)
+      || !g_spawn_check_wait_status (status, NULL))
+    {
+      g_test_skip ("the openssl command does not run");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+expect_tls_error (const char *cert, const char *key, const char *message)
+{
+  g_autoptr (GString) text = g_string_new ("[daemon]\n");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RtcbotdConfig) config = NULL;
+
+  if (cert)
+    g_string_append_printf (text, "tls-certificate = %s\n", cert);
+  if (key)
+    g_string_append_printf (text, "tls-key = %s\n", key);
+  config = rtcbotd_config_load_data (text->str, "test.conf", &error);
+  g_assert_null (config);
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG);
+  if (!g_str_has_prefix (error->message, message))
+    g_error ("\"%s\" does not start with \"%s\"", error->message, message);
+}
+
+static void
+test_tls (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rtcbotd-tls-XXXXXX", NULL);
+  g_autofree char *cert = NULL, *key = NULL, *text = NULL, *junk = NULL, *message = NULL;
+  g_autoptr (RtcbotdConfig) config = NULL;
+
+  if (!make_certificate (dir, &cert, &key))
+    return;
+  text = g_strdup_printf ("[daemon]\ntls-certificate = %s\ntls-key = %s\n", cert, key);
+  config = rtcbotd_test_config_ok (text);
+  g_assert_cmpstr (config->tls_certificate, ==, cert);
+  g_assert_cmpstr (config->tls_key, ==, key);
+
+  expect_tls_error (cert, NULL,
+                    "test.conf:2: [daemon] tls-certificate: needs tls-key as well "
+                    "(both or neither)");
+  expect_tls_error (NULL, key,
+                    "test.conf:2: [daemon] tls-key: needs tls-certificate as well "
+                    "(both or neither)");
+  expect_tls_error ("/nonexistent/cert.pem", key,
+                    "test.conf:2: [daemon] tls-certificate: \"/nonexistent/cert.pem\" is not a "
+                    "file");
+  expect_tls_error (cert, "/nonexistent/key.pem",
+                    "test.conf:3: [daemon] tls-key: \"/nonexistent/key.pem\" is not a file");
+  /* Files that exist but hold no certificate, or no key: named, with the TLS library's reason. */
+  junk = g_build_filename (dir, "junk.pem", NULL);
+  g_assert_true (g_file_set_contents (junk, "not PEM\n", -1, NULL));
+  message = g_strdup_printf ("test.conf:2: [daemon] tls-certificate: \"%s\": ", junk);
+  expect_tls_error (junk, key, message);
+  g_free (message);
+  message = g_strdup_printf ("test.conf:3: [daemon] tls-key: \"%s\": ", junk);
+  expect_tls_error (cert, junk, message);
+  g_free (message);
+  message = g_strdup_printf ("test.conf:3: [daemon] tls-key: \"%s\": ", cert);
+  expect_tls_error (cert, cert, message); /* the certificate given as its own key */
+
+  g_unlink (junk);
+  g_unlink (cert);
+  g_unlink (key);
+  g_rmdir (dir);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/config/tokens", test_tokens);
+  g_test_add_func ("/config/tls", test_tls);
+  return g_test_run ();
+}
