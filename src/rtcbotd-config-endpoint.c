@@ -313,7 +313,6 @@ rtcbotd_config_parse_endpoint (RtcbotdConfigReader *reader, const char *g, const
   e->name = g_strdup (name);
   e->label = g_strdup_printf ("[%s]", g);
   e->sink_group = g_str_equal (section, "sink");
-  e->fingerprint = rtcbotd_config_reader_fingerprint (reader, g);
   for (guint i = 0; rtcbotd_endpoint_type_names[i]; i++)
     if (g_str_equal (type, rtcbotd_endpoint_type_names[i]))
       e->type = i;
@@ -337,5 +336,7 @@ rtcbotd_config_parse_endpoint (RtcbotdConfigReader *reader, const char *g, const
     ok = parse_queue (e, reader, g, error);
   if (!ok)
     g_clear_pointer (&e, rtcbotd_endpoint_config_free);
+  else
+    e->fingerprint = rtcbotd_config_reader_fingerprint (reader, g);
   return e;
 }

@@ -13,6 +13,7 @@ struct _RtcbotdConfigReader
   GKeyFile *keyfile;
   char *name;
   GHashTable *lines; /* "group" or "group\nkey" -> line number */
+  GHashTable *lists; /* "group\nkey" of the keys read as lists (';' is no comment there) */
 };
 
 static char *
@@ -100,6 +101,7 @@ rtcbotd_config_reader_new (const char *data, const char *name, GError **error)
   self->keyfile = g_key_file_new ();
   self->name = g_strdup (name);
   self->lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->lists = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_key_file_set_list_separator (self->keyfile, ';');
 
   if (!g_utf8_validate (data, -1, NULL))
@@ -119,28 +121,6 @@ rtcbotd_config_reader_new (const char *data, const char *name, GError **error)
   return g_steal_pointer (&self);
 }
 
-static int
-compare_strings (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *)a, *(const char *const *)b);
-}
-
-char *
-rtcbotd_config_reader_fingerprint (RtcbotdConfigReader *self, const char *group)
-{
-  g_auto (GStrv) keys = g_key_file_get_keys (self->keyfile, group, NULL, NULL);
-  g_autoptr (GString) text = g_string_new (group);
-
-  if (keys)
-    qsort (keys, g_strv_length (keys), sizeof (char *), compare_strings);
-  for (guint i = 0; keys && keys[i]; i++)
-    {
-      g_autofree char *value = g_key_file_get_value (self->keyfile, group, keys[i], NULL);
-      g_string_append_printf (text, "\n%s=%s", keys[i], value ? g_strstrip (value) : "");
-    }
-  return g_string_free (g_steal_pointer (&text), FALSE);
-}
-
 void
 rtcbotd_config_reader_free (RtcbotdConfigReader *self)
 {
@@ -148,6 +128,7 @@ rtcbotd_config_reader_free (RtcbotdConfigReader *self)
     return;
   g_clear_pointer (&self->keyfile, g_key_file_unref);
   g_clear_pointer (&self->lines, g_hash_table_unref);
+  g_clear_pointer (&self->lists, g_hash_table_unref);
   g_free (self->name);
   g_free (self);
 }
@@ -340,6 +321,8 @@ rtcbotd_config_reader_get_list (RtcbotdConfigReader *self, const char *group, co
 {
   g_autofree char *value = get_raw_value (self, group, key, TRUE);
   g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_hash_table_add (self->lists, line_key (group, key));
   g_auto (GStrv) items = NULL;
 
   if (!value || *value == '\0')
@@ -370,4 +353,28 @@ rtcbotd_config_reader_get_list (RtcbotdConfigReader *self, const char *group, co
       return FALSE;
     }
   return TRUE;
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *)a, *(const char *const *)b);
+}
+
+char *
+rtcbotd_config_reader_fingerprint (RtcbotdConfigReader *self, const char *group)
+{
+  g_auto (GStrv) keys = g_key_file_get_keys (self->keyfile, group, NULL, NULL);
+  g_autoptr (GString) text = g_string_new (group);
+
+  if (keys)
+    qsort (keys, g_strv_length (keys), sizeof (char *), compare_strings);
+  for (guint i = 0; keys && keys[i]; i++)
+    {
+      g_autofree char *k = line_key (group, keys[i]);
+      g_autofree char *value
+          = get_raw_value (self, group, keys[i], g_hash_table_contains (self->lists, k));
+      g_string_append_printf (text, "\n%s=%s", keys[i], value ? value : "");
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
 }

@@ -18,7 +18,9 @@ typedef struct _RtcbotdConfigReader RtcbotdConfigReader;
 /** Parses @data as INI text; @name is the file name used in messages. */
 RtcbotdConfigReader *rtcbotd_config_reader_new (const char *data, const char *name, GError **error);
 
-/** Returns @group's keys and values in one canonical text: equal texts, equal groups. */
+/** Returns @group's keys and values in one canonical text, comments left out
+ * as the getters leave them out: equal texts, equal groups. Call it after
+ * the group's lists were read (';' separates list items, else it comments). */
 char *rtcbotd_config_reader_fingerprint (RtcbotdConfigReader *self, const char *group);
 
 /** Frees @self. */

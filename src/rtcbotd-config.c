@@ -30,8 +30,8 @@ static const char *const patterns[] = {
 };
 /* clang-format on */
 
-static void
-source_config_free (RtcbotdSourceConfig *source)
+void
+rtcbotd_source_config_free (RtcbotdSourceConfig *source)
 {
   g_free (source->name);
   g_free (source->pattern);
@@ -541,7 +541,6 @@ parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, co
   g_auto (GStrv) to_names = NULL;
 
   route->name = g_strdup (name);
-  route->fingerprint = rtcbotd_config_reader_fingerprint (reader, g);
   route->from = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
   route->to = g_ptr_array_new_with_free_func ((GDestroyNotify)route_end_free);
   if (!rtcbotd_config_reader_check_keys (reader, g, route_keys, error)
@@ -569,6 +568,7 @@ parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, co
     }
   if (!parse_map (route, reader, g, error) || !parse_failsafe (route, reader, g, error))
     return FALSE;
+  route->fingerprint = rtcbotd_config_reader_fingerprint (reader, g);
   g_ptr_array_add (self->routes, g_steal_pointer (&route));
   return TRUE;
 }
@@ -654,7 +654,7 @@ rtcbotd_config_load_data (const char *data, const char *name, GError **error)
     return NULL;
   self = g_new0 (RtcbotdConfig, 1);
   self->path = g_strdup (name);
-  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)source_config_free);
+  self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_config_free);
   self->endpoints = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_endpoint_config_free);
   self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)route_config_free);
   groups = rtcbotd_config_reader_get_groups (reader);
@@ -733,6 +733,16 @@ find_part (RtcbotdConfig *self, RtcbotdConfigPart part, const char *name, const 
         }
     }
   return -1;
+}
+
+RtcbotdSourceConfig *
+rtcbotd_config_steal_source (RtcbotdConfig *self, const RtcbotdSourceConfig *source)
+{
+  guint index;
+
+  if (!g_ptr_array_find (self->sources, source, &index))
+    return NULL;
+  return g_ptr_array_steal_index (self->sources, index);
 }
 
 gboolean

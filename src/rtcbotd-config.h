@@ -191,6 +191,13 @@ typedef enum
   RTCBOTD_CONFIG_ROUTE,
 } RtcbotdConfigPart;
 
+/** Takes @source out of @self: the caller owns it (rtcbotd_source_config_free()). */
+RtcbotdSourceConfig *rtcbotd_config_steal_source (RtcbotdConfig *self,
+                                                  const RtcbotdSourceConfig *source);
+
+/** Frees a source's configuration taken with rtcbotd_config_steal_source(). */
+void rtcbotd_source_config_free (RtcbotdSourceConfig *source);
+
 /** Returns TRUE when @part NAME exists in both and reads the same in @self and @old. */
 gboolean rtcbotd_config_same (RtcbotdConfig *self, RtcbotdConfig *old, RtcbotdConfigPart part,
                               const char *name);

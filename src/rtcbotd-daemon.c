@@ -276,14 +276,30 @@ build_changed_sources (RtcbotdDaemon *self, RtcbotdConfig *config, GPtrArray *bu
   return TRUE;
 }
 
-/* Main context, while sources wait to be freed. */
+/* TRUE while a peer still in the table (closing, say) has a track of @source. */
+static gboolean
+used_by_a_peer (RtcbotdDaemon *self, RtcbotdSource *source)
+{
+  GHashTableIter iter;
+  gpointer peer;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &peer))
+    if (rtcbotd_peer_uses_source (peer, source))
+      return TRUE;
+  return FALSE;
+}
+
+/* Main context, while sources wait to be freed. A poll: an encoder's teardown
+ * (an idle probe, then the main context) has no signal of its own. */
 static gboolean
 reap_retired (gpointer user_data)
 {
   RtcbotdDaemon *self = user_data;
 
   for (guint i = self->retired->len; i > 0; i--)
-    if (rtcbotd_source_is_idle (self->retired->pdata[i - 1]))
+    if (rtcbotd_source_is_idle (self->retired->pdata[i - 1])
+        && !used_by_a_peer (self, self->retired->pdata[i - 1]))
       g_ptr_array_remove_index (self->retired, i - 1);
   if (self->retired->len > 0)
     return G_SOURCE_CONTINUE;
@@ -309,6 +325,9 @@ retire_source (RtcbotdDaemon *self, RtcbotdSource *source)
   g_list_free (peers);
   g_message ("[source %s]: stopped (reload; %u peer(s) closed)",
              rtcbotd_source_get_config (source)->name, closed);
+  /* It outlives the config it was built from: it keeps its own part. */
+  rtcbotd_source_take_config (
+      source, rtcbotd_config_steal_source (self->config, rtcbotd_source_get_config (source)));
   g_ptr_array_add (self->retired, source);
   if (!self->reap_id)
     self->reap_id = g_timeout_add (REAP_INTERVAL_MS, reap_retired, self);

@@ -375,25 +375,31 @@ warn_if_open (RtcbotdHttp *self)
                host);
 }
 
-/* With [daemon] tls-certificate, the server speaks https only (wss:// for
- * websockets); the files were checked at load, but may have changed since. */
+/* The files were checked at load, but may have changed since. */
+static GTlsCertificate *
+load_certificate (const RtcbotdConfig *config, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  GTlsCertificate *certificate
+      = g_tls_certificate_new_from_files (config->tls_certificate, config->tls_key, &local_error);
+
+  if (!certificate)
+    g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG,
+                 "[daemon] tls-certificate \"%s\" and tls-key \"%s\": %s", config->tls_certificate,
+                 config->tls_key, local_error->message);
+  return certificate;
+}
+
+/* With [daemon] tls-certificate, the server speaks https only (wss:// for websockets). */
 static gboolean
 set_up_tls (RtcbotdHttp *self, SoupServerListenOptions *options, GError **error)
 {
   g_autoptr (GTlsCertificate) certificate = NULL;
-  g_autoptr (GError) local_error = NULL;
 
   if (!self->config->tls_certificate)
     return TRUE;
-  certificate = g_tls_certificate_new_from_files (self->config->tls_certificate,
-                                                  self->config->tls_key, &local_error);
-  if (!certificate)
-    {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG,
-                   "[daemon] tls-certificate \"%s\" and tls-key \"%s\": %s",
-                   self->config->tls_certificate, self->config->tls_key, local_error->message);
-      return FALSE;
-    }
+  if (!(certificate = load_certificate (self->config, error)))
+    return FALSE;
   g_object_set (self->server, "tls-certificate", certificate, NULL);
   *options |= SOUP_SERVER_LISTEN_HTTPS;
   return TRUE;
@@ -442,11 +448,16 @@ rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **er
 {
   const RtcbotdConfig *old = self->config;
 
-  /* With TLS the certificate is loaded again: a renewed one takes effect. */
-  if (g_str_equal (old->listen_host, config->listen_host)
-      && old->listen_port == config->listen_port && !old->tls_certificate
-      && !config->tls_certificate)
+  /* Same address and scheme: the listeners stay. They follow the server's
+   * certificate, so a renewed one serves the next handshakes. */
+  if (g_str_equal (old->listen_host, config->listen_host) && old->listen_port == config->listen_port
+      && !old->tls_certificate == !config->tls_certificate)
     {
+      g_autoptr (GTlsCertificate) certificate = NULL;
+      if (config->tls_certificate && !(certificate = load_certificate (config, error)))
+        return FALSE;
+      if (certificate)
+        g_object_set (self->server, "tls-certificate", certificate, NULL);
       self->config = config;
       return TRUE;
     }

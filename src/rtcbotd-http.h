@@ -33,9 +33,9 @@ SoupServer *rtcbotd_http_get_server (RtcbotdHttp *self);
  * warns once when it listens beyond loopback without a token. */
 gboolean rtcbotd_http_listen (RtcbotdHttp *self, GError **error);
 
-/** Serves @config from now on (a reload), listening anew if its address or
- * TLS changed, or with TLS (to load a renewed certificate); on error nothing
- * changes. */
+/** Serves @config from now on (a reload): listens anew if the address or
+ * the scheme changed, else loads the certificate again (a renewed one serves
+ * the next handshakes); on error nothing changes. */
 gboolean rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **error);
 
 /** Stops listening and drops open connections. */

@@ -49,6 +49,7 @@ struct _RtcbotdSource
   RtcbotdCodec preferred;
   GPtrArray *branches; /* of Branch, one per codec in use */
   guint branch_serial;
+  RtcbotdSourceConfig *owned; /* config, once a reload retired the config it came from */
   char *prefix;        /* of element names: "camera", or "camera.2" once rebuilt by a reload */
   GPtrArray *capture;  /* capture elements and the raw tee, upstream first (in elements) */
   guint teardowns;     /* branches unlinked but not yet removed */
@@ -247,7 +248,15 @@ rtcbotd_source_free (RtcbotdSource *self)
   g_free (self->prefix);
   g_free (self->error);
   g_free (self->reason);
+  g_clear_pointer (&self->owned, rtcbotd_source_config_free);
   g_free (self);
+}
+
+void
+rtcbotd_source_take_config (RtcbotdSource *self, RtcbotdSourceConfig *config)
+{
+  g_return_if_fail (config == self->config && !self->owned);
+  self->owned = config;
 }
 
 void

@@ -35,6 +35,10 @@ RtcbotdSource *rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement
  * peer may use it any more (rtcbotd_source_is_idle()). */
 void rtcbotd_source_free (RtcbotdSource *self);
 
+/** Makes @self own @config, its own configuration taken out of a config about
+ * to be freed (a reload retiring @self while peers still leave). */
+void rtcbotd_source_take_config (RtcbotdSource *self, RtcbotdSourceConfig *config);
+
 /** Brings a source built into a running pipeline to the pipeline's state. */
 void rtcbotd_source_start (RtcbotdSource *self);
 

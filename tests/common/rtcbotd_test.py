@@ -331,6 +331,13 @@ class Daemon:
                 check(r.status == 200, f"GET {path}: HTTP {r.status}: {await r.text()}")
                 return await r.json()
 
+    async def get_text(self, path, timeout=5.0, headers=None):
+        async with aiohttp.ClientSession() as s:
+            async with s.get(self.url + path.lstrip("/"), headers=headers, ssl=self.ssl,
+                             timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+                check(r.status == 200, f"GET {path}: HTTP {r.status}: {await r.text()}")
+                return await r.text()
+
     async def healthz(self):
         return await self.get_json("healthz")
 

@@ -11,9 +11,13 @@ its error and the old configuration stays live. TAP output.
 
 import asyncio
 import json
+import ssl
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
@@ -24,6 +28,7 @@ from rtcbotd_test import (  # noqa: E402
     check,
     note,
     run_tap,
+    video_codecs,
     wait_until,
 )
 
@@ -137,11 +142,12 @@ async def test_unchanged_keep_running():
                             extra="[route tell]\nfrom = peers.messages\nto = log\n"))
             await d.wait_output("configuration reloaded")
             await wait_line(f"{tmp}/motor.log", lambda x: x == {"go": 0}, "failsafe of the changed route")
+            await d.wait_output("[sink motor]: stopped (reload)")
+            await wait_until(lambda: len(set(pids(f"{tmp}/motor.log"))) == 2, 10, interval=0.05)
+            # The changed worker is back: an unchanged one restarted would be too.
             check(pids(f"{tmp}/keeper.log") == keeper_pid,
                   f"the unchanged worker restarted: {pids(f'{tmp}/keeper.log')}")
             check(d.output().count("[sink keeper]: up") == 1, "the unchanged worker came up again")
-            await d.wait_output("[sink motor]: stopped (reload)")
-            await wait_until(lambda: len(set(pids(f"{tmp}/motor.log"))) == 2, 10, interval=0.05)
             await frames_keep_coming(c)
             c.drain()  # the echoes of the commands above
             c.send({"hello": "after reload"})
@@ -212,11 +218,99 @@ async def test_changed_source_rebuilt():
             await d.stop()
 
 
+async def scrape_while(d, done, seconds=10.0):
+    """Scrapes /metrics as fast as it answers until done() or @seconds pass;
+    returns how many scrapes answered 200."""
+    ok = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    async with aiohttp.ClientSession() as s:
+        while not done() and loop.time() < deadline:
+            async with s.get(d.url + "metrics") as r:
+                ok += r.status == 200
+                await r.read()
+    return ok
+
+
+async def test_retired_second_encoder():
+    """A peer on the source's second codec (VP8 while H.264 is preferred), and
+    /metrics scraped while a reload retires that source: the encoder branch
+    is torn down after the peer leaves, nothing reads the old configuration."""
+    with tempfile.TemporaryDirectory(prefix="rtcbotd-reload-") as tmp:
+        Path(tmp, "worker.py").write_text(WORKER)
+        text = config(tmp).replace("encoder = vp8\n", "")
+        d = Daemon(text, name="rtcbotd-reload")
+        await d.start()
+        c = RTCBotClient(d.url, codecs=video_codecs("video/VP8"), name="vp8-only")
+        try:
+            await c.connect()
+            await c.wait_first_video()
+            check("VP8 via vp8enc (1 peers)" in (await d.healthz())["sources"]["camera"],
+                  f"not on a second encoder: {(await d.healthz())['sources']}")
+            d.reload(text.replace("pattern = smpte", "pattern = ball"))
+            n = await scrape_while(d, lambda: ": gone (" in d.output())  # the peer left
+            await d.wait_peers(0, timeout=15)
+            n += await scrape_while(d, lambda: False, seconds=0.5)
+            check(n > 3, f"only {n} scrapes answered")
+            await c.close()
+            c2 = RTCBotClient(d.url, codecs=video_codecs("video/VP8"), name="vp8-again")
+            await c2.connect()
+            await c2.wait_first_video()
+            await c2.close()
+            note(f"{n} scrapes during the reload")
+        finally:
+            await c.close()
+            await d.stop()
+
+
+def make_certificate(directory, name):
+    cert, key = Path(directory) / "cert.pem", Path(directory) / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", f"/CN={name}",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=30)
+    return cert.read_text()
+
+
+async def test_tls_and_token():
+    """With TLS, a reload serves the renewed certificate on the same port (no
+    re-listening); a changed token applies to the next request."""
+    with tempfile.TemporaryDirectory(prefix="rtcbotd-reload-") as tmp:
+        first = make_certificate(tmp, "first")
+        text = (f"[daemon]\ntls-certificate = {tmp}/cert.pem\ntls-key = {tmp}/key.pem\n"
+                "token = first-token\n[source tone]\ntype = test-audio\n"
+                "[route media]\nfrom = tone\nto = peers\n")
+        d = Daemon(text, name="rtcbotd-reload-tls")
+        await d.start()
+        try:
+            served = lambda: ssl.get_server_certificate(("127.0.0.1", d.port))  # noqa: E731
+            check(ssl.PEM_cert_to_DER_cert(await asyncio.to_thread(served))
+                  == ssl.PEM_cert_to_DER_cert(first), "the first certificate is not served")
+            second = make_certificate(tmp, "second")
+            d.reload(text.replace("first-token", "second-token"))
+            await d.wait_output("configuration reloaded")
+            check(ssl.PEM_cert_to_DER_cert(await asyncio.to_thread(served))
+                  == ssl.PEM_cert_to_DER_cert(second), "the renewed certificate is not served")
+            check(d.output().count("listening on") == 1, "the server listened anew")
+            ctx = ssl.create_default_context(cafile=f"{tmp}/cert.pem")
+            async with aiohttp.ClientSession() as s:
+                for token, status in (("first-token", 403), ("second-token", 200)):
+                    async with s.get(d.url + "metrics", ssl=ctx,
+                                     headers={"Authorization": f"Bearer {token}"}) as r:
+                        check(r.status == status, f"/metrics with {token}: HTTP {r.status}")
+        finally:
+            await d.stop()
+
+
 if __name__ == "__main__":
     run_tap([("reload: unchanged parts keep running, changed ones rebuilt, peer stays",
               test_unchanged_keep_running),
              ("reload: a broken file is rejected, the old config stays live",
               test_broken_file_keeps_old),
              ("reload: a changed source closes its peers; new peers get the new one",
-              test_changed_source_rebuilt)],
+              test_changed_source_rebuilt),
+             ("reload: a peer on a second encoder, /metrics scraped while its source retires",
+              test_retired_second_encoder),
+             ("reload: TLS serves a renewed certificate on the same port; a new token applies",
+              test_tls_and_token)],
             timeout=120)

@@ -36,13 +36,14 @@ from rtcbotd_test import (  # noqa: E402
     note,
     rtcbotd_path,
     run_tap,
+    video_codecs,
 )
 
 SUPPRESSIONS = Path(__file__).resolve().parents[1] / "data" / "valgrind.supp"
 
 # Small and slow media keep the run fast under valgrind; the code paths are
 # the same as at full size (shared encoders, per-peer payloaders, data channel).
-CONFIG = make_config(width=160, height=120, framerate=10, overlay="none", encoder="vp8")
+CONFIG = make_config(width=160, height=120, framerate=10, overlay="none")
 
 
 OUR_FRAME = re.compile(r"\((?:main|rtcbotd-[a-z-]+)\.c:\d+\)")
@@ -109,7 +110,9 @@ async def test_cycle():
         log = Path(tmp) / "valgrind.log"
         d = await start_under_valgrind(tmp, log, CONFIG, "rtcbotd-valgrind")
         a = RTCBotClient(d.url, name="valgrind-a")
-        b = RTCBotClient(d.url, name="valgrind-b")
+        # b takes the camera's second encoder (VP8 beside the preferred H.264),
+        # which the reload below must tear down after b has left.
+        b = RTCBotClient(d.url, codecs=video_codecs("video/VP8"), name="valgrind-b")
         c = None
         try:
             await a.connect(timeout=60)
@@ -126,6 +129,8 @@ async def test_cycle():
             # retires and is freed, a new one is built; a broken file after it.
             d.reload(CONFIG.replace("width = 160", "width = 160\npattern = ball"))
             await d.wait_output("[source camera]: started (reload)", timeout=60)
+            for _ in range(20):  # /metrics reads every peer's tracks while b closes
+                await d.get_text("metrics", timeout=30)
             await d.wait_peers(0, timeout=60)
             d.reload(CONFIG + "\n[nonsense]\n")
             await d.wait_output("keeping the running configuration", timeout=60)
