@@ -3,6 +3,7 @@
 #include <gst/gst.h>
 #include <locale.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "rtcbotd-build-config.h"
 #include "rtcbotd-config.h"
@@ -107,6 +108,19 @@ check_config (const char *path)
   return EXIT_OK;
 }
 
+/* A token in a file every local user can read is no secret. */
+static void
+warn_if_exposed (const char *path, const RtcbotdConfig *config)
+{
+  struct stat st;
+
+  if ((config->token || config->viewer_token || config->control_token) && stat (path, &st) == 0
+      && (st.st_mode & S_IROTH))
+    g_warning ("%s holds a token and every user of this machine can read it; make it "
+               "readable by the daemon only (chmod 0640, group rtcbotd)",
+               path);
+}
+
 /* Loads the file again with --listen applied, and hands it to the daemon. */
 static gboolean
 reload (App *app, GError **error)
@@ -117,6 +131,7 @@ reload (App *app, GError **error)
     return FALSE;
   if (app->options->listen && !rtcbotd_config_set_listen (config, app->options->listen, error))
     return FALSE;
+  warn_if_exposed (app->path, config);
   return rtcbotd_daemon_reload (app->daemon, g_steal_pointer (&config), error);
 }
 
@@ -245,6 +260,7 @@ run (Options *options)
       g_printerr ("rtcbotd: --listen: %s\n", error->message);
       return EXIT_USAGE;
     }
+  warn_if_exposed (app.path, config);
   /* A worker or socket client that goes away must turn our next write into
    * EPIPE, not kill the daemon; workers get the default back (rtcbotd-exec). */
   signal (SIGPIPE, SIG_IGN);

@@ -6,8 +6,8 @@
  * while a health callback says the daemon is healthy. The pings come from the
  * main loop on purpose: a stuck loop sends none and systemd restarts the
  * daemon. Without NOTIFY_SOCKET (a plain foreground process) or without
- * libsystemd every call does nothing. Created by main() after the daemon has
- * started, freed after it stopped; main context only.
+ * libsystemd every call does nothing. Created by main() before the daemon
+ * starts, freed after it stopped; main context only.
  */
 #pragma once
 

@@ -250,8 +250,8 @@ class Daemon:
         return self.returncode
 
     def _wait_catches(self, signum, timeout=5.0):
-        """Wait until the daemon catches @signum: main.c installs its handlers
-        just after "listening on", and a SIGTERM before that kills it."""
+        """Wait until the daemon catches @signum (it shows in /proc): a signal
+        that arrives before main.c has installed its handlers kills it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             try:

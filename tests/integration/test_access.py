@@ -192,7 +192,7 @@ PROTECTED = [
     ("GET", "ws/bridge", "driver", True, {101}),
     ("GET", "api/x", "driver", False, {404}),
     ("GET", "whep/camera", "viewer", False, {404}),
-    ("GET", "metrics", "viewer", False, {200, 404}),  # 404 until /metrics is built
+    ("GET", "metrics", "viewer", False, {200}),
 ]
 
 
@@ -285,6 +285,20 @@ async def test_plain_http_cookie_not_secure():
         check("Secure" not in cookie, f"a Secure cookie over plain http: {cookie!r}")
         status, _, _ = await request(d, "POST", "connect")
         check(status == 401, f"POST /connect without a token over http: {status}")
+        # The harness writes the file with the default umask: readable by all.
+        await d.wait_output("holds a token and every user of this machine can read it")
+
+
+async def test_no_exposure_warning_for_a_private_file():
+    d = Daemon(config(tls=False), name="private")
+    old = os.umask(0o077)  # the harness writes the config file 0600 now
+    try:
+        await d.start()
+        check("every user of this machine can read it" not in d.output(),
+              "a warning about a file only its owner can read")
+        await d.stop()
+    finally:
+        os.umask(old)
 
 
 # --------------------------------------------------------------------------
@@ -430,12 +444,14 @@ if __name__ == "__main__":
          test_connect_with_each_carrier),
         ("the page, its assets and /healthz stay open; /?token= sets the cookie",
          test_page_and_healthz_stay_open),
-        ("over plain http the cookie is not Secure; tokens still apply",
+        ("over plain http the cookie is not Secure; tokens still apply; a readable token file warns",
          test_plain_http_cookie_not_secure),
         ("a viewer-token peer watches: its messages reach no route, take-control refused",
          test_viewer_token_never_drives),
         ("control = single: a viewer-token peer first does not take the driver's seat",
          test_viewer_token_first_in_single_mode),
+        ("a config file with a token only its owner can read gives no exposure warning",
+         test_no_exposure_warning_for_a_private_file),
         ("listening on all interfaces without a token warns once; with a token it does not",
          test_open_listen_warns),
         ("the default listen is 127.0.0.1:8080 without a token, 0.0.0.0:8080 with one",
