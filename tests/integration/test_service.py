@@ -184,6 +184,28 @@ async def test_sandbox():
          f"ORC code at {orc[0].split()[-2]}")
 
 
+async def test_reload():
+    """systemctl reload: the same process applies a changed file; a broken one
+    is refused with its error and the service stays active."""
+    pid = show("MainPID")["MainPID"]
+    try:
+        S["conf"].write_text(S["conf_text"] + "\n[route tell]\nfrom = peers.messages\nto = log\n")
+        r = inside("systemctl", "reload", "rtcbotd")
+        check(r.returncode == 0, f"systemctl reload: {r.stderr}")
+        await wait_for("the reload in the journal",
+                       lambda: "configuration reloaded from" in journal(), 30)
+        S["conf"].write_text(S["conf_text"] + "\n[route tell]\nfrom = nowhere\nto = log\n")
+        r = inside("systemctl", "reload", "rtcbotd")
+        check(r.returncode == 0, f"systemctl reload of a broken file: {r.stderr}")
+        await wait_for("the refusal in the journal",
+                       lambda: "keeping the running configuration" in journal(), 30)
+    finally:
+        S["conf"].write_text(S["conf_text"])
+    props = show("MainPID", "ActiveState")
+    check(props == {"MainPID": pid, "ActiveState": "active"}, f"after the reloads: {props}")
+    note(f"pid {pid} reloaded once and refused a broken file, still active")
+
+
 async def test_stop():
     t0 = time.monotonic()
     r = inside("systemctl", "stop", "rtcbotd")
@@ -252,6 +274,8 @@ if __name__ == "__main__":
              after_boot(test_start_and_view)),
             ("the daemon runs unprivileged, filtered, on a read-only root; ORC still compiles",
              after_boot(test_sandbox)),
+            ("systemctl reload applies a file in place; a broken one is refused",
+             after_boot(test_reload)),
             ("systemctl stop: exit 0 after the failsafes", after_boot(test_stop)),
             ("a configuration error: failed, status 78, no restart loop",
              after_boot(test_config_error_no_loop)),
