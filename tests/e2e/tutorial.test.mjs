@@ -120,9 +120,16 @@ test("the tutorial page connects and its video plays", { timeout: 90000 }, async
 
   const video = await viewer.page.evaluate(() => {
     const v = document.querySelector("video");
-    return { paused: v.paused, width: v.videoWidth, height: v.videoHeight, isStream: v.srcObject instanceof MediaStream };
+    return {
+      paused: v.paused,
+      width: v.videoWidth,
+      height: v.videoHeight,
+      isStream: v.srcObject instanceof MediaStream,
+      tracks: v.srcObject.getTracks().map((t) => t.kind),
+    };
   });
-  assert.deepEqual(video, { paused: false, width: 640, height: 480, isStream: true });
+  // The robot has a camera and a tone; the page asked for video only.
+  assert.deepEqual(video, { paused: false, width: 640, height: 480, isStream: true, tracks: ["video"] });
 
   await e2e.ensureArtifactsDir();
   const png = await viewer.page.locator("video").screenshot({ path: e2e.artifactPath("tutorial-video.png") });
