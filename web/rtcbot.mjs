@@ -1108,6 +1108,8 @@ export class Connection {
     const rtc = this.rtc;
     this.rtc = null;
     if (rtc != null) {
+      // Not sent yet: they go on the next connection's channel.
+      this._pending.push(...rtc._queuedMessages.splice(0));
       await rtc.close().catch(() => {});
     }
   }
