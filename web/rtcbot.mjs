@@ -898,7 +898,7 @@ export class Connection {
     this.options = options;
     /** @type {?RTCConnection} the current attempt's RTCConnection */
     this.rtc = null;
-    /** @type {MediaStream[]} one stream per received video track, in m-line order */
+    /** @type {MediaStream[]} per received video track, in m-line order, a stream of that track alone */
     this.videoStreams = [];
     /** @type {MediaStream[]} one stream per received audio track */
     this.audioStreams = [];
@@ -1152,7 +1152,9 @@ export class Connection {
     if (this.rtc !== rtc) {
       return;
     }
-    const stream = event.streams && event.streams[0] ? event.streams[0] : new MediaStream([event.track]);
+    // A stream of the track alone: rtcbotd may put several tracks in one
+    // msid stream, and a <video> shows only the first video track of its stream.
+    const stream = new MediaStream([event.track]);
     const list = event.track.kind === "audio" ? this.audioStreams : this.videoStreams;
     list.push(stream);
     this._tracks.set(stream, event.track);
