@@ -1,4 +1,4 @@
-// web/rtcbot.js on its own, in real Chromium, without the daemon: two
+// rtcbot.js (built from web/rtcbot.mjs) on its own, in real Chromium, without the daemon: two
 // RTCConnections in one page (the offerer as a viewer page uses it, the
 // answerer as RTCBot's robot side would) checked against RTCBot's API and
 // wire behaviour (shared/RTCBOT.md §1).
@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import * as e2e from "./lib.mjs";
 
-const LIBRARY = path.join(e2e.REPO, "web", "rtcbot.js");
+// The classic build, generated next to the daemon (build/src/rtcbot.js) from web/rtcbot.mjs.
+const LIBRARY = path.join(path.dirname(e2e.RTCBOTD), "rtcbot.js");
 const { test, failures } = e2e.createSuite();
 let viewer;
 let page;
