@@ -126,20 +126,21 @@ rtcbotd_encoder_rtp_caps (RtcbotdCodec codec, guint pt)
 }
 
 GstElement *
-rtcbotd_encoder_make_payloader (RtcbotdCodec codec, guint pt, GError **error)
+rtcbotd_encoder_make_payloader (RtcbotdCodec codec, guint pt, guint ssrc, GError **error)
 {
   g_autofree char *caps_text = rtp_caps_text (codec, pt);
   g_autofree char *description = NULL;
 
   if (codec == RTCBOTD_CODEC_H264)
-    description = g_strdup_printf ("rtph264pay pt=%u mtu=1200 config-interval=-1 "
+    description = g_strdup_printf ("rtph264pay pt=%u ssrc=%u mtu=1200 config-interval=-1 "
                                    "aggregate-mode=zero-latency ! capsfilter caps=\"%s\"",
-                                   pt, caps_text);
+                                   pt, ssrc, caps_text);
   else if (codec == RTCBOTD_CODEC_VP8)
     description = g_strdup_printf (
-        "rtpvp8pay pt=%u mtu=1200 picture-id-mode=15-bit ! capsfilter caps=\"%s\"", pt, caps_text);
+        "rtpvp8pay pt=%u ssrc=%u mtu=1200 picture-id-mode=15-bit ! capsfilter caps=\"%s\"", pt,
+        ssrc, caps_text);
   else
-    description
-        = g_strdup_printf ("rtpopuspay pt=%u mtu=1200 ! capsfilter caps=\"%s\"", pt, caps_text);
+    description = g_strdup_printf ("rtpopuspay pt=%u ssrc=%u mtu=1200 ! capsfilter caps=\"%s\"", pt,
+                                   ssrc, caps_text);
   return make_bin (description, error);
 }

@@ -26,8 +26,9 @@ RtcbotdCodec rtcbotd_encoder_preferred_codec (RtcbotdEncoder configured);
 GstElement *rtcbotd_encoder_make (RtcbotdCodec codec, RtcbotdEncoder encoder,
                                   const RtcbotdSourceConfig *config, GError **error);
 
-/** Makes "payloader ! capsfilter" sending @codec with payload type @pt as one bin. */
-GstElement *rtcbotd_encoder_make_payloader (RtcbotdCodec codec, guint pt, GError **error);
+/** Makes "payloader ! capsfilter" sending @codec with payload type @pt and @ssrc as one bin. */
+GstElement *rtcbotd_encoder_make_payloader (RtcbotdCodec codec, guint pt, guint ssrc,
+                                            GError **error);
 
 /** Returns the RTP caps webrtcbin should negotiate for @codec with payload type @pt. */
 GstCaps *rtcbotd_encoder_rtp_caps (RtcbotdCodec codec, guint pt);

@@ -42,6 +42,7 @@ typedef struct
   RtcbotdPeer *peer;  /* the owner, for the streaming-thread probe */
   gint dropped;       /* frames the leaky queue let go; atomic */
   gboolean unlinked;  /* closing: taken off its tee */
+  guint ssrc;         /* announced in the answer: tracks sharing a payload type stay apart */
 } Branch;
 
 struct _RtcbotdPeer
@@ -482,6 +483,21 @@ emit_with_promise (RtcbotdPeer *self, const char *signal, gpointer argument,
   gst_promise_unref (promise);
 }
 
+/* A random SSRC none of the peer's other tracks has (0 means none in the answer). */
+static guint
+new_ssrc (RtcbotdPeer *self)
+{
+  for (;;)
+    {
+      guint ssrc = g_random_int ();
+      gboolean taken = ssrc == 0;
+      for (guint i = 0; i < self->branches->len; i++)
+        taken |= g_array_index (self->branches, Branch, i).ssrc == ssrc;
+      if (!taken)
+        return ssrc;
+    }
+}
+
 static gboolean
 link_branch (RtcbotdPeer *self, Branch *b, GError **error)
 {
@@ -501,7 +517,9 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   if (transceiver)
     g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                   "codec-preferences", caps, NULL);
-  if (!(b->payloader = rtcbotd_encoder_make_payloader (b->track.codec, b->track.pt, error)))
+  b->ssrc = new_ssrc (self);
+  if (!(b->payloader
+        = rtcbotd_encoder_make_payloader (b->track.codec, b->track.pt, b->ssrc, error)))
     return FALSE;
   b->queue = gst_element_factory_make ("queue", NULL);
   /* A slow peer drops its own frames; it never stalls the shared tee. */
@@ -556,6 +574,7 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   g_autoptr (GstWebRTCSessionDescription) local = NULL;
   g_autofree char *text = NULL;
   g_autofree const char **tracks = NULL;
+  g_autofree guint *ssrcs = NULL;
   g_autoptr (GTask) task = NULL;
 
   g_object_get (self->webrtc, "ice-gathering-state", &gathering, "local-description", &local, NULL);
@@ -569,18 +588,22 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
                self->id, GATHERING_TIMEOUT_MS);
   text = gst_sdp_message_as_text (local->sdp);
   tracks = g_new0 (const char *, gst_sdp_message_medias_len (local->sdp) + 1);
+  ssrcs = g_new0 (guint, gst_sdp_message_medias_len (local->sdp) + 1);
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *b = &g_array_index (self->branches, Branch, i);
-      if (b->track.mline < gst_sdp_message_medias_len (local->sdp))
-        tracks[b->track.mline] = rtcbotd_source_get_config (b->track.source)->name;
+      if (b->track.mline >= gst_sdp_message_medias_len (local->sdp))
+        continue;
+      tracks[b->track.mline] = rtcbotd_source_get_config (b->track.source)->name;
+      ssrcs[b->track.mline] = b->ssrc;
     }
   self->state = STATE_CONNECTING;
   self->connect_deadline = g_get_monotonic_time () + CONNECT_TIMEOUT_S * G_USEC_PER_SEC;
   self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
-  g_task_return_pointer (
-      task, rtcbotd_sdp_add_msid (text, "rtcbotd", tracks, gst_sdp_message_medias_len (local->sdp)),
-      g_free);
+  g_task_return_pointer (task,
+                         rtcbotd_sdp_add_msid (text, "rtcbotd", tracks, ssrcs,
+                                               gst_sdp_message_medias_len (local->sdp)),
+                         g_free);
 }
 
 static gboolean

@@ -386,28 +386,42 @@ rtcbotd_sdp_prepare_offer (const char *text)
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
+/* Ends m-section @section of @out: its msid and ssrc lines, unless it has them. */
+static void
+end_section (GString *out, gint section, const char *stream, const char *const *tracks,
+             const guint *ssrcs, guint n_tracks, gboolean has_msid, gboolean has_ssrc)
+{
+  if (section < 0 || (guint)section >= n_tracks || !tracks[section])
+    return;
+  if (!has_msid)
+    g_string_append_printf (out, "a=msid:%s %s\r\n", stream, tracks[section]);
+  if (ssrcs && ssrcs[section] && !has_ssrc)
+    g_string_append_printf (out, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s\r\n", ssrcs[section],
+                            stream, ssrcs[section], stream, tracks[section]);
+}
+
 char *
 rtcbotd_sdp_add_msid (const char *answer, const char *stream, const char *const *tracks,
-                      guint n_tracks)
+                      const guint *ssrcs, guint n_tracks)
 {
   g_auto (GStrv) lines = split_lines (answer);
   g_autoptr (GString) out = g_string_new (NULL);
   gint section = -1;
-  gboolean has_msid = FALSE;
+  gboolean has_msid = FALSE, has_ssrc = FALSE;
 
   for (guint i = 0;; i++)
     {
       const char *line = lines[i];
-      gboolean section_ends = !line || g_str_has_prefix (line, "m=");
-      if (section_ends && section >= 0 && (guint)section < n_tracks && tracks[section] && !has_msid)
-        g_string_append_printf (out, "a=msid:%s %s\r\n", stream, tracks[section]);
+      if (!line || g_str_has_prefix (line, "m="))
+        end_section (out, section, stream, tracks, ssrcs, n_tracks, has_msid, has_ssrc);
       if (!line)
         break;
       if (*line == '\0')
         continue;
       if (g_str_has_prefix (line, "m="))
-        section++, has_msid = FALSE;
+        section++, has_msid = has_ssrc = FALSE;
       has_msid |= g_str_has_prefix (line, "a=msid:");
+      has_ssrc |= g_str_has_prefix (line, "a=ssrc:");
       g_string_append_printf (out, "%s\r\n", line);
     }
   return g_string_free (g_steal_pointer (&out), FALSE);

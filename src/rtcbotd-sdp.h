@@ -56,9 +56,11 @@ const RtcbotdSdpCodec *rtcbotd_sdp_media_find_codec (const RtcbotdSdpMedia *medi
 char *rtcbotd_sdp_prepare_offer (const char *text);
 
 /** Returns @answer with "a=msid:@stream TRACK" on each m-line @tracks names
- * (@tracks is indexed by m-line; NULL entries are left alone). */
+ * (@tracks is indexed by m-line; NULL entries are left alone) and, where
+ * @ssrcs (may be NULL; 0 = none) gives one, "a=ssrc:N cname/msid" lines, so
+ * that peers can tell apart tracks that share a payload type. */
 char *rtcbotd_sdp_add_msid (const char *answer, const char *stream, const char *const *tracks,
-                            guint n_tracks);
+                            const guint *ssrcs, guint n_tracks);
 
 /** Returns the name of @codec ("H264", "VP8", "opus"). */
 const char *rtcbotd_codec_to_string (RtcbotdCodec codec);

@@ -511,7 +511,7 @@ class RTCBotClient:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.headers = headers
         self.ssl = ssl
-        self.want_video = video
+        self.want_video = video  # True, or the number of video m-lines (cameras)
         self.want_audio = audio
         self.want_data = data
         self.codecs = codecs
@@ -530,6 +530,7 @@ class RTCBotClient:
         self.first_audio_at = None
         self.first_video_size = None
         self.video_frames = 0
+        self.frames_by_track = {}  # video track id -> decoded frames
         self.audio_frames = 0
         self.audio_samples = 0
         self.tracks = []
@@ -552,7 +553,7 @@ class RTCBotClient:
             self.channel.on("message", self._on_message)
         for label, options in self.extra_channels:
             self.channels[label] = self.pc.createDataChannel(label, **options)
-        if self.want_video:
+        for _ in range(int(self.want_video)):
             t = self.pc.addTransceiver("video", direction="recvonly")
             if self.codecs:
                 t.setCodecPreferences(self.codecs)
@@ -606,6 +607,7 @@ class RTCBotClient:
                     self.first_video_size = (frame.width, frame.height)
                     self._first_video.set()
                 self.video_frames += 1
+                self.frames_by_track[track.id] = self.frames_by_track.get(track.id, 0) + 1
             else:
                 if self.first_audio_at is None:
                     self.first_audio_at = now

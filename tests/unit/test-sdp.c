@@ -541,9 +541,9 @@ test_add_msid (void)
 {
   const char *const tracks[] = { "video0", "audio0", "data" };
   const char *const last_only[] = { NULL, NULL, "data" };
-  g_autofree char *two = rtcbotd_sdp_add_msid (answer, "rtcbotd", tracks, 2);
-  g_autofree char *last = rtcbotd_sdp_add_msid (answer, "s", last_only, 3);
-  g_autofree char *none = rtcbotd_sdp_add_msid (answer, "rtcbotd", NULL, 0);
+  g_autofree char *two = rtcbotd_sdp_add_msid (answer, "rtcbotd", tracks, NULL, 2);
+  g_autofree char *last = rtcbotd_sdp_add_msid (answer, "s", last_only, NULL, 3);
+  g_autofree char *none = rtcbotd_sdp_add_msid (answer, "rtcbotd", NULL, NULL, 0);
   g_autofree char *lf = NULL;
   g_auto (GStrv) lf_lines = g_strsplit (answer, "\r\n", -1);
   g_autofree char *lf_answer = g_strjoinv ("\n", lf_lines);
@@ -560,8 +560,24 @@ test_add_msid (void)
   g_assert_true (g_str_has_suffix (last, "a=mid:2\r\na=msid:s data\r\n"));
   g_assert_cmpuint (strlen (last), ==, strlen (answer) + strlen ("a=msid:s data\r\n"));
   g_assert_cmpstr (none, ==, answer);
-  lf = rtcbotd_sdp_add_msid (lf_answer, "rtcbotd", tracks, 2);
+  lf = rtcbotd_sdp_add_msid (lf_answer, "rtcbotd", tracks, NULL, 2);
   g_assert_cmpstr (lf, ==, two);
+}
+
+/* Two tracks with one payload type are told apart by their SSRC lines. */
+static void
+test_add_ssrc (void)
+{
+  const char *const tracks[] = { "cam1", "cam2", NULL };
+  const guint ssrcs[] = { 11, 0, 33 };
+  g_autofree char *out = rtcbotd_sdp_add_msid (answer, "rtcbotd", tracks, ssrcs, 3);
+
+  g_assert_nonnull (strstr (out, "a=mid:0\r\na=sendonly\r\na=msid:rtcbotd cam1\r\n"
+                                 "a=ssrc:11 cname:rtcbotd\r\na=ssrc:11 msid:rtcbotd cam1\r\n"
+                                 "m=audio"));
+  /* No SSRC given, or no track on the m-line: no ssrc line. */
+  g_assert_null (strstr (out, "a=ssrc:0"));
+  g_assert_null (strstr (out, "a=ssrc:33"));
 }
 
 int
@@ -570,6 +586,7 @@ main (int argc, char *argv[])
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/sdp/parse/errors", test_parse_errors);
+  g_test_add_func ("/sdp/add-ssrc", test_add_ssrc);
   g_test_add_func ("/sdp/parse/not-utf8", test_parse_error_not_utf8);
   g_test_add_func ("/sdp/parse/codecs", test_parse_codecs);
   g_test_add_func ("/sdp/parse/aiortc", test_parse_aiortc);
