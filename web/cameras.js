@@ -88,9 +88,11 @@ export class Cameras {
   /** Starts a new connection: empty streams, tracks routed by their transceiver. */
   attach(pc, isDone) {
     this._last = null;
+    // srcObject waits for a first track: a media element with an empty
+    // stream delays the document's load event until it plays, forever.
     for (const t of this._tiles) {
       t.media = new MediaStream();
-      t.video.srcObject = t.media;
+      t.video.srcObject = null;
     }
     pc.addEventListener("track", (event) => {
       if (!isDone()) {
@@ -108,6 +110,9 @@ export class Cameras {
     const tile = this._tiles[Math.min(index, this._tiles.length - 1)];
     if (!tile.media.getTrackById(event.track.id)) {
       tile.media.addTrack(event.track);
+    }
+    if (tile.video.srcObject !== tile.media) {
+      tile.video.srcObject = tile.media;
     }
     tile.video.play().catch(() => {});
   }
