@@ -11,10 +11,16 @@ static const struct
   gboolean prefix;
   RtcbotdNeed need;
 } rules[] = {
-  { "/connect", FALSE, RTCBOTD_NEED_VIEWER }, { "/metrics", FALSE, RTCBOTD_NEED_VIEWER },
-  { "/whep", FALSE, RTCBOTD_NEED_VIEWER },    { "/whep/", TRUE, RTCBOTD_NEED_VIEWER },
-  { "/api", FALSE, RTCBOTD_NEED_DRIVER },     { "/api/", TRUE, RTCBOTD_NEED_DRIVER },
-  { "/ws", FALSE, RTCBOTD_NEED_DRIVER },      { "/ws/", TRUE, RTCBOTD_NEED_DRIVER },
+  { "/connect", FALSE, RTCBOTD_NEED_VIEWER },
+  { "/metrics", FALSE, RTCBOTD_NEED_VIEWER },
+  { "/whep", FALSE, RTCBOTD_NEED_VIEWER },
+  { "/whep/", TRUE, RTCBOTD_NEED_VIEWER },
+  /* The page learns what the robot offers before it connects, as a viewer too. */
+  { "/api/robot", FALSE, RTCBOTD_NEED_VIEWER },
+  { "/api", FALSE, RTCBOTD_NEED_DRIVER },
+  { "/api/", TRUE, RTCBOTD_NEED_DRIVER },
+  { "/ws", FALSE, RTCBOTD_NEED_DRIVER },
+  { "/ws/", TRUE, RTCBOTD_NEED_DRIVER },
 };
 
 RtcbotdNeed

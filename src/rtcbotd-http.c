@@ -1,4 +1,5 @@
-/* rtcbotd-http.c — the HTTP surface: page, library, /connect, /healthz, /metrics, access control.
+/* rtcbotd-http.c — the HTTP surface: page, library, /connect, /healthz, /metrics, /api/robot,
+ * access control.
  */
 #include "rtcbotd-http.h"
 
@@ -10,6 +11,7 @@
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-metrics.h"
+#include "rtcbotd-robot-info.h"
 #include "rtcbotd-signaling.h"
 
 #define RESOURCE_PREFIX "/org/rtcbotd/web/"
@@ -302,7 +304,8 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   const char *method = soup_server_message_get_method (msg);
   gboolean is_get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
   gboolean is_connect = g_str_equal (path, "/connect");
-  gboolean is_status = g_str_equal (path, "/healthz") || g_str_equal (path, "/metrics");
+  gboolean is_status = g_str_equal (path, "/healthz") || g_str_equal (path, "/metrics")
+                       || g_str_equal (path, "/api/robot");
   const char *asset_name = g_str_equal (path, "/") ? "index.html" : path + 1;
   g_autoptr (GBytes) asset = NULL;
 
@@ -321,6 +324,11 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   else if (g_str_equal (path, "/healthz"))
     {
       g_autofree char *json = rtcbotd_daemon_health_json (self->daemon);
+      reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
+    }
+  else if (g_str_equal (path, "/api/robot"))
+    {
+      g_autofree char *json = rtcbotd_robot_info_json (self->config);
       reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
     }
   else if (g_str_equal (path, "/metrics"))

@@ -1,12 +1,17 @@
-// rtcbotd's built-in page: live video + audio from the robot, connection state
-// with automatic reconnect, a Drive panel (drive.js: keyboard, gamepad, touch
-// joystick) and a message box on the "default" data channel. Uses the global
+// rtcbotd's built-in page: it asks GET /api/robot what the robot offers, then
+// shows live video of every camera (cameras.js) with sound, a statistics
+// overlay, connection state with automatic reconnect, a Drive panel
+// (drive.js: keyboard, gamepad, touch joystick) for the inputs the robot
+// routes, and the robot's messages (telemetry.js) with a message box on the
+// "default" data channel. Uses the global
 // `rtcbot` from /rtcbot.js. Exposes window.rtcbotdApp.conn (the current
 // RTCConnection, or null between attempts), .state, .role and .driving for
 // tests and tinkering. A robot with a token is opened as /?token=…: the
 // daemon keeps the token in a cookie, and the page sends it with /connect.
 
+import { Cameras, FALLBACK_ROBOT } from "./cameras.js";
 import { Drive } from "./drive.js";
+import { logMessage } from "./telemetry.js";
 
 const POST_TIMEOUT_MS = 15000; // the robot answers after ICE gathering: fast
 const CONNECT_TIMEOUT_MS = 20000; // from the answer to ICE/DTLS "connected"
@@ -14,7 +19,7 @@ const DISCONNECT_GRACE_MS = 5000; // "disconnected" often heals by itself
 const STALL_TIMEOUT_MS = 15000; // video that decoded frames, then stopped
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 15000;
-const MAX_LOG_ENTRIES = 200;
+const ROBOT_TIMEOUT_MS = 5000;
 
 const LABELS = {
   connecting: "connecting",
@@ -38,7 +43,26 @@ const el = {
   message: document.getElementById("message"),
   send: document.getElementById("send"),
   log: document.getElementById("log"),
+  fullscreen: document.getElementById("fullscreen"),
+  stage: document.getElementById("stage"),
+  drivePanel: document.getElementById("drive"),
+  keysPanel: document.getElementById("drive-keys"),
+  padPanel: document.getElementById("gamepad-info"),
+  messagesTitle: document.getElementById("messages-title"),
 };
+
+const cameras = new Cameras({
+  grid: document.getElementById("screens"),
+  first: document.getElementById("screen-0"),
+  video: el.video,
+  hud: document.getElementById("hud"),
+  fields: {
+    fps: document.getElementById("hud-fps"),
+    bitrate: document.getElementById("hud-bitrate"),
+    rtt: document.getElementById("hud-rtt"),
+    latency: document.getElementById("hud-latency"),
+  },
+});
 
 const drive = new Drive({
   panel: document.getElementById("drive"),
@@ -48,7 +72,7 @@ const drive = new Drive({
   knob: document.getElementById("stick-knob"),
   pad: document.getElementById("gamepad"),
   axes: document.getElementById("gamepad-axes"),
-});
+}, { onRole: () => renderStateLabel() });
 
 /**
  * A failed connection attempt; `offline` means the robot did not answer at
@@ -80,6 +104,7 @@ let session = null; // the current attempt: {conn, media, timers, done, ...}
 let failures = 0; // consecutive failed attempts, for the backoff
 let retryTimer = null;
 let state = "connecting";
+let robot = FALLBACK_ROBOT; // what GET /api/robot said last
 
 window.rtcbotdApp = {
   get conn() {
@@ -96,6 +121,10 @@ window.rtcbotdApp = {
   get driving() {
     return drive.driving;
   },
+  /** What GET /api/robot said (or the fallback for a robot without it). */
+  get robot() {
+    return robot;
+  },
 };
 
 /* ---------------------------------------------------------------- state */
@@ -104,11 +133,20 @@ function setState(next, detail = "") {
   state = next;
   el.body.dataset.state = next;
   el.state.dataset.state = next;
-  el.stateLabel.textContent = LABELS[next];
+  renderStateLabel();
   el.detail.textContent = detail;
   el.send.disabled = next !== "live";
   drive.setLive(next === "live");
   el.overlayText.textContent = overlayText(next, detail);
+}
+
+/** "live" says whether this page drives: a viewer must not wonder why nothing moves. */
+function renderStateLabel() {
+  let label = LABELS[state];
+  if (state === "live" && drive.role === "viewer") {
+    label = drive.watchOnly ? "live — viewer only, this token may only watch" : "live — viewer only, someone else is driving";
+  }
+  el.stateLabel.textContent = label;
 }
 
 function overlayText(next, detail) {
@@ -136,14 +174,13 @@ function backoffMs(n) {
 function startSession() {
   retryTimer = null;
   const conn = new rtcbot.RTCConnection(true, { iceServers: [] });
-  const s = { conn, media: new MediaStream(), timers: {}, done: false, framesDecoded: 0, lastProgress: 0 };
+  const s = { conn, timers: {}, done: false, framesDecoded: 0, lastProgress: 0 };
   session = s;
 
-  conn.video.subscribe((stream) => attachStream(s, stream));
-  conn.audio.subscribe((stream) => attachStream(s, stream));
+  cameras.attach(conn.pc, () => s.done);
   conn.subscribe((data) => {
     if (!drive.handleMessage(data)) {
-      logMessage(data);
+      logMessage(el.log, data);
     }
   });
   drive.attach(conn);
@@ -153,6 +190,12 @@ function startSession() {
 }
 
 async function negotiate(s) {
+  robot = await fetchRobot();
+  if (s.done) {
+    return;
+  }
+  applyRobot();
+  cameras.addTransceivers(s.conn.pc, robot);
   const offer = await s.conn.getLocalDescription();
   const answer = await postOffer(offer);
   if (s.done) {
@@ -163,6 +206,39 @@ async function negotiate(s) {
     () => endSession(s, new AttemptError("the connection did not come up")),
     CONNECT_TIMEOUT_MS
   );
+}
+
+/**
+ * Asks the robot what it offers. A refusal (401/403) or no answer is left to
+ * /connect, which explains it; a robot without the endpoint (RTCBot, an older
+ * rtcbotd) gets the fallback: one camera, sound, every input.
+ */
+async function fetchRobot() {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ROBOT_TIMEOUT_MS);
+  try {
+    const path = urlToken ? `/api/robot?token=${encodeURIComponent(urlToken)}` : "/api/robot";
+    const res = await fetch(path, { cache: "no-cache", signal: abort.signal });
+    const body = res.ok ? await res.json() : null;
+    if (body && Array.isArray(body.cameras) && body.controls) {
+      return body;
+    }
+  } catch {
+    // the robot is not answering: /connect will say so
+  } finally {
+    clearTimeout(timer);
+  }
+  return FALLBACK_ROBOT;
+}
+
+/** Fits the page to the robot: camera tiles, sound button, input panels. */
+function applyRobot() {
+  cameras.setRobot(robot);
+  el.audioToggle.hidden = !robot.audio;
+  el.keysPanel.hidden = !robot.controls.keyboard;
+  el.padPanel.hidden = !robot.controls.gamepad;
+  el.drivePanel.hidden = !robot.controls.keyboard && !robot.controls.gamepad;
+  el.messagesTitle.textContent = robot.telemetry ? "Telemetry and messages" : "Messages";
 }
 
 async function postOffer(offer) {
@@ -265,21 +341,6 @@ function endSession(s, err) {
 
 /* ------------------------------------------------------------------ media */
 
-function attachStream(s, stream) {
-  if (s.done) {
-    return;
-  }
-  for (const track of stream.getTracks()) {
-    if (!s.media.getTrackById(track.id)) {
-      s.media.addTrack(track);
-    }
-  }
-  if (el.video.srcObject !== s.media) {
-    el.video.srcObject = s.media;
-  }
-  el.video.play().catch(() => {});
-}
-
 function toggleAudio() {
   el.video.muted = !el.video.muted;
   if (!el.video.muted) {
@@ -294,37 +355,19 @@ function renderAudio() {
   el.audioLabel.textContent = on ? "Sound on" : "Sound off";
 }
 
-/** Shows resolution, frame rate and codec, and restarts a stalled video. */
+/** Fills the statistics overlay and restarts a stalled video. */
 async function pollStats() {
   const s = session;
   if (!s || s.done || state !== "live") {
+    cameras.clear();
     el.stats.textContent = "";
     return;
   }
-  const report = await s.conn.pc.getStats();
-  let video = null;
-  report.forEach((r) => {
-    if (r.type === "inbound-rtp" && r.kind === "video") {
-      video = r;
-    }
-  });
-  if (!video) {
-    el.stats.textContent = "";
-    return;
+  const framesDecoded = await cameras.poll(s.conn.pc);
+  el.stats.textContent = framesDecoded == null ? "" : `${cameras.count} camera${cameras.count === 1 ? "" : "s"}`;
+  if (framesDecoded != null) {
+    checkStall(s, framesDecoded);
   }
-  const codec = video.codecId && report.get(video.codecId);
-  const parts = [];
-  if (video.frameWidth) {
-    parts.push(`${video.frameWidth}×${video.frameHeight}`);
-  }
-  if (video.framesPerSecond != null) {
-    parts.push(`${Math.round(video.framesPerSecond)} fps`);
-  }
-  if (codec && codec.mimeType) {
-    parts.push(codec.mimeType.replace(/^video\//, ""));
-  }
-  el.stats.textContent = parts.join(" · ");
-  checkStall(s, video.framesDecoded || 0);
 }
 
 function checkStall(s, framesDecoded) {
@@ -337,23 +380,15 @@ function checkStall(s, framesDecoded) {
   }
 }
 
-/* --------------------------------------------------------------- messages */
-
-function logMessage(data) {
-  const text = typeof data === "string" ? data : `<${data.byteLength || data.size || 0} bytes of binary>`;
-  const item = document.createElement("li");
-  const time = document.createElement("time");
-  const now = new Date();
-  time.dateTime = now.toISOString();
-  time.textContent = now.toLocaleTimeString([], { hour12: false });
-  const body = document.createElement("code");
-  body.textContent = text;
-  item.append(time, body);
-  el.log.prepend(item);
-  while (el.log.childElementCount > MAX_LOG_ENTRIES) {
-    el.log.lastElementChild.remove();
+function toggleFullscreen() {
+  if (document.fullscreenElement) {
+    document.exitFullscreen().catch(() => {});
+  } else if (el.stage.requestFullscreen) {
+    el.stage.requestFullscreen().catch(() => {});
   }
 }
+
+/* --------------------------------------------------------------- messages */
 
 function sendMessage(event) {
   event.preventDefault();
@@ -369,6 +404,10 @@ function sendMessage(event) {
 /* ------------------------------------------------------------------ start */
 
 el.audioToggle.addEventListener("click", toggleAudio);
+el.fullscreen.addEventListener("click", toggleFullscreen);
+document.addEventListener("fullscreenchange", () =>
+  el.fullscreen.setAttribute("aria-pressed", String(document.fullscreenElement != null))
+);
 el.form.addEventListener("submit", sendMessage);
 el.video.addEventListener("volumechange", renderAudio);
 window.addEventListener("pagehide", () => {

@@ -139,9 +139,11 @@ export class Drive {
   /**
    * @param {object} el the panel's elements: panel, role, keys (the
    *   key-state display), stick, knob, pad, axes
+   * @param {object} [hooks] onRole: called when the role changes
    */
-  constructor(el) {
+  constructor(el, { onRole = () => {} } = {}) {
     this._el = el;
+    this._onRole = onRole;
     this._conn = null;
     this._control = null;
     this._live = false;
@@ -164,6 +166,11 @@ export class Drive {
   /** @returns {?string} "driver", "viewer", or null when the daemon never said */
   get role() {
     return this._role;
+  }
+
+  /** @returns {boolean} whether the token may only watch (control never comes) */
+  get watchOnly() {
+    return this._watchOnly;
   }
 
   /** @returns {boolean} whether inputs are being sent to the robot */
@@ -191,6 +198,7 @@ export class Drive {
     this._watchOnly = false;
     this._letGo();
     this._render();
+    this._onRole();
   }
 
   /**
@@ -243,6 +251,7 @@ export class Drive {
       this._blockHeld();
     }
     this._render();
+    this._onRole();
   }
 
   _canSend() {
@@ -399,7 +408,18 @@ export class Drive {
     this._el.axes.replaceChildren(
       ...axes.map((v, i) => {
         const item = document.createElement("li");
-        item.textContent = `axis ${i}: ${v.startsWith("-") ? v : "+" + v}`;
+        const label = document.createElement("span");
+        label.textContent = `axis ${i}: ${v.startsWith("-") ? v : "+" + v}`;
+        // A bar from the centre: left/up negative, right/down positive.
+        const bar = document.createElement("span");
+        bar.className = "axis-bar";
+        bar.setAttribute("aria-hidden", "true");
+        const fill = document.createElement("span");
+        const x = Math.max(-1, Math.min(1, Number(v)));
+        fill.style.left = `${50 + Math.min(0, x) * 50}%`;
+        fill.style.width = `${Math.abs(x) * 50}%`;
+        bar.append(fill);
+        item.append(label, bar);
         return item;
       })
     );

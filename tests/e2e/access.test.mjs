@@ -79,6 +79,7 @@ test("opened with the viewer token the page watches", { timeout: 90000 }, async 
   await e2e.waitFramesRising(viewer.page, { rise: 10 });
   await viewer.page.waitForFunction(() => window.rtcbotdApp.role === "viewer", null, { timeout: 10000 });
   assert.match(await viewer.page.textContent("#drive-role"), /this token may only watch/);
+  assert.match(await viewer.page.textContent("#state"), /viewer only, this token may only watch/);
   assert.equal(new URL(viewer.page.url()).search, "", "the token stayed in the address bar");
   const cookies = await viewer.browser.contexts()[0].cookies(daemon.url);
   const cookie = cookies.find((c) => c.name === "rtcbotd-token");

@@ -224,6 +224,7 @@ test("a second page watches: its keys and joystick write nothing", { timeout: 90
     return v.role === "viewer" ? v : null;
   });
   assert.match(r.text, /Watching — someone else is driving/);
+  assert.match(await watcher.page.textContent("#state"), /viewer only, someone else is driving/);
   assert.equal(r.driving, false);
   assert.equal((await role(driver)).role, "driver", "the first page still drives");
   assert.equal(await watcher.page.getAttribute("#stick", "aria-disabled"), "true");

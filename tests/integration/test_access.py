@@ -191,6 +191,8 @@ PROTECTED = [
     ("POST", "connect", "viewer", False, {400}),  # "{}" is no offer: past the gate
     ("GET", "ws/bridge", "driver", True, {101}),
     ("GET", "api/x", "driver", False, {404}),
+    ("GET", "api/robot", "viewer", False, {200}),  # a viewer's page must learn the robot
+    ("GET", "api/robot/x", "driver", False, {404}),
     ("GET", "whep/camera", "viewer", False, {404}),
     ("GET", "metrics", "viewer", False, {200}),
 ]

@@ -1,0 +1,176 @@
+// The page fits the robot: with two cameras GET /api/robot lists both, the
+// page offers a video transceiver for each, the daemon answers both and the
+// page shows a tile per camera; both play (framesDecoded rising on each) is a
+// TODO: with two video sources the daemon sends no RTP at all to Chromium
+// today (not even audio), see the report of the wt-page branch. On a
+// one-camera robot the statistics overlay shows numbers and telemetry
+// objects show as key/value tables; screenshots at phone and desktop size go
+// to page-phone.png and page-desktop.png among the e2e artifacts (to docs/
+// with RTCBOTD_UPDATE_SCREENSHOTS=1, which refreshes the README's pictures).
+
+import { after, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import * as e2e from "./lib.mjs";
+
+const CONFIG = `[daemon]
+listen = 127.0.0.1:0
+max-peers = 4
+
+[source front]
+type = test-video
+width = 640
+height = 480
+framerate = 30
+pattern = smpte
+
+[source rear]
+type = test-video
+width = 320
+height = 240
+framerate = 15
+pattern = ball
+
+[source tone]
+type = test-audio
+
+[route media]
+from = front;rear;tone
+to = peers
+
+[route echo]
+from = peers.messages
+to = peers
+`;
+
+const { test, failures } = e2e.createSuite();
+let daemon; // two cameras
+let single; // one camera (DEFAULT_CONFIG)
+let viewer;
+
+before(async () => {
+  daemon = await e2e.startDaemon({ name: "robot-page", config: CONFIG });
+  single = await e2e.startDaemon({ name: "robot-page-single" });
+  viewer = await e2e.launchViewer("robot-page-viewer");
+});
+
+after(async () => {
+  await e2e.saveArtifacts("robot-page", { daemon, viewers: [viewer], failed: failures.length > 0 });
+  await viewer?.close();
+  await daemon?.stop();
+  await single?.stop();
+});
+
+/** framesDecoded of each inbound video, in the order of the page's video transceivers. */
+function framesPerCamera(page) {
+  return page.evaluate(async () => {
+    const pc = window.rtcbotdApp.conn && window.rtcbotdApp.conn.pc;
+    if (!pc) {
+      return [];
+    }
+    const report = await pc.getStats();
+    const mids = pc
+      .getTransceivers()
+      .filter((t) => t.receiver.track.kind === "video")
+      .map((t) => t.mid);
+    const byMid = {};
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") {
+        byMid[s.mid] = s.framesDecoded || 0;
+      }
+    });
+    return mids.map((m) => byMid[m] ?? 0);
+  });
+}
+
+test("GET /api/robot lists both cameras, sound and the inputs", async () => {
+  const res = await fetch(new URL("api/robot", daemon.url));
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") || "", /application\/json/);
+  const robot = await res.json();
+  assert.deepEqual(robot.cameras, [
+    { name: "front", width: 640, height: 480, framerate: 30 },
+    { name: "rear", width: 320, height: 240, framerate: 15 },
+  ]);
+  assert.equal(robot.audio, true);
+  assert.equal(robot.talk, false);
+  assert.deepEqual(robot.controls, { keyboard: true, gamepad: true, channels: [] });
+  assert.equal(robot.control, "single");
+  assert.equal(robot.telemetry, true);
+  assert.deepEqual(robot.iceServers, []);
+});
+
+test("the page offers a video m-line per camera and shows a tile for each", { timeout: 90000 }, async () => {
+  await viewer.page.setViewportSize({ width: 1280, height: 800 });
+  await e2e.openApp(viewer, daemon.url);
+  const media = await viewer.page.evaluate(() =>
+    window.rtcbotdApp.conn.pc.getTransceivers().map((t) => `${t.receiver.track.kind}:${t.currentDirection}`)
+  );
+  assert.deepEqual(media, ["audio:recvonly", "video:recvonly", "video:recvonly"]);
+  const captions = await viewer.page.$$eval("#screens figcaption", (cs) => cs.map((c) => c.textContent));
+  assert.deepEqual(captions, ["front · 640×480", "rear · 320×240"]);
+});
+
+test("the page plays both cameras", { timeout: 90000 }, async () => {
+  const start = await e2e.waitFor("frames decoded on two videos", () =>
+    framesPerCamera(viewer.page).then((f) => (f.length === 2 && f.every((n) => n > 0) ? f : null))
+  );
+  const later = await e2e.waitFor("framesDecoded rising on both videos", () =>
+    framesPerCamera(viewer.page).then((f) => (f.every((n, i) => n >= start[i] + 20) ? f : null))
+  );
+  console.log(`# framesDecoded per camera: ${JSON.stringify(start)} -> ${JSON.stringify(later)}`);
+  const sizes = await viewer.page.$$eval("#screens video", (vs) =>
+    vs.map((v) => ({ w: v.videoWidth, h: v.videoHeight, playing: !v.paused }))
+  );
+  assert.deepEqual(sizes, [
+    { w: 640, h: 480, playing: true },
+    { w: 320, h: 240, playing: true },
+  ]);
+});
+
+test("the overlay shows fps, bitrate, RTT and a latency estimate", { timeout: 90000 }, async () => {
+  await e2e.openApp(viewer, single.url);
+  await e2e.waitFramesRising(viewer.page, { rise: 30 });
+  const hud = await e2e.waitFor("numbers in every overlay field", () =>
+    viewer.page
+      .$$eval("#hud dd", (dds) => dds.map((d) => d.textContent))
+      .then((t) => (t.length === 4 && t.every((x) => /\d/.test(x)) ? t : null))
+  );
+  console.log(`# overlay: ${JSON.stringify(hud)}`);
+  assert.match(hud[0], /^\d+$/, "fps of the one camera");
+  assert.match(hud[1], /^\d+(\.\d)? [kM]bit\/s$/);
+  assert.match(hud[2], /^\d+ ms$/);
+  assert.match(hud[3], /^≈ \d+ ms$/);
+  assert.match(await viewer.page.textContent("#hud"), /latency \(estimate\)/);
+});
+
+test("a telemetry object is shown as a key/value table", { timeout: 30000 }, async () => {
+  const page = viewer.page;
+  await page.fill("#message", '{"battery":12.5,"mode":"auto"}');
+  await page.click("#send");
+  const rows = await e2e.waitFor("the echoed object as a table", () =>
+    page
+      .$$eval("#log li:first-child table.kv tr", (trs) => trs.map((tr) => tr.textContent))
+      .then((r) => (r.length > 0 ? r : null))
+  );
+  assert.deepEqual(rows, ["battery12.5", "modeauto"]);
+});
+
+test("screenshots at desktop and phone size", { timeout: 60000 }, async () => {
+  const page = viewer.page;
+  // docs/ keeps the published pair; a normal run writes beside the other artifacts.
+  const docs = process.env.RTCBOTD_UPDATE_SCREENSHOTS ? path.join(e2e.REPO, "docs") : e2e.ARTIFACTS;
+  mkdirSync(docs, { recursive: true });
+  await page.screenshot({ path: path.join(docs, "page-desktop.png") });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const stick = page.locator("#stick");
+  await stick.waitFor({ state: "visible" });
+  const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(scrollWidth <= 390, `no horizontal scrolling at 390 px: ${scrollWidth}`);
+  const box = await stick.boundingBox(); // relative to the viewport, before any scrolling
+  console.log(`# joystick at 390x844: ${JSON.stringify(box)}`);
+  assert.ok(box && box.width > 50 && box.x >= 0 && box.x + box.width <= 390, `the joystick fits across: ${JSON.stringify(box)}`);
+  assert.ok(box.y + box.height <= 844, `the joystick is on the first screen: ${JSON.stringify(box)}`);
+  await page.screenshot({ path: path.join(docs, "page-phone.png") });
+});
