@@ -68,7 +68,8 @@ export class Cameras {
     const caption = document.createElement("figcaption");
     tile.append(video, caption);
     this._el.grid.append(tile);
-    return { tile, video, media: null, caption };
+    // A tile made after attach() (the robot learnt mid-connection) needs its stream too.
+    return { tile, video, media: new MediaStream(), caption };
   }
 
   /**

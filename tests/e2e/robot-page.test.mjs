@@ -1,8 +1,7 @@
 // The page fits the robot: with two cameras GET /api/robot lists both, the
 // page offers a video transceiver for each, the daemon answers both and the
-// page shows a tile per camera; both play (framesDecoded rising on each) is a
-// TODO: with two video sources the daemon sends no RTP at all to Chromium
-// today (not even audio), see the report of the wt-page branch. On a
+// page shows a tile per camera, and both play (framesDecoded rising on each:
+// the answer's a=ssrc lines let Chromium tell the two VP8 tracks apart). On a
 // one-camera robot the statistics overlay shows numbers and telemetry
 // objects show as key/value tables; screenshots at phone and desktop size go
 // to page-phone.png and page-desktop.png among the e2e artifacts (to docs/
