@@ -325,11 +325,7 @@ class Daemon:
 
     # -- HTTP helpers ----------------------------------------------------
     async def get_json(self, path, timeout=5.0, headers=None):
-        async with aiohttp.ClientSession() as s:
-            async with s.get(self.url + path.lstrip("/"), headers=headers, ssl=self.ssl,
-                             timeout=aiohttp.ClientTimeout(total=timeout)) as r:
-                check(r.status == 200, f"GET {path}: HTTP {r.status}: {await r.text()}")
-                return await r.json()
+        return json.loads(await self.get_text(path, timeout, headers))
 
     async def get_text(self, path, timeout=5.0, headers=None):
         async with aiohttp.ClientSession() as s:

@@ -875,13 +875,14 @@ test_examples (void)
 static void
 test_take_unchanged (void)
 {
-  g_autoptr (RtcbotdConfig) old = rtcbotd_test_config_ok (
-      VIDEO "width = 320 ; pixels\nheight = 240\n" AUDIO "[sink worker]\ntype = exec\ncommand = /bin/cat\n"
-            "[route video]\nfrom = camera\nto = peers\n"
-            "[route work]\nfrom = peers.messages\nto = worker\n");
+  g_autoptr (RtcbotdConfig) old
+      = rtcbotd_test_config_ok (VIDEO "width = 320 ; pixels\nheight = 240\n" AUDIO
+                                      "[sink worker]\ntype = exec\ncommand = /bin/cat\n"
+                                      "[route video]\nfrom = camera\nto = peers\n"
+                                      "[route work]\nfrom = peers.messages\nto = worker\n");
   g_autoptr (RtcbotdConfig) next = rtcbotd_test_config_ok (
-      "; a comment\n[source camera]\nheight=240\n type = test-video\nwidth = 320 ; px, a comment\n" AUDIO
-      "frequency = 880\n"
+      "; a comment\n[source camera]\nheight=240\n type = test-video\nwidth = 320 ; px, a "
+      "comment\n" AUDIO "frequency = 880\n"
       "[sink worker]\ntype = exec\ncommand = /bin/cat\n"
       "[route video]\nfrom = camera\nto = peers\n"
       "[route work]\nfrom = peers.messages\nto = worker;log\n");
