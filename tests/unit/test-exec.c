@@ -123,52 +123,24 @@ start_exec (Fixture *f)
   g_assert_no_error (error);
 }
 
-typedef gboolean (*Condition) (Fixture *f);
-
-typedef struct
-{
-  Condition done;
-  Fixture *f;
-} Wait;
-
 static gboolean
-wait_done (gpointer data)
+is_up (gpointer data)
 {
-  Wait *w = data;
-
-  return w->done (w->f);
-}
-
-/* Runs the main context until @done or @timeout_ms; returns @done. */
-static gboolean
-wait_until (Fixture *f, Condition done, guint timeout_ms)
-{
-  Wait w = { done, f };
-
-  return rtcbotd_test_wait_until (wait_done, &w, timeout_ms);
-}
-
-static gboolean
-never (Fixture *f)
-{
-  return FALSE;
-}
-
-static gboolean
-is_up (Fixture *f)
-{
+  Fixture *f = data;
   return rtcbotd_endpoint_is_up (f->exec);
 }
 
 static gboolean
-is_down (Fixture *f)
+is_down (gpointer data)
 {
+  Fixture *f = data;
   return !rtcbotd_endpoint_is_up (f->exec);
 }
 
 static gboolean
-has_messages (Fixture *f)
+has_messages (gpointer data)
 {
+  Fixture *f = data;
   return f->messages->len >= f->want;
 }
 
@@ -234,7 +206,7 @@ test_echo (Fixture *f, gconstpointer data)
   send_text (f->exec, "\"hello\"");
   send_text (f->exec, "42");
   f->want = 3;
-  g_assert_true (wait_until (f, has_messages, 5000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 5000));
   g_assert_cmpstr (f->messages->pdata[0], ==, "{\"a\":1,\"text\":\"two\\nlines\"}");
   g_assert_cmpstr (f->messages->pdata[1], ==, "\"hello\"");
   g_assert_cmpstr (f->messages->pdata[2], ==, "42");
@@ -261,15 +233,16 @@ test_text (Fixture *f, gconstpointer data)
   make_exec (f, script, NULL);
   start_exec (f);
   f->want = 3;
-  g_assert_true (wait_until (f, has_messages, 5000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 5000));
   g_assert_cmpstr (f->messages->pdata[0], ==, "\"hello world\"");
   g_assert_cmpstr (f->messages->pdata[1], ==, "{\"x\":2}");
   g_assert_cmpstr (f->messages->pdata[2], ==, "[1,2]");
 }
 
 static gboolean
-has_suppressed_note (Fixture *f)
+has_suppressed_note (gpointer data)
 {
+  Fixture *f = data;
   return has_log (f, "[sink worker]: ... * lines suppressed");
 }
 
@@ -287,7 +260,7 @@ test_stderr (Fixture *f, gconstpointer data)
 
   make_exec (f, script, NULL);
   start_exec (f);
-  g_assert_true (wait_until (f, has_suppressed_note, 5000));
+  g_assert_true (rtcbotd_test_wait_until (has_suppressed_note, f, 5000));
   g_assert_true (has_log (f, "[sink worker]: oops: something failed"));
   /* About RTCBOTD_EXEC_STDERR_RATE lines a second reach the log, the rest are counted. */
   lines = count_logs (f, "[sink worker]: line *");
@@ -313,7 +286,7 @@ test_stderr_long_line (Fixture *f, gconstpointer data)
 
   make_exec (f, script, NULL);
   start_exec (f);
-  g_assert_true (wait_until (f, is_down, 5000));
+  g_assert_true (rtcbotd_test_wait_until (is_down, f, 5000));
   g_assert_cmpuint (count_logs (f, expected), ==, 1);
   /* What a worker printed before it exited is logged, a last line without "\n" too. */
   g_assert_true (has_log (f, "[sink worker]: partial"));
@@ -328,8 +301,9 @@ static const char crash_sh[]
       "done\n";
 
 static gboolean
-went_down_and_up (Fixture *f)
+went_down_and_up (gpointer data)
 {
+  Fixture *f = data;
   return f->states->len >= 2 && is_up (f);
 }
 
@@ -345,7 +319,7 @@ test_restart (Fixture *f, gconstpointer data)
   g_assert_cmpint (get_health (f->exec, "restarts"), ==, 0);
   g_ptr_array_set_size (f->states, 0);
   send_text (f->exec, "\"crash\"");
-  g_assert_true (wait_until (f, is_down, 5000));
+  g_assert_true (rtcbotd_test_wait_until (is_down, f, 5000));
   down_at = g_get_monotonic_time ();
   g_assert_cmpstr (f->states->pdata[0], ==, "exited with status 3");
   g_assert_true (has_log (f, "[sink worker]: down: exited with status 3"));
@@ -355,20 +329,21 @@ test_restart (Fixture *f, gconstpointer data)
   send_text (f->exec, "\"lost\"");
   g_assert_cmpuint (rtcbotd_endpoint_get_stats (f->exec)->dropped, ==, 1);
 
-  g_assert_true (wait_until (f, went_down_and_up, 5000));
+  g_assert_true (rtcbotd_test_wait_until (went_down_and_up, f, 5000));
   g_assert_cmpint (g_get_monotonic_time () - down_at, >=, 400 * 1000);
   g_assert_cmpint (get_health (f->exec, "pid"), >, 0);
   g_assert_cmpint (get_health (f->exec, "pid"), !=, pid);
   g_assert_cmpint (get_health (f->exec, "restarts"), ==, 1);
   send_text (f->exec, "{\"b\": 2}");
   f->want = 1;
-  g_assert_true (wait_until (f, has_messages, 5000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 5000));
   g_assert_cmpstr (f->messages->pdata[0], ==, "{\"b\":2}");
 }
 
 static gboolean
-has_down_reason (Fixture *f)
+has_down_reason (gpointer data)
 {
+  Fixture *f = data;
   return f->states->len > 0 && is_down (f);
 }
 
@@ -381,10 +356,10 @@ test_spawn_failure (Fixture *f, gconstpointer data)
   make_exec (f, script, NULL);
   g_assert_cmpint (g_chmod (script, 0644), ==, 0);
   start_exec (f);
-  g_assert_true (wait_until (f, has_down_reason, 1000));
+  g_assert_true (rtcbotd_test_wait_until (has_down_reason, f, 1000));
   g_assert_nonnull (strstr (rtcbotd_endpoint_get_reason (f->exec), "Permission denied"));
   g_assert_cmpint (g_chmod (script, 0755), ==, 0);
-  g_assert_true (wait_until (f, is_up, 5000));
+  g_assert_true (rtcbotd_test_wait_until (is_up, f, 5000));
 }
 
 /* A worker that closed its stdin is terminated at the first write, and restarted. */
@@ -397,16 +372,16 @@ test_stdin_closed (Fixture *f, gconstpointer data)
   make_exec (f, script, NULL);
   start_exec (f);
   f->want = 1;
-  g_assert_true (wait_until (f, has_messages, 5000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 5000));
   g_ptr_array_set_size (f->states, 0);
   send_text (f->exec, "\"anyone?\"");
-  g_assert_true (wait_until (f, is_down, 5000));
+  g_assert_true (rtcbotd_test_wait_until (is_down, f, 5000));
   g_assert_true (
       has_log (f, "[sink worker]: cannot write to the worker: Broken pipe; terminating it"));
   g_assert_cmpstr (f->states->pdata[0], ==, "killed by signal 15 (Terminated)");
-  g_assert_true (wait_until (f, is_up, 5000));
+  g_assert_true (rtcbotd_test_wait_until (is_up, f, 5000));
   f->want = 2;
-  g_assert_true (wait_until (f, has_messages, 5000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 5000));
 }
 
 /* Gaps between the ticks of a 10 ms timeout: in wall-clock time, and in this
@@ -458,7 +433,7 @@ test_flood (Fixture *f, gconstpointer data)
   ticks.last_cpu = get_cpu_time ();
   tick_id = g_timeout_add (10, on_tick, &ticks);
   start_exec (f);
-  wait_until (f, never, 2000);
+  rtcbotd_test_run_for (2000);
   on_tick (&ticks);
   g_source_remove (tick_id);
   seconds = (g_get_monotonic_time () - started) / (double)G_USEC_PER_SEC;
@@ -509,8 +484,9 @@ test_stdin_stalled (Fixture *f, gconstpointer data)
 }
 
 static gboolean
-has_one_message (Fixture *f)
+has_one_message (gpointer data)
 {
+  Fixture *f = data;
   return f->messages->len >= 1;
 }
 
@@ -526,7 +502,7 @@ test_stop_stubborn (Fixture *f, gconstpointer data)
 
   make_exec (f, script, NULL);
   start_exec (f);
-  g_assert_true (wait_until (f, has_one_message, 5000));
+  g_assert_true (rtcbotd_test_wait_until (has_one_message, f, 5000));
   pid = get_health (f->exec, "pid");
   started = g_get_monotonic_time ();
   rtcbotd_endpoint_stop (f->exec);
@@ -539,7 +515,7 @@ test_stop_stubborn (Fixture *f, gconstpointer data)
   g_assert_cmpint (errno, ==, ESRCH);
   g_assert_false (rtcbotd_endpoint_is_up (f->exec));
   /* No restart after stop(). */
-  wait_until (f, is_up, 800);
+  rtcbotd_test_wait_until (is_up, f, 800);
   g_assert_false (rtcbotd_endpoint_is_up (f->exec));
 }
 

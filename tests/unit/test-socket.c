@@ -184,31 +184,6 @@ client_write (Client *client, const char *text)
   g_assert_cmpint (write (client->fd, text, strlen (text)), ==, strlen (text));
 }
 
-typedef gboolean (*Condition) (Fixture *f);
-
-typedef struct
-{
-  Condition done;
-  Fixture *f;
-} Wait;
-
-static gboolean
-wait_done (gpointer data)
-{
-  Wait *w = data;
-
-  return w->done (w->f);
-}
-
-/* Runs the main context until @done or @timeout_ms; returns @done. */
-static gboolean
-wait_until (Fixture *f, Condition done, guint timeout_ms)
-{
-  Wait w = { done, f };
-
-  return rtcbotd_test_wait_until (wait_done, &w, timeout_ms);
-}
-
 static gboolean
 has_log (Fixture *f, const char *pattern)
 {
@@ -242,20 +217,23 @@ get_clients (Fixture *f)
 }
 
 static gboolean
-has_clients (Fixture *f)
+has_clients (gpointer data)
 {
+  Fixture *f = data;
   return get_clients (f) == f->want;
 }
 
 static gboolean
-has_messages (Fixture *f)
+has_messages (gpointer data)
 {
+  Fixture *f = data;
   return f->messages->len >= f->want;
 }
 
 static gboolean
-clients_got_lines (Fixture *f)
+clients_got_lines (gpointer data)
 {
+  Fixture *f = data;
   return f->clients[0].lines >= f->want && f->clients[1].lines >= f->want;
 }
 
@@ -268,8 +246,9 @@ send_text (RtcbotdEndpoint *endpoint, const char *json)
 }
 
 static gboolean
-client_0_closed (Fixture *f)
+client_0_closed (gpointer data)
 {
+  Fixture *f = data;
   return f->clients[0].closed;
 }
 
@@ -288,15 +267,15 @@ test_messages (Fixture *f, gconstpointer data)
   client_connect (&f->clients[0], f->path, TRUE);
   client_connect (&f->clients[1], f->path, TRUE);
   f->want = 2;
-  g_assert_true (wait_until (f, has_clients, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_clients, f, 2000));
 
   client_write (&f->clients[0], "{\"a\": 1}\nhello\r\n[1, ");
   client_write (&f->clients[1], "{\"from\": \"b\"}\n");
   f->want = 3;
-  g_assert_true (wait_until (f, has_messages, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 2000));
   client_write (&f->clients[0], "2]\n");
   f->want = 4;
-  g_assert_true (wait_until (f, has_messages, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 2000));
   g_assert_true (g_ptr_array_find_with_equal_func (f->messages, "{\"a\":1}", g_str_equal, NULL));
   g_assert_true (g_ptr_array_find_with_equal_func (f->messages, "\"hello\"", g_str_equal, NULL));
   g_assert_true (
@@ -306,19 +285,20 @@ test_messages (Fixture *f, gconstpointer data)
   send_text (f->socket, "{\"to\": \"all\"}");
   send_text (f->socket, "\"text\"");
   f->want = 2;
-  g_assert_true (wait_until (f, clients_got_lines, 2000));
+  g_assert_true (rtcbotd_test_wait_until (clients_got_lines, f, 2000));
   g_assert_cmpstr (f->clients[0].received->str, ==, "{\"to\":\"all\"}\n\"text\"\n");
   g_assert_cmpstr (f->clients[1].received->str, ==, "{\"to\":\"all\"}\n\"text\"\n");
   g_assert_cmpuint (rtcbotd_endpoint_get_stats (f->socket)->sent, ==, 4);
 
   rtcbotd_endpoint_stop (f->socket);
   g_assert_false (g_file_test (f->path, G_FILE_TEST_EXISTS));
-  g_assert_true (wait_until (f, client_0_closed, 2000));
+  g_assert_true (rtcbotd_test_wait_until (client_0_closed, f, 2000));
 }
 
 static gboolean
-client_0_got_line (Fixture *f)
+client_0_got_line (gpointer data)
 {
+  Fixture *f = data;
   return f->clients[0].lines >= 1;
 }
 
@@ -331,25 +311,27 @@ test_half_closed (Fixture *f, gconstpointer data)
   client_write (&f->clients[0], "{\"last\": true}\n");
   g_assert_cmpint (shutdown (f->clients[0].fd, SHUT_WR), ==, 0);
   f->want = 1;
-  g_assert_true (wait_until (f, has_messages, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 2000));
   send_text (f->socket, "\"reply\"");
-  g_assert_true (wait_until (f, client_0_got_line, 2000));
+  g_assert_true (rtcbotd_test_wait_until (client_0_got_line, f, 2000));
   g_assert_cmpstr (f->clients[0].received->str, ==, "\"reply\"\n");
   g_assert_cmpint (get_clients (f), ==, 1);
   client_close (&f->clients[0]);
   f->want = 0;
-  g_assert_true (wait_until (f, has_clients, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_clients, f, 2000));
 }
 
 static gboolean
-has_drop_log (Fixture *f)
+has_drop_log (gpointer data)
 {
+  Fixture *f = data;
   return has_log (f, "[sink bridge]: dropped a client that stopped reading for 5 s");
 }
 
 static gboolean
-client_0_got_after (Fixture *f)
+client_0_got_after (gpointer data)
 {
+  Fixture *f = data;
   return g_str_has_suffix (f->clients[0].received->str, "{\"after\":1}\n");
 }
 
@@ -364,7 +346,7 @@ test_stalled_client (Fixture *f, gconstpointer data)
   client_connect (&f->clients[0], f->path, TRUE);
   client_connect (&f->clients[1], f->path, FALSE);
   f->want = 2;
-  g_assert_true (wait_until (f, has_clients, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_clients, f, 2000));
   started = g_get_monotonic_time ();
   for (guint i = 0; i < 100000; i++)
     {
@@ -372,7 +354,7 @@ test_stalled_client (Fixture *f, gconstpointer data)
       send_text (f->socket, json);
     }
   g_assert_cmpint (g_get_monotonic_time () - started, <, 2 * G_USEC_PER_SEC);
-  g_assert_true (wait_until (f, has_drop_log, 8000));
+  g_assert_true (rtcbotd_test_wait_until (has_drop_log, f, 8000));
   took = g_get_monotonic_time () - started;
   g_test_message ("dropped after %" G_GINT64_FORMAT " ms", took / 1000);
   g_assert_cmpint (took, >=, (RTCBOTD_SOCKET_STALL_SECONDS - 0.1) * G_USEC_PER_SEC);
@@ -383,7 +365,7 @@ test_stalled_client (Fixture *f, gconstpointer data)
   /* The reader got the newest of the burst, and what follows. */
   g_assert_true (g_strstr_len (f->clients[0].received->str, -1, "{\"i\":99999}\n"));
   send_text (f->socket, "{\"after\": 1}");
-  g_assert_true (wait_until (f, client_0_got_after, 2000));
+  g_assert_true (rtcbotd_test_wait_until (client_0_got_after, f, 2000));
 }
 
 /* An over-long line is dropped whole and counted; the next line arrives. */
@@ -397,7 +379,7 @@ test_long_line (Fixture *f, gconstpointer data)
   client_write (&f->clients[0], line);
   client_write (&f->clients[0], "\n{\"ok\": true}\n");
   f->want = 1;
-  g_assert_true (wait_until (f, has_messages, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_messages, f, 2000));
   g_assert_cmpstr (f->messages->pdata[0], ==, "{\"ok\":true}");
   g_assert_cmpuint (rtcbotd_endpoint_get_stats (f->socket)->dropped, ==, 1);
   g_assert_cmpuint (rtcbotd_endpoint_get_stats (f->socket)->received, ==, 1);
@@ -418,7 +400,7 @@ test_stale_socket (Fixture *f, gconstpointer data)
   g_assert_true (has_log (f, "[sink bridge]: removed the stale socket *"));
   g_assert_cmpint (client_connect (&f->clients[0], f->path, TRUE), >=, 0);
   f->want = 1;
-  g_assert_true (wait_until (f, has_clients, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_clients, f, 2000));
 }
 
 static void
@@ -470,12 +452,13 @@ test_in_use (Fixture *f, gconstpointer data)
   g_assert_true (g_file_test (f->path, G_FILE_TEST_EXISTS));
   g_assert_cmpint (client_connect (&f->clients[0], f->path, TRUE), >=, 0);
   f->want = 1;
-  g_assert_true (wait_until (f, has_clients, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_clients, f, 2000));
 }
 
 static gboolean
-has_refusal (Fixture *f)
+has_refusal (gpointer data)
 {
+  Fixture *f = data;
   return has_log (f, "[sink bridge]: refused a client: 16 clients are connected already")
          && f->clients[RTCBOTD_SOCKET_MAX_CLIENTS].closed;
 }
@@ -489,19 +472,19 @@ test_client_limit (Fixture *f, gconstpointer data)
     {
       client_connect (&f->clients[i], f->path, TRUE);
       f->want = i + 1;
-      g_assert_true (wait_until (f, has_clients, 2000));
+      g_assert_true (rtcbotd_test_wait_until (has_clients, f, 2000));
     }
   client_connect (&f->clients[RTCBOTD_SOCKET_MAX_CLIENTS], f->path, TRUE);
-  g_assert_true (wait_until (f, has_refusal, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_refusal, f, 2000));
   g_assert_cmpint (get_clients (f), ==, RTCBOTD_SOCKET_MAX_CLIENTS);
   /* One leaves: there is room again. */
   client_close (&f->clients[0]);
   f->want = RTCBOTD_SOCKET_MAX_CLIENTS - 1;
-  g_assert_true (wait_until (f, has_clients, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_clients, f, 2000));
   client_close (&f->clients[RTCBOTD_SOCKET_MAX_CLIENTS]);
   client_connect (&f->clients[RTCBOTD_SOCKET_MAX_CLIENTS], f->path, TRUE);
   f->want = RTCBOTD_SOCKET_MAX_CLIENTS;
-  g_assert_true (wait_until (f, has_clients, 2000));
+  g_assert_true (rtcbotd_test_wait_until (has_clients, f, 2000));
 }
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
