@@ -578,6 +578,7 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
                                "cannot create a webrtcbin");
       return;
     }
+  rtcbotd_peer_use_ice_servers (peer, self->config->ice_servers, self->config->ice_relay_only);
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
   rtcbotd_control_plane_add_peer (self->control, peer, role);
