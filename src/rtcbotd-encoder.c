@@ -106,21 +106,22 @@ rtcbotd_encoder_make (RtcbotdCodec codec, RtcbotdEncoder encoder, const RtcbotdS
 }
 
 static char *
-rtp_caps_text (RtcbotdCodec codec, guint pt)
+rtp_caps_text (RtcbotdCodec codec, guint pt, guint ssrc)
 {
   const char *media = codec == RTCBOTD_CODEC_OPUS ? "audio" : "video";
   const char *name = codec == RTCBOTD_CODEC_H264  ? "H264"
                      : codec == RTCBOTD_CODEC_VP8 ? "VP8"
                                                   : "OPUS";
 
-  return g_strdup_printf ("application/x-rtp,media=%s,encoding-name=%s,payload=%u,clock-rate=%u",
-                          media, name, pt, codec == RTCBOTD_CODEC_OPUS ? 48000 : 90000);
+  return g_strdup_printf (
+      "application/x-rtp,media=%s,encoding-name=%s,payload=%u,clock-rate=%u,ssrc=(uint)%u", media,
+      name, pt, codec == RTCBOTD_CODEC_OPUS ? 48000 : 90000, ssrc);
 }
 
 GstCaps *
-rtcbotd_encoder_rtp_caps (RtcbotdCodec codec, guint pt)
+rtcbotd_encoder_rtp_caps (RtcbotdCodec codec, guint pt, guint ssrc)
 {
-  g_autofree char *text = rtp_caps_text (codec, pt);
+  g_autofree char *text = rtp_caps_text (codec, pt, ssrc);
 
   return gst_caps_from_string (text);
 }
@@ -128,7 +129,7 @@ rtcbotd_encoder_rtp_caps (RtcbotdCodec codec, guint pt)
 GstElement *
 rtcbotd_encoder_make_payloader (RtcbotdCodec codec, guint pt, guint ssrc, GError **error)
 {
-  g_autofree char *caps_text = rtp_caps_text (codec, pt);
+  g_autofree char *caps_text = rtp_caps_text (codec, pt, ssrc);
   g_autofree char *description = NULL;
 
   if (codec == RTCBOTD_CODEC_H264)

@@ -30,8 +30,8 @@ GstElement *rtcbotd_encoder_make (RtcbotdCodec codec, RtcbotdEncoder encoder,
 GstElement *rtcbotd_encoder_make_payloader (RtcbotdCodec codec, guint pt, guint ssrc,
                                             GError **error);
 
-/** Returns the RTP caps webrtcbin should negotiate for @codec with payload type @pt. */
-GstCaps *rtcbotd_encoder_rtp_caps (RtcbotdCodec codec, guint pt);
+/** Returns the RTP caps webrtcbin should negotiate for @codec with payload type @pt and @ssrc. */
+GstCaps *rtcbotd_encoder_rtp_caps (RtcbotdCodec codec, guint pt, guint ssrc);
 
 /** Returns the element name of @encoder ("x264enc", ...). */
 const char *rtcbotd_encoder_factory (RtcbotdEncoder encoder);

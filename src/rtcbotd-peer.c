@@ -58,6 +58,7 @@ struct _RtcbotdPeer
   GPtrArray *sinks; /* fakesinks for media the peer sends us; guarded by lock */
   RtcbotdChannels *channels;
   GTask *answer_task;
+  char *offer; /* while negotiating: the answer echoes some of its feedback */
   guint gathering_timeout_id;
   guint watchdog_id; /* every second until closing, then once if closing gets stuck */
   guint close_grace_id;
@@ -91,6 +92,7 @@ rtcbotd_peer_finalize (GObject *object)
   RtcbotdPeer *self = RTCBOTD_PEER (object);
 
   g_assert (!self->answer_task);
+  g_free (self->offer);
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_array_unref (self->branches);
@@ -504,7 +506,7 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   g_autofree char *name = g_strdup_printf ("sink_%u", b->track.mline);
   g_autoptr (GstPad) sink = gst_element_request_pad_simple (self->webrtc, name);
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  g_autoptr (GstCaps) caps = rtcbotd_encoder_rtp_caps (b->track.codec, b->track.pt);
+  g_autoptr (GstCaps) caps = NULL;
   g_autoptr (GstPad) queue_sink = NULL;
 
   if (!sink)
@@ -513,11 +515,18 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
                    b->track.mline);
       return FALSE;
     }
+  /* The SSRC is in the caps so that webrtcbin's answer pairs it with its RTX
+   * SSRC (a=ssrc-group:FID); without it the group names SSRC 0. */
+  b->ssrc = new_ssrc (self);
+  caps = rtcbotd_encoder_rtp_caps (b->track.codec, b->track.pt, b->ssrc);
   g_object_get (sink, "transceiver", &transceiver, NULL);
   if (transceiver)
     g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                   "codec-preferences", caps, NULL);
-  b->ssrc = new_ssrc (self);
+  /* Video answers keep nack and the offered rtx, and webrtcbin retransmits
+   * what a viewer reports lost (rtprtxsend); a lost Opus packet is not worth it. */
+  if (transceiver && b->track.codec != RTCBOTD_CODEC_OPUS)
+    g_object_set (transceiver, "do-nack", TRUE, NULL);
   if (!(b->payloader
         = rtcbotd_encoder_make_payloader (b->track.codec, b->track.pt, b->ssrc, error)))
     return FALSE;
@@ -573,6 +582,7 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   GstWebRTCICEGatheringState gathering;
   g_autoptr (GstWebRTCSessionDescription) local = NULL;
   g_autofree char *text = NULL;
+  g_autofree char *with_feedback = NULL;
   g_autofree const char **tracks = NULL;
   g_autofree guint *ssrcs = NULL;
   g_autoptr (GTask) task = NULL;
@@ -587,6 +597,8 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
     g_warning ("peer %u: ICE gathering did not complete in %d ms; answering with what it has",
                self->id, GATHERING_TIMEOUT_MS);
   text = gst_sdp_message_as_text (local->sdp);
+  with_feedback = rtcbotd_sdp_answer_feedback (text, self->offer);
+  g_clear_pointer (&self->offer, g_free);
   tracks = g_new0 (const char *, gst_sdp_message_medias_len (local->sdp) + 1);
   ssrcs = g_new0 (guint, gst_sdp_message_medias_len (local->sdp) + 1);
   for (guint i = 0; i < self->branches->len; i++)
@@ -601,7 +613,7 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   self->connect_deadline = g_get_monotonic_time () + CONNECT_TIMEOUT_S * G_USEC_PER_SEC;
   self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
   g_task_return_pointer (task,
-                         rtcbotd_sdp_add_msid (text, "rtcbotd", tracks, ssrcs,
+                         rtcbotd_sdp_add_msid (with_feedback, "rtcbotd", tracks, ssrcs,
                                                gst_sdp_message_medias_len (local->sdp)),
                          g_free);
 }
@@ -706,6 +718,7 @@ rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
 
   g_return_if_fail (self->state == STATE_NEGOTIATING && !self->answer_task);
   self->answer_task = g_task_new (self, NULL, callback, user_data);
+  self->offer = g_strdup (offer);
   for (guint i = 0; i < tracks->len; i++)
     {
       Branch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
