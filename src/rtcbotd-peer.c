@@ -7,6 +7,7 @@
 #include "rtcbotd-channels.h"
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-feedback.h"
 #include "rtcbotd-ice.h"
 #include "rtcbotd-peer-stats.h"
 
@@ -43,6 +44,7 @@ typedef struct
   gint dropped;       /* frames the leaky queue let go; atomic */
   gboolean unlinked;  /* closing: taken off its tee */
   guint ssrc;         /* announced in the answer: tracks sharing a payload type stay apart */
+  guint estimate;     /* kbit/s this track may use by the peer's last REMB; 0: none yet */
 } Branch;
 
 struct _RtcbotdPeer
@@ -65,6 +67,7 @@ struct _RtcbotdPeer
   gint64 connect_deadline;
   RtcbotdIceWatch *ice_watch; /* from connected to closing */
   RtcbotdPeerStats *stats;    /* from connected to closing */
+  RtcbotdFeedback *feedback;  /* from connected to closing */
   gint media_failed;          /* a branch met an error downstream; atomic */
   guint unlinks_pending;
   GMutex lock;
@@ -102,6 +105,7 @@ rtcbotd_peer_finalize (GObject *object)
   g_clear_object (&self->channels);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   g_clear_pointer (&self->stats, rtcbotd_peer_stats_free);
+  g_clear_pointer (&self->feedback, rtcbotd_feedback_free);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->pipeline);
   g_main_context_unref (self->context);
@@ -350,6 +354,43 @@ attach_branch (RtcbotdPeer *self, Branch *b)
       rtcbotd_kind_to_string (rtcbotd_source_get_config (b->track.source)->kind));
 }
 
+static gboolean
+branch_in (Branch *b, const guint32 *ssrcs, guint n_ssrcs)
+{
+  if (!b->tee_pad || b->track.codec == RTCBOTD_CODEC_OPUS)
+    return FALSE;
+  for (guint i = 0; i < n_ssrcs; i++)
+    if (ssrcs[i] == b->ssrc)
+      return TRUE;
+  return n_ssrcs == 0;
+}
+
+/* Main context: a REMB from the peer. It covers every SSRC it lists, so the
+ * video tracks it names share it in proportion to their configured bitrates. */
+static void
+on_remb (guint64 bitrate, const guint32 *ssrcs, guint n_ssrcs, gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+  guint64 total = 0;
+
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      if (branch_in (b, ssrcs, n_ssrcs))
+        total += rtcbotd_source_get_config (b->track.source)->bitrate;
+    }
+  for (guint i = 0; i < self->branches->len && total; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      guint configured = rtcbotd_source_get_config (b->track.source)->bitrate;
+      if (!branch_in (b, ssrcs, n_ssrcs))
+        continue;
+      /* At least 1: 0 would mean "forget this viewer". */
+      b->estimate = MAX (1, MIN (bitrate / 1000 * configured / total, G_MAXUINT));
+      rtcbotd_source_set_estimate (b->track.source, b->track.codec, b, b->estimate);
+    }
+}
+
 /* ---- health ------------------------------------------------------------ */
 
 static guint
@@ -392,6 +433,7 @@ connection_state_changed (gpointer user_data)
       self->state = STATE_CONNECTED;
       self->ice_watch = rtcbotd_ice_watch_new (self->webrtc);
       self->stats = rtcbotd_peer_stats_new (self->webrtc);
+      self->feedback = rtcbotd_feedback_new (self->webrtc, self->context, on_remb, self);
       g_message ("peer %u: connected", self->id);
       for (guint i = 0; i < self->branches->len; i++)
         attach_branch (self, &g_array_index (self->branches, Branch, i));
@@ -791,6 +833,7 @@ branch_unlinked (gpointer user_data)
   Unlink *u = user_data;
   RtcbotdPeer *self = u->peer;
 
+  rtcbotd_source_set_estimate (u->branch->track.source, u->branch->track.codec, u->branch, 0);
   rtcbotd_source_unuse (u->branch->track.source, u->branch->track.codec);
   u->branch->unlinked = TRUE;
   g_free (u);
@@ -879,6 +922,7 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   g_clear_pointer (&self->stats, rtcbotd_peer_stats_free);
+  g_clear_pointer (&self->feedback, rtcbotd_feedback_free);
   g_signal_emit (self, signals[SIGNAL_CLOSING], 0);
   /* Closing the channels tells the peer at once (an SCTP stream reset that
    * browsers and aiortc report); give it a moment to leave before the
@@ -909,6 +953,12 @@ rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics)
                                "send path lagged (its leaky queue).",
                                g_atomic_int_get (&b->dropped), "peer", id, "source", source->name,
                                "kind", rtcbotd_kind_to_string (source->kind), NULL);
+      if (b->estimate)
+        rtcbotd_metrics_gauge (metrics, "rtcbotd_peer_bitrate_estimate_kbps",
+                               "What the peer last said it can receive of this track (its REMB, "
+                               "shared among the tracks it covers), kbit/s.",
+                               b->estimate, "peer", id, "source", source->name, "kind",
+                               rtcbotd_kind_to_string (source->kind), NULL);
     }
   if (self->stats)
     rtcbotd_peer_stats_add_metrics (self->stats, metrics, id);
