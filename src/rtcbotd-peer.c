@@ -354,6 +354,8 @@ attach_branch (RtcbotdPeer *self, Branch *b)
       rtcbotd_kind_to_string (rtcbotd_source_get_config (b->track.source)->kind));
 }
 
+/* TRUE when a REMB for @ssrcs covers @b: an attached video track it names
+ * (every one, when it names none). */
 static gboolean
 branch_in (Branch *b, const guint32 *ssrcs, guint n_ssrcs)
 {
@@ -371,6 +373,7 @@ static void
 on_remb (guint64 bitrate, const guint32 *ssrcs, guint n_ssrcs, gpointer user_data)
 {
   RtcbotdPeer *self = user_data;
+  guint64 kbps = MIN (bitrate / 1000, G_MAXUINT32); /* kbps × a bitrate cannot overflow */
   guint64 total = 0;
 
   for (guint i = 0; i < self->branches->len; i++)
@@ -386,7 +389,7 @@ on_remb (guint64 bitrate, const guint32 *ssrcs, guint n_ssrcs, gpointer user_dat
       if (!branch_in (b, ssrcs, n_ssrcs))
         continue;
       /* At least 1: 0 would mean "forget this viewer". */
-      b->estimate = MAX (1, MIN (bitrate / 1000 * configured / total, G_MAXUINT));
+      b->estimate = MAX (1, MIN (kbps * configured / total, G_MAXUINT));
       rtcbotd_source_set_estimate (b->track.source, b->track.codec, b, b->estimate);
     }
 }

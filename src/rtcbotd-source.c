@@ -20,10 +20,10 @@ typedef struct
 {
   atomic_uint_least64_t frames;
   atomic_uint_least64_t bytes;
-  atomic_uint_least64_t dropped; /* raw frames the leaky encoder queue let go */
-  atomic_uint_least64_t key_frames;
-  atomic_int_least64_t last_frame; /* monotonic µs, 0 before the first */
-  const char *encoder;             /* element factory; NULL while never used */
+  atomic_uint_least64_t dropped;    /* raw frames the leaky encoder queue let go */
+  atomic_uint_least64_t key_frames; /* encoded buffers without the delta-unit flag */
+  atomic_int_least64_t last_frame;  /* monotonic µs, 0 before the first */
+  const char *encoder;              /* element factory; NULL while never used */
 } Counters;
 
 typedef struct
@@ -424,7 +424,6 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   branch->source = self;
   branch->codec = codec;
   branch->encoder = self->encoders[codec];
-
   if (!(branch->encoder_bin = rtcbotd_encoder_make (codec, branch->encoder, self->config, error)))
     return NULL;
   gst_bin_add (GST_BIN (self->pipeline), branch->encoder_bin);
@@ -556,8 +555,8 @@ update_rate (RtcbotdSource *self, Branch *branch)
   if (!branch->rate || !rtcbotd_rate_control_update (branch->rate, g_get_monotonic_time ()))
     return;
   target = rtcbotd_rate_control_get_target (branch->rate);
-  g_message ("[source %s]: %s bitrate %u → %u kbit/s (the slowest viewer's estimate)",
-             self->config->name, encoder_name (branch), branch->bitrate, target);
+  g_message ("[source %s]: %s bitrate %u → %u kbit/s (bitrate-mode = min-peer)", self->config->name,
+             encoder_name (branch), branch->bitrate, target);
   branch->bitrate = target;
   rtcbotd_encoder_set_bitrate (branch->encoder_bin, branch->encoder, target);
 }
