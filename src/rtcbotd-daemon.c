@@ -209,9 +209,8 @@ build_sources (RtcbotdDaemon *self, GError **error)
       if (!(source = rtcbotd_source_new (c, self->pipeline, 0, error)))
         return FALSE;
       g_ptr_array_add (self->sources, source);
-      chain = rtcbotd_source_describe (source);
-      g_message ("[source %s]: %s %s, %s", c->name, rtcbotd_kind_to_string (c->kind),
-                 c->type == RTCBOTD_SOURCE_TEST_VIDEO ? "test pattern" : "test tone", chain);
+      chain = rtcbotd_source_describe_chain (source);
+      g_message ("[source %s]: %s", c->name, chain);
     }
   return TRUE;
 }
