@@ -7,6 +7,7 @@
 #include "rtcbotd-config-daemon.h"
 #include "rtcbotd-config-endpoint.h"
 #include "rtcbotd-config-media.h"
+#include "rtcbotd-config-peer.h"
 #include "rtcbotd-config-reader.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-ice-server.h"
@@ -54,6 +55,7 @@ rtcbotd_config_free (RtcbotdConfig *self)
   g_ptr_array_unref (self->media_sinks);
   g_clear_pointer (&self->ice_servers, g_ptr_array_unref);
   g_ptr_array_unref (self->routes);
+  g_clear_pointer (&self->peers, g_ptr_array_unref);
   g_free (self);
 }
 
@@ -271,6 +273,12 @@ resolve_from (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, c
   *messages = TRUE;
   if (g_str_equal (name, "peers.messages"))
     end->type = RTCBOTD_NODE_PEERS_MESSAGES;
+  else if (g_str_has_prefix (name, "peer."))
+    {
+      if (!rtcbotd_config_check_peer_end (self, reader, g, "from", name, TRUE, error))
+        return NULL;
+      end->type = RTCBOTD_NODE_PEER_MESSAGES;
+    }
   else if (channel_label (name))
     {
       if (!check_channel (reader, g, "from", name, error))
@@ -331,6 +339,12 @@ resolve_to (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, con
     end->type = RTCBOTD_NODE_LOG;
   else if (channel_label (name))
     end->type = RTCBOTD_NODE_PEERS_CHANNEL;
+  else if (g_str_has_prefix (name, "peer."))
+    {
+      if (!rtcbotd_config_check_peer_end (self, reader, g, "to", name, FALSE, error))
+        return NULL;
+      end->type = RTCBOTD_NODE_PEER;
+    }
   else if (endpoint && endpoint->writable)
     end->type = RTCBOTD_NODE_ENDPOINT;
   else if (rtcbotd_config_find_media_sink (self, name))
@@ -561,7 +575,7 @@ split_group (RtcbotdConfigReader *reader, const char *group, char **section, cha
              GError **error)
 {
   const char *space = strchr (group, ' ');
-  static const char *const sections[] = { "source", "sink", "route", NULL };
+  static const char *const sections[] = { "source", "sink", "route", "peer", NULL };
 
   if (g_str_equal (group, "daemon"))
     {
@@ -575,7 +589,7 @@ split_group (RtcbotdConfigReader *reader, const char *group, char **section, cha
     {
       rtcbotd_config_reader_error (reader, error, group, NULL,
                                    "unknown group; accepted: [daemon], [source NAME], "
-                                   "[sink NAME], [route NAME]");
+                                   "[sink NAME], [route NAME], [peer NAME]");
       return FALSE;
     }
   if (!*name || !name_is_valid (*name))
@@ -595,7 +609,25 @@ split_group (RtcbotdConfigReader *reader, const char *group, char **section, cha
   return TRUE;
 }
 
-/* Parses group @group in pass @pass: 0 for daemon, sources and sinks, 1 for routes. */
+/* Parses [peer @name] (in pass 0) and checks its sources (in pass 2, once routes are known). */
+static gboolean
+parse_peer (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *group, const char *name,
+            guint pass, GError **error)
+{
+  RtcbotdPeerConfig *peer;
+
+  if (pass == 2)
+    return rtcbotd_config_check_peer_sources (self, reader, group, name, error);
+  if (pass == 1)
+    return TRUE;
+  if (!(peer = rtcbotd_config_parse_peer (reader, group, name, error)))
+    return FALSE;
+  g_ptr_array_add (self->peers, peer);
+  return TRUE;
+}
+
+/* Parses group @group in pass @pass: 0 for daemon, sources, sinks and peers,
+ * 1 for routes, 2 for what peers need of the routes. */
 static gboolean
 parse_group (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *group, guint pass,
              GError **error)
@@ -605,6 +637,10 @@ parse_group (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *group
 
   if (!split_group (reader, group, &section, &name, error))
     return FALSE;
+  if (g_str_equal (section, "peer"))
+    return parse_peer (self, reader, group, name, pass, error);
+  if (pass == 2)
+    return TRUE;
   if (pass == 1)
     return !g_str_equal (section, "route") || parse_route (self, reader, group, name, error);
   if (g_str_equal (section, "daemon"))
@@ -641,11 +677,12 @@ rtcbotd_config_load_data (const char *data, const char *name, GError **error)
       = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_media_sink_config_free);
   self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)route_config_free);
   self->ice_servers = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_ice_server_free);
+  self->peers = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_peer_config_free);
   groups = rtcbotd_config_reader_get_groups (reader);
   have_daemon = g_strv_contains ((const char *const *)groups, "daemon");
   if (!have_daemon && !rtcbotd_config_parse_daemon (self, reader, error))
     return NULL;
-  for (guint pass = 0; pass < 2; pass++)
+  for (guint pass = 0; pass < 3; pass++)
     for (guint i = 0; groups[i]; i++)
       if (!parse_group (self, reader, groups[i], pass, error))
         return NULL;

@@ -95,6 +95,8 @@ typedef enum
   RTCBOTD_NODE_PEERS_VIDEO,    /* "peers.video": video the peers send (their cameras) */
   RTCBOTD_NODE_PEERS_AUDIO,    /* "peers.audio": audio the peers send (talk-back) */
   RTCBOTD_NODE_MEDIA_SINK,     /* a media [sink NAME]: record, speaker, display, gst */
+  RTCBOTD_NODE_PEER,           /* "peer.NAME": messages to one [peer NAME] the daemon offers to */
+  RTCBOTD_NODE_PEER_MESSAGES,  /* "peer.NAME.messages": messages that [peer NAME] sends */
 } RtcbotdNodeType;
 
 /* Message sources and sinks that talk to the world (RtcbotdEndpoint). */
@@ -203,6 +205,17 @@ typedef struct
   char *fingerprint; /* the group's canonical text */
 } RtcbotdEndpointConfig;
 
+/* A [peer NAME]: a server the daemon offers to (RTCBot's "offload to a desktop"). */
+typedef struct
+{
+  char *name;
+  char *label;    /* "[peer desktop]", for messages */
+  char *offer_to; /* the http:// or https:// URL the offer is POSTed to */
+  char *token;    /* sent as "Authorization: Bearer TOKEN"; NULL: none */
+  char **sources; /* the media sources sent; NULL: every source routed to peers */
+  char *fingerprint;
+} RtcbotdPeerConfig;
+
 typedef struct
 {
   RtcbotdNodeType type;
@@ -235,6 +248,7 @@ typedef struct
   GPtrArray *endpoints;   /* of RtcbotdEndpointConfig: message sources and sinks */
   GPtrArray *media_sinks; /* of RtcbotdMediaSinkConfig */
   GPtrArray *routes;      /* of RtcbotdRouteConfig */
+  GPtrArray *peers;       /* of RtcbotdPeerConfig: [peer NAME], the servers offered to */
 
   /* Access to the HTTP surface (docs/security.md). */
   char *token;           /* the driver's token; NULL: no token, everything is open */
@@ -270,6 +284,9 @@ const RtcbotdEndpointConfig *rtcbotd_config_find_endpoint (const RtcbotdConfig *
 /** Returns the media sink named @name, or NULL. */
 const RtcbotdMediaSinkConfig *rtcbotd_config_find_media_sink (const RtcbotdConfig *self,
                                                               const char *name);
+
+/** Returns the [peer NAME] named @name, or NULL. */
+const RtcbotdPeerConfig *rtcbotd_config_find_peer (const RtcbotdConfig *self, const char *name);
 
 /** Returns TRUE when some route takes the peers' @kind media (peers.video or peers.audio). */
 gboolean rtcbotd_config_peers_media_routed (const RtcbotdConfig *self, RtcbotdKind kind);
