@@ -15,7 +15,8 @@
   " is not an address; expected HOST:PORT (e.g. 0.0.0.0:8080, [::]:8080, :8080) with PORT "        \
   "0..65535"
 #define NOT_IP " is not an IP address; use a numeric address such as 0.0.0.0, 127.0.0.1 or ::"
-#define UNKNOWN_GROUP "unknown group; accepted: [daemon], [source NAME], [sink NAME], [route NAME]"
+#define UNKNOWN_GROUP                                                                              \
+  "unknown group; accepted: [daemon], [source NAME], [sink NAME], [route NAME], [peer NAME]"
 
 static const RtcbotdRouteEnd *
 route_end (GPtrArray *ends, guint i)
