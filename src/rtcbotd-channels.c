@@ -294,9 +294,8 @@ adopt_channel (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* SCTP thread: the offerer's channels ("default" first) announce themselves. */
-static void
-on_data_channel (GstElement *webrtc, GstWebRTCDataChannel *channel, RtcbotdChannels *self)
+void
+rtcbotd_channels_adopt (RtcbotdChannels *self, GstWebRTCDataChannel *channel)
 {
   char *label = NULL;
 
@@ -307,6 +306,13 @@ on_data_channel (GstElement *webrtc, GstWebRTCDataChannel *channel, RtcbotdChann
   g_signal_connect (channel, "on-message-data", G_CALLBACK (on_message_data), self);
   g_signal_connect (channel, "on-open", G_CALLBACK (on_channel_open), self);
   hop (self, channel, NULL, adopt_channel);
+}
+
+/* SCTP thread: the offerer's channels ("default" first) announce themselves. */
+static void
+on_data_channel (GstElement *webrtc, GstWebRTCDataChannel *channel, RtcbotdChannels *self)
+{
+  rtcbotd_channels_adopt (self, channel);
 }
 
 void

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gst/webrtc/webrtc.h>
 
 G_BEGIN_DECLS
 
@@ -24,6 +25,10 @@ RtcbotdChannels *rtcbotd_channels_new (guint id);
 
 /** Adopts every data channel @webrtc announces from now on. */
 void rtcbotd_channels_watch (RtcbotdChannels *self, GstElement *webrtc);
+
+/** Adopts @channel, one the peer created itself (it offers): carried like an announced one; any
+ * thread. */
+void rtcbotd_channels_adopt (RtcbotdChannels *self, GstWebRTCDataChannel *channel);
 
 /** Sends @text on the channel labelled @label ("default" queues until it opens). */
 void rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char *text);

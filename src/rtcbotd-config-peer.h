@@ -27,12 +27,4 @@ gboolean rtcbotd_config_check_peer_end (RtcbotdConfig *self, RtcbotdConfigReader
                                         const char *group, const char *key, const char *end,
                                         gboolean from, GError **error);
 
-/** Frees @peer and everything in it. */
-void rtcbotd_peer_config_free (RtcbotdPeerConfig *peer);
-
-/** Returns a copy of @peer. */
-RtcbotdPeerConfig *rtcbotd_peer_config_copy (const RtcbotdPeerConfig *peer);
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (RtcbotdPeerConfig, rtcbotd_peer_config_free)
-
 G_END_DECLS

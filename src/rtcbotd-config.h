@@ -288,6 +288,14 @@ const RtcbotdMediaSinkConfig *rtcbotd_config_find_media_sink (const RtcbotdConfi
 /** Returns the [peer NAME] named @name, or NULL. */
 const RtcbotdPeerConfig *rtcbotd_config_find_peer (const RtcbotdConfig *self, const char *name);
 
+/** Returns a copy of @peer (an outbound keeps its own across reloads). */
+RtcbotdPeerConfig *rtcbotd_peer_config_copy (const RtcbotdPeerConfig *peer);
+
+/** Frees @peer and everything in it. */
+void rtcbotd_peer_config_free (RtcbotdPeerConfig *peer);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RtcbotdPeerConfig, rtcbotd_peer_config_free)
+
 /** Returns TRUE when some route takes the peers' @kind media (peers.video or peers.audio). */
 gboolean rtcbotd_config_peers_media_routed (const RtcbotdConfig *self, RtcbotdKind kind);
 

@@ -21,6 +21,7 @@
 #define ORIGIN_KEY "rtcbotd-origin"   /* an endpoint's origin, RTCBOTD_ORIGIN_ENDPOINT | serial */
 #define REFUSED_KEY "rtcbotd-refused" /* gint64: when a peer was last refused something */
 #define WATCHER_KEY "rtcbotd-watcher" /* set on a peer that came with the viewer token */
+#define OUTBOUND_NODE_KEY "rtcbotd-node" /* "peer.NAME.messages": a [peer NAME] offered to */
 
 struct _RtcbotdControlPlane
 {
@@ -30,6 +31,7 @@ struct _RtcbotdControlPlane
   GPtrArray *endpoints;    /* of RtcbotdEndpoint */
   guint endpoint_serial;   /* numbers endpoints' origins, never reused */
   GHashTable *peers;       /* id -> RtcbotdPeer, until "closed" */
+  GHashTable *outbound;    /* "peer.NAME" -> its current RtcbotdPeer, until "closing" */
   guint64 ignored;         /* viewers' messages, not routed */
   guint64 dropped_by_gone; /* messages dropped for peers that have left */
   gboolean stopped;
@@ -45,6 +47,7 @@ rtcbotd_control_plane_new (const RtcbotdConfig *config)
   self->arbiter = rtcbotd_arbiter_new (config->control, config->control_token);
   self->endpoints = g_ptr_array_new_with_free_func (g_object_unref);
   self->peers = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
+  self->outbound = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   return self;
 }
 
@@ -61,6 +64,8 @@ rtcbotd_control_plane_free (RtcbotdControlPlane *self)
     return;
   g_hash_table_foreach (self->peers, forget_peer, self);
   g_hash_table_unref (self->peers);
+  g_hash_table_foreach (self->outbound, forget_peer, self);
+  g_hash_table_unref (self->outbound);
   for (guint i = 0; i < self->endpoints->len; i++)
     g_signal_handlers_disconnect_by_data (self->endpoints->pdata[i], self);
   g_ptr_array_unref (self->endpoints);
@@ -87,6 +92,20 @@ send_to_peers (JsonNode *message, const char *node, const char *route, gpointer 
     rtcbotd_peer_send_on (peer, label, text);
 }
 
+/* Sink "peer.NAME": the [peer NAME] the daemon offers to, on its "default" channel. */
+static void
+send_to_outbound (JsonNode *message, const char *node, const char *route, gpointer user_data)
+{
+  RtcbotdControlPlane *self = user_data;
+  RtcbotdPeer *peer = g_hash_table_lookup (self->outbound, node);
+  g_autofree char *text = NULL;
+
+  if (!peer)
+    return; /* not connected now: nothing to queue for a connection to come */
+  text = rtcbotd_message_encode (message);
+  rtcbotd_peer_send (peer, text);
+}
+
 static void
 send_to_endpoint (JsonNode *message, const char *node, const char *route, gpointer endpoint)
 {
@@ -105,6 +124,8 @@ register_sinks (RtcbotdControlPlane *self)
           const RtcbotdRouteEnd *to = route->to->pdata[t];
           if (to->type == RTCBOTD_NODE_PEERS_CHANNEL)
             rtcbotd_message_bus_set_sink (self->bus, to->name, send_to_peers, self);
+          else if (to->type == RTCBOTD_NODE_PEER)
+            rtcbotd_message_bus_set_sink (self->bus, to->name, send_to_outbound, self);
         }
     }
   for (guint i = 0; i < self->endpoints->len; i++)
@@ -525,6 +546,44 @@ rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer, Rt
   g_signal_connect (peer, "channel-closed", G_CALLBACK (on_channel_closed), self);
   g_signal_connect (peer, "closing", G_CALLBACK (on_peer_closing), self);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
+}
+
+/* ---- peers the daemon offers to ([peer NAME]) ---------------------------- */
+
+/* Published as they come, on the peer's own node: it does not drive the way a
+ * browser does (no arbiter, no commands), and only routes that name it hear it. */
+static void
+on_outbound_message (RtcbotdPeer *peer, const char *label, const char *text,
+                     RtcbotdControlPlane *self)
+{
+  g_autoptr (JsonNode) message = rtcbotd_message_decode (text);
+  const char *node = g_object_get_data (G_OBJECT (peer), OUTBOUND_NODE_KEY);
+
+  rtcbotd_message_bus_publish (self->bus, node, message, rtcbotd_peer_get_id (peer));
+}
+
+static void
+on_outbound_closing (RtcbotdPeer *peer, RtcbotdControlPlane *self)
+{
+  g_autofree char *node = g_strdup (g_object_get_data (G_OBJECT (peer), OUTBOUND_NODE_KEY));
+  g_autofree char *why = g_strdup_printf ("peer %u (%s) left", rtcbotd_peer_get_id (peer), node);
+  g_autofree char *sink = g_strndup (node, strlen (node) - strlen (".messages"));
+
+  g_signal_handlers_disconnect_by_data (peer, self);
+  rtcbotd_message_bus_origin_lost (self->bus, rtcbotd_peer_get_id (peer), why);
+  if (g_hash_table_lookup (self->outbound, sink) == peer)
+    g_hash_table_remove (self->outbound, sink);
+}
+
+void
+rtcbotd_control_plane_add_outbound_peer (RtcbotdControlPlane *self, const char *name,
+                                         RtcbotdPeer *peer)
+{
+  g_object_set_data_full (G_OBJECT (peer), OUTBOUND_NODE_KEY,
+                          g_strdup_printf ("peer.%s.messages", name), g_free);
+  g_hash_table_replace (self->outbound, g_strdup_printf ("peer.%s", name), g_object_ref (peer));
+  g_signal_connect (peer, "message", G_CALLBACK (on_outbound_message), self);
+  g_signal_connect (peer, "closing", G_CALLBACK (on_outbound_closing), self);
 }
 
 /* Every message lost on its way to a peer, departed peers included. */

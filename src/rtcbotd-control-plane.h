@@ -48,6 +48,13 @@ void rtcbotd_control_plane_stop (RtcbotdControlPlane *self);
 void rtcbotd_control_plane_add_peer (RtcbotdControlPlane *self, RtcbotdPeer *peer,
                                      RtcbotdRole role);
 
+/** Carries the messages of @peer, the daemon's offer to [peer @name], until it
+ * closes: what it sends is published on node "peer.NAME.messages" (never
+ * "peers.messages", never through control arbitration); sink "peer.NAME" sends
+ * to it. It is not one of the "peers". */
+void rtcbotd_control_plane_add_outbound_peer (RtcbotdControlPlane *self, const char *name,
+                                              RtcbotdPeer *peer);
+
 /** Adds the "messages", "routes", "endpoints" and "control" members of /healthz. */
 void rtcbotd_control_plane_add_health (RtcbotdControlPlane *self, JsonBuilder *builder);
 

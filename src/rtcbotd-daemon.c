@@ -9,6 +9,7 @@
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
 #include "rtcbotd-metrics.h"
+#include "rtcbotd-outbound.h"
 #include "rtcbotd-peer.h"
 #include "rtcbotd-process.h"
 #include "rtcbotd-sdp.h"
@@ -27,8 +28,10 @@ struct _RtcbotdDaemon
   GPtrArray *sources; /* of RtcbotdSource, routed to peers */
   GPtrArray *retired; /* of RtcbotdSource: replaced by a reload, freed once no peer uses them */
   guint reap_id;
-  guint generation;  /* reloads so far, to name rebuilt sources' elements */
-  GHashTable *peers; /* id -> RtcbotdPeer */
+  guint generation;           /* reloads so far, to name rebuilt sources' elements */
+  GHashTable *peers;          /* id -> RtcbotdPeer */
+  GPtrArray *outbounds;       /* of RtcbotdOutbound, one per [peer NAME] */
+  GHashTable *outbound_peers; /* id -> RtcbotdPeer of an outbound, until "closed" */
   guint next_peer_id;
   RtcbotdControlPlane *control;
   RtcbotdHttp *http;
@@ -54,6 +57,8 @@ rtcbotd_daemon_finalize (GObject *object)
   RtcbotdDaemon *self = RTCBOTD_DAEMON (object);
 
   rtcbotd_daemon_stop (self);
+  g_clear_pointer (&self->outbounds, g_ptr_array_unref);
+  g_clear_pointer (&self->outbound_peers, g_hash_table_unref);
   g_clear_pointer (&self->http, rtcbotd_http_free);
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
@@ -77,6 +82,9 @@ static void
 rtcbotd_daemon_init (RtcbotdDaemon *self)
 {
   self->peers = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
+  self->outbounds = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_outbound_free);
+  self->outbound_peers
+      = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
   self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   self->next_peer_id = 1;
@@ -113,6 +121,10 @@ peer_owning (RtcbotdDaemon *self, GstObject *object)
   gpointer peer;
 
   g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &peer))
+    if (rtcbotd_peer_owns (peer, object))
+      return peer;
+  g_hash_table_iter_init (&iter, self->outbound_peers);
   while (g_hash_table_iter_next (&iter, NULL, &peer))
     if (rtcbotd_peer_owns (peer, object))
       return peer;
@@ -215,6 +227,80 @@ build_sources (RtcbotdDaemon *self, GError **error)
   return TRUE;
 }
 
+/* ---- peers the daemon offers to ([peer NAME]) ---------------------------- */
+
+static void
+on_outbound_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
+{
+  g_hash_table_remove (self->outbound_peers, GUINT_TO_POINTER (rtcbotd_peer_get_id (peer)));
+}
+
+/* Main context, for each attempt of an outbound: a peer like /connect's, but
+ * outside the peers table (max-peers counts viewers; the "peers" node is theirs). */
+static RtcbotdPeer *
+new_outbound_peer (const RtcbotdPeerConfig *config, GArray *tracks, gpointer user_data,
+                   GError **error)
+{
+  RtcbotdDaemon *self = user_data;
+  g_autoptr (GArray) planned = rtcbotd_outbound_plan_tracks (config, self->sources);
+  guint id = self->next_peer_id++;
+  RtcbotdPeer *peer = rtcbotd_peer_new (id, self->pipeline, self->config->peer_timeout);
+
+  if (!peer)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL, "cannot create a webrtcbin");
+      return NULL;
+    }
+  g_array_append_vals (tracks, planned->data, planned->len);
+  rtcbotd_peer_use_ice_servers (peer, self->config->ice_servers, self->config->ice_relay_only);
+  g_hash_table_insert (self->outbound_peers, GUINT_TO_POINTER (id), peer);
+  g_signal_connect (peer, "closed", G_CALLBACK (on_outbound_peer_closed), self);
+  rtcbotd_control_plane_add_outbound_peer (self->control, config->name, peer);
+  g_debug ("peer %u: offer to %s with %u track(s) to send", id, config->label, planned->len);
+  return g_object_ref (peer);
+}
+
+static void
+start_outbound (RtcbotdDaemon *self, const RtcbotdPeerConfig *config)
+{
+  RtcbotdOutbound *outbound = rtcbotd_outbound_new (config, new_outbound_peer, self);
+
+  g_ptr_array_add (self->outbounds, outbound);
+  rtcbotd_outbound_start (outbound);
+}
+
+/* Unchanged [peer] groups stay connected; changed, new and removed ones
+ * reconnect, start and stop. */
+static void
+reload_outbounds (RtcbotdDaemon *self, RtcbotdConfig *config)
+{
+  g_autoptr (GPtrArray) previous = g_steal_pointer (&self->outbounds);
+  g_autoptr (GPtrArray) added = g_ptr_array_new ();
+
+  self->outbounds = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_outbound_free);
+  for (guint i = 0; i < config->peers->len; i++)
+    {
+      const RtcbotdPeerConfig *c = config->peers->pdata[i];
+      gboolean kept = FALSE;
+      for (guint j = 0; j < previous->len && !kept; j++)
+        {
+          const RtcbotdPeerConfig *running = rtcbotd_outbound_get_config (previous->pdata[j]);
+          if (!g_str_equal (running->name, c->name)
+              || g_strcmp0 (running->fingerprint, c->fingerprint) != 0)
+            continue;
+          g_ptr_array_add (self->outbounds, g_ptr_array_steal_index (previous, j));
+          kept = TRUE;
+        }
+      if (!kept)
+        g_ptr_array_add (added, (gpointer)c);
+    }
+  for (guint i = 0; i < previous->len; i++)
+    g_message ("%s: stopped (reload)", rtcbotd_outbound_get_config (previous->pdata[i])->label);
+  g_ptr_array_set_size (previous, 0);
+  for (guint i = 0; i < added->len; i++)
+    start_outbound (self, added->pdata[i]);
+}
+
 gboolean
 rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
 {
@@ -237,7 +323,11 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
   self->control = rtcbotd_control_plane_new (self->config);
   if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error))
     return FALSE;
-  return rtcbotd_http_listen (self->http, error);
+  if (!rtcbotd_http_listen (self->http, error))
+    return FALSE;
+  for (guint i = 0; i < self->config->peers->len; i++)
+    start_outbound (self, self->config->peers->pdata[i]);
+  return TRUE;
 }
 
 /* ---- reload ------------------------------------------------------------ */
@@ -286,6 +376,10 @@ used_by_a_peer (RtcbotdDaemon *self, RtcbotdSource *source)
   while (g_hash_table_iter_next (&iter, NULL, &peer))
     if (rtcbotd_peer_uses_source (peer, source))
       return TRUE;
+  g_hash_table_iter_init (&iter, self->outbound_peers);
+  while (g_hash_table_iter_next (&iter, NULL, &peer))
+    if (rtcbotd_peer_uses_source (peer, source))
+      return TRUE;
   return FALSE;
 }
 
@@ -312,7 +406,8 @@ static void
 retire_source (RtcbotdDaemon *self, RtcbotdSource *source)
 {
   /* A copy: a peer may finish closing, and leave the table, at once. */
-  GList *peers = g_hash_table_get_values (self->peers);
+  GList *peers = g_list_concat (g_hash_table_get_values (self->peers),
+                                g_hash_table_get_values (self->outbound_peers));
   guint closed = 0;
 
   for (GList *l = peers; l; l = l->next)
@@ -400,6 +495,7 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
       || !rtcbotd_http_reload (self->http, next, error))
     return FALSE;
   commit_sources (self, next, built);
+  reload_outbounds (self, next);
   old = g_steal_pointer (&self->config);
   self->config = g_steal_pointer (&next);
   if (!rtcbotd_control_plane_reload (self->control, self->config, old,
@@ -420,11 +516,13 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
   /* Motors first: the failsafes go out while the peers' channels are still open. */
   if (self->control)
     rtcbotd_control_plane_stop (self->control);
+  g_ptr_array_set_size (self->outbounds, 0);
   peers = g_hash_table_get_values (self->peers);
   for (GList *l = peers; l; l = l->next)
     rtcbotd_peer_close (l->data, "the daemon is stopping");
   g_list_free (peers);
-  while (g_hash_table_size (self->peers) > 0 && g_get_monotonic_time () < deadline)
+  while (g_hash_table_size (self->peers) + g_hash_table_size (self->outbound_peers) > 0
+         && g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (1000);
   if (self->pipeline)
@@ -727,6 +825,11 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
   json_builder_end_object (b);
   if (self->control)
     rtcbotd_control_plane_add_health (self->control, b);
+  json_builder_set_member_name (b, "outbound");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < self->outbounds->len; i++)
+    rtcbotd_outbound_add_health (self->outbounds->pdata[i], b);
+  json_builder_end_object (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
@@ -791,6 +894,8 @@ rtcbotd_daemon_metrics_text (RtcbotdDaemon *self)
     rtcbotd_source_add_metrics (self->sources->pdata[i], m);
   if (self->control)
     rtcbotd_control_plane_add_metrics (self->control, m);
+  for (guint i = 0; i < self->outbounds->len; i++)
+    rtcbotd_outbound_add_metrics (self->outbounds->pdata[i], m);
   return rtcbotd_metrics_to_text (m);
 }
 

@@ -9,6 +9,7 @@
 #include "rtcbotd-error.h"
 #include "rtcbotd-feedback.h"
 #include "rtcbotd-ice.h"
+#include "rtcbotd-peer-private.h"
 #include "rtcbotd-peer-stats.h"
 
 #define GATHERING_TIMEOUT_MS 5000
@@ -70,6 +71,7 @@ struct _RtcbotdPeer
   RtcbotdFeedback *feedback;  /* from connected to closing */
   gint media_failed;          /* a branch met an error downstream; atomic */
   guint unlinks_pending;
+  gboolean quiet; /* closing is logged at debug level */
   GMutex lock;
 };
 
@@ -82,6 +84,7 @@ enum
   SIGNAL_CHANNEL_CLOSED,
   SIGNAL_CLOSING,
   SIGNAL_CLOSED,
+  SIGNAL_CONNECTED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
@@ -132,6 +135,9 @@ rtcbotd_peer_class_init (RtcbotdPeerClass *klass)
   /* The peer starts closing: no message or channel signal follows. */
   signals[SIGNAL_CLOSING] = g_signal_new ("closing", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* ICE and DTLS are up: media flows from now on. */
+  signals[SIGNAL_CONNECTED] = g_signal_new ("connected", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* The peer is gone and its elements are out of the pipeline. */
   signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                                          NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -161,6 +167,12 @@ hop (RtcbotdPeer *self, GSourceFunc func)
 {
   g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, func, g_object_ref (self),
                               g_object_unref);
+}
+
+void
+rtcbotd_peer_set_quiet (RtcbotdPeer *self, gboolean quiet)
+{
+  self->quiet = quiet;
 }
 
 guint
@@ -440,6 +452,7 @@ connection_state_changed (gpointer user_data)
       g_message ("peer %u: connected", self->id);
       for (guint i = 0; i < self->branches->len; i++)
         attach_branch (self, &g_array_index (self->branches, Branch, i));
+      g_signal_emit (self, signals[SIGNAL_CONNECTED], 0);
     }
   else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
     rtcbotd_peer_close (self, "ICE or DTLS failed");
@@ -642,7 +655,8 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
     g_warning ("peer %u: ICE gathering did not complete in %d ms; answering with what it has",
                self->id, GATHERING_TIMEOUT_MS);
   text = gst_sdp_message_as_text (local->sdp);
-  with_feedback = rtcbotd_sdp_answer_feedback (text, self->offer);
+  /* An offer of our own (rtcbotd-peer-offer.c) has no remote feedback to echo. */
+  with_feedback = self->offer ? rtcbotd_sdp_answer_feedback (text, self->offer) : g_strdup (text);
   g_clear_pointer (&self->offer, g_free);
   tracks = g_new0 (const char *, gst_sdp_message_medias_len (local->sdp) + 1);
   ssrcs = g_new0 (guint, gst_sdp_message_medias_len (local->sdp) + 1);
@@ -805,6 +819,84 @@ rtcbotd_peer_answer_finish (RtcbotdPeer *self, GAsyncResult *result, GError **er
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* ---- for the offer role (rtcbotd-peer-private.h) ------------------------ */
+
+GstElement *
+rtcbotd_peer_get_webrtc (RtcbotdPeer *self)
+{
+  return self->webrtc;
+}
+
+RtcbotdChannels *
+rtcbotd_peer_get_channels (RtcbotdPeer *self)
+{
+  return self->channels;
+}
+
+gboolean
+rtcbotd_peer_begin (RtcbotdPeer *self, GArray *tracks, GInetAddress *local, GTask *task)
+{
+  if (self->answer_task || self->state >= STATE_CLOSING
+      || (tracks && self->state != STATE_NEGOTIATING))
+    {
+      g_task_return_new_error (task, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL, "the peer is %s",
+                               state_names[self->state]);
+      g_object_unref (task);
+      return FALSE;
+    }
+  self->answer_task = task;
+  if (!tracks)
+    return TRUE;
+  for (guint i = 0; i < tracks->len; i++)
+    {
+      Branch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
+      g_array_append_val (self->branches, b);
+    }
+  rtcbotd_ice_configure (self->webrtc, local);
+  gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
+  gst_element_sync_state_with_parent (self->webrtc);
+  return TRUE;
+}
+
+gboolean
+rtcbotd_peer_link_branches (RtcbotdPeer *self)
+{
+  GError *error = NULL;
+
+  for (guint i = 0; i < self->branches->len; i++)
+    if (!link_branch (self, &g_array_index (self->branches, Branch, i), &error))
+      {
+        fail_answer (self, error);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+void
+rtcbotd_peer_emit_step (RtcbotdPeer *self, const char *signal, gpointer argument,
+                        RtcbotdPeerStep func, RtcbotdError code, const char *what)
+{
+  emit_with_promise (self, signal, argument, func, code, what);
+}
+
+void
+rtcbotd_peer_fail (RtcbotdPeer *self, GError *error)
+{
+  fail_answer (self, error);
+}
+
+void
+rtcbotd_peer_local_set (RtcbotdPeer *self, const GstStructure *reply)
+{
+  local_set (self, reply);
+}
+
+GTask *
+rtcbotd_peer_steal_task (RtcbotdPeer *self)
+{
+  return g_steal_pointer (&self->answer_task);
+}
+
 /* ---- closing ------------------------------------------------------------ */
 
 static void
@@ -928,7 +1020,10 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
 {
   if (self->state >= STATE_CLOSING)
     return;
-  g_message ("peer %u: closing: %s", self->id, reason);
+  if (self->quiet)
+    g_debug ("peer %u: closing: %s", self->id, reason);
+  else
+    g_message ("peer %u: closing: %s", self->id, reason);
   self->state = STATE_CLOSING;
   g_object_ref (self);
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);

@@ -53,6 +53,23 @@ void rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tr
 /** Returns the answer's SDP text, or NULL with @error set. */
 char *rtcbotd_peer_answer_finish (RtcbotdPeer *self, GAsyncResult *result, GError **error);
 
+/** Offers instead of answering (RTCBot's desktop side answers; rtcbotd-peer-offer.c):
+ * one sendonly m-line per track of @tracks (the m-line and payload type set by
+ * the caller), then data channel "default"; the offer carries every candidate. */
+void rtcbotd_peer_offer_async (RtcbotdPeer *self, GArray *tracks, GInetAddress *local,
+                               GAsyncReadyCallback callback, gpointer user_data);
+
+/** Returns the offer's SDP text, or NULL with @error set. */
+char *rtcbotd_peer_offer_finish (RtcbotdPeer *self, GAsyncResult *result, GError **error);
+
+/** Applies the remote @answer to the peer's own offer; the peer then connects. */
+void rtcbotd_peer_accept_answer_async (RtcbotdPeer *self, const char *answer,
+                                       GAsyncReadyCallback callback, gpointer user_data);
+
+/** Returns TRUE once webrtcbin took the answer, or FALSE with @error set. */
+gboolean rtcbotd_peer_accept_answer_finish (RtcbotdPeer *self, GAsyncResult *result,
+                                            GError **error);
+
 /** Sends @text on the peer's "default" data channel, queued until it opens. */
 void rtcbotd_peer_send (RtcbotdPeer *self, const char *text);
 
@@ -64,6 +81,10 @@ guint64 rtcbotd_peer_get_dropped (RtcbotdPeer *self);
 
 /** Starts closing the peer, for @reason (logged); "closed" follows. Idempotent. */
 void rtcbotd_peer_close (RtcbotdPeer *self, const char *reason);
+
+/** Makes rtcbotd_peer_close() log at debug level (an outbound's attempt, which its outbound logs).
+ */
+void rtcbotd_peer_set_quiet (RtcbotdPeer *self, gboolean quiet);
 
 /** Returns the peer's number. */
 guint rtcbotd_peer_get_id (RtcbotdPeer *self);

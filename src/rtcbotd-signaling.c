@@ -5,8 +5,11 @@
 
 #include "rtcbotd-error.h"
 
-char *
-rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **error)
+/* Extracts the SDP of a description body {"type": @kind, "sdp": "..."};
+ * @wrong_type says why another type is refused. */
+static char *
+parse_description (const char *body, gsize length, const char *kind, const char *wrong_type,
+                   GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local_error = NULL;
@@ -17,7 +20,7 @@ rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **error)
   if (length == 0)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
-                   "empty body: expected a JSON offer {\"type\": \"offer\", \"sdp\": ...}");
+                   "empty body: expected a JSON %s {\"type\": \"%s\", \"sdp\": ...}", kind, kind);
       return NULL;
     }
   if (!g_utf8_validate_len (body, length, NULL)
@@ -30,13 +33,14 @@ rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **error)
   if (!json_parser_get_root (parser))
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
-                   "body holds no JSON value: expected {\"type\": \"offer\", \"sdp\": ...}");
+                   "body holds no JSON value: expected {\"type\": \"%s\", \"sdp\": ...}", kind);
       return NULL;
     }
   if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
-                   "body is JSON but not an object: expected {\"type\": \"offer\", \"sdp\": ...}");
+                   "body is JSON but not an object: expected {\"type\": \"%s\", \"sdp\": ...}",
+                   kind);
       return NULL;
     }
   object = json_node_get_object (json_parser_get_root (parser));
@@ -44,19 +48,31 @@ rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **error)
   sdp = json_object_get_member (object, "sdp");
   if (type
       && (json_node_get_value_type (type) != G_TYPE_STRING
-          || g_strcmp0 (json_node_get_string (type), "offer") != 0))
+          || g_strcmp0 (json_node_get_string (type), kind) != 0))
     {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
-                   "\"type\" must be \"offer\": rtcbotd answers offers");
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID, "\"type\" must be \"%s\": %s", kind,
+                   wrong_type);
       return NULL;
     }
   if (!sdp || json_node_get_value_type (sdp) != G_TYPE_STRING)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
-                   "the offer has no \"sdp\" string member");
+                   "the %s has no \"sdp\" string member", kind);
       return NULL;
     }
   return g_strdup (json_node_get_string (sdp));
+}
+
+char *
+rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **error)
+{
+  return parse_description (body, length, "offer", "rtcbotd answers offers", error);
+}
+
+char *
+rtcbotd_signaling_parse_answer (const char *body, gsize length, GError **error)
+{
+  return parse_description (body, length, "answer", "the daemon sent an offer", error);
 }
 
 static char *
@@ -89,6 +105,20 @@ rtcbotd_signaling_error_json (const char *message)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "error");
   json_builder_add_string_value (builder, message);
+  json_builder_end_object (builder);
+  return object_to_json (builder);
+}
+
+char *
+rtcbotd_signaling_offer_json (const char *sdp)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "sdp");
+  json_builder_add_string_value (builder, sdp);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "offer");
   json_builder_end_object (builder);
   return object_to_json (builder);
 }

@@ -16,6 +16,12 @@ char *rtcbotd_signaling_parse_offer (const char *body, gsize length, GError **er
 /** Returns the JSON text {"sdp": @sdp, "type": "answer"}. */
 char *rtcbotd_signaling_answer_json (const char *sdp);
 
+/** Extracts the SDP of an answer body {"sdp": "...", "type": "answer"} (offerer mode). */
+char *rtcbotd_signaling_parse_answer (const char *body, gsize length, GError **error);
+
+/** Returns the JSON text {"sdp": @sdp, "type": "offer"}, as RTCBot's Python offerer sends. */
+char *rtcbotd_signaling_offer_json (const char *sdp);
+
 /** Returns the JSON text {"error": @message}. */
 char *rtcbotd_signaling_error_json (const char *message);
 

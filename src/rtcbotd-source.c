@@ -291,6 +291,12 @@ rtcbotd_source_get_config (RtcbotdSource *self)
 }
 
 RtcbotdCodec
+rtcbotd_source_get_preferred_codec (RtcbotdSource *self)
+{
+  return self->preferred;
+}
+
+RtcbotdCodec
 rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
                              const RtcbotdSdpCodec **offered)
 {

@@ -1,0 +1,345 @@
+#!/usr/bin/python3
+"""Offerer mode: the daemon offers to a [peer NAME] server that answers like
+RTCBot's Python side (examples/offloading: the desktop's aiohttp handler does
+RTCConnection.getLocalDescription(offer) and returns the JSON answer).
+
+The server is written here with aiortc's RTCPeerConnection, as RTCBot's
+RTCConnection uses it: setRemoteDescription(offer) -> createAnswer ->
+setLocalDescription (full gathering) -> {"sdp","type"}; data channel
+"default" comes from the offerer.  It counts the video frames it decodes and
+sends messages back on "default", which reach a pty serial sink through
+`from = peer.desktop.messages`.  Messages a browser sends reach the server
+through `to = peer.desktop`.  Stopping the server makes the daemon log the
+loss once, retry with backoff and reconnect when it returns; a server that
+answers 500 and a port nobody listens on are each logged once and retried.
+"""
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+
+from rtcbotd_test import (  # patches aioice first: loopback candidates
+    Daemon,
+    RTCBotClient,
+    TestFailure,
+    check,
+    note,
+    run_tap,
+    wait_until,
+)
+from aiohttp import web
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
+
+from test_control import Pty
+
+TOKEN = "desktop-token-1234"
+
+
+class DesktopServer:
+    """RTCBot's desktop side, answering: one RTCPeerConnection per POST."""
+
+    def __init__(self, port=0):
+        self.port = port
+        self.runner = None
+        self.pcs = []
+        self.requests = []  # (headers, body) of each POST /connect
+        self.frames = 0
+        self.first_frame_at = None
+        self.channel = None
+        self.messages = asyncio.Queue()
+        self.connected = asyncio.Event()
+
+    async def start(self):
+        app = web.Application()
+        app.router.add_post("/connect", self.on_connect)
+        app.router.add_post("/fail", self.on_fail)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self):
+        for pc in self.pcs:
+            await pc.close()
+        self.pcs = []
+        self.channel = None
+        self.connected = asyncio.Event()
+        await self.runner.cleanup()
+
+    def url(self, path="connect"):
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    async def on_fail(self, request):
+        await request.read()
+        return web.Response(status=500, text="the desktop is broken")
+
+    async def on_connect(self, request):
+        body = await request.text()
+        self.requests.append((dict(request.headers), body))
+        offer = json.loads(body)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pcs.append(pc)
+
+        @pc.on("datachannel")
+        def on_datachannel(channel):
+            if channel.label == "default":
+                self.channel = channel
+                channel.on("message", self.messages.put_nowait)
+                self.connected.set()
+
+        @pc.on("track")
+        def on_track(track):
+            asyncio.ensure_future(self.consume(track))
+
+        await pc.setRemoteDescription(RTCSessionDescription(**offer))
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)  # aiortc gathers every candidate first
+        desc = pc.localDescription
+        return web.json_response({"sdp": desc.sdp, "type": desc.type})
+
+    async def consume(self, track):
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
+            if track.kind == "video":
+                if self.first_frame_at is None:
+                    self.first_frame_at = time.monotonic()
+                self.frames += 1
+
+    async def wait_frames(self, n, timeout=20.0):
+        try:
+            await wait_until(lambda: self.frames >= n, timeout, interval=0.05)
+        except asyncio.TimeoutError:
+            raise TestFailure(f"desktop: {self.frames} video frames decoded, expected {n} "
+                              f"within {timeout} s") from None
+
+    async def wait_channel(self, timeout=20.0):
+        try:
+            await asyncio.wait_for(self.connected.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise TestFailure(f"desktop: no data channel \"default\" within {timeout} s") from None
+
+
+def config(server, pty, extra=""):
+    return f"""\
+[daemon]
+listen = 127.0.0.1:0
+control = shared
+
+[source camera]
+type = test-video
+width = 320
+height = 240
+framerate = 30
+
+[route media]
+from = camera
+to = peers
+
+[sink arduino]
+type = serial
+device = {pty.robot}
+
+[route back]
+from = peer.desktop.messages
+to = arduino
+
+[route forward]
+from = peers.messages
+to = peer.desktop
+
+[peer desktop]
+offer-to = {server.url()}
+token = {TOKEN}
+{extra}"""
+
+
+async def outbound_state(d, name="desktop"):
+    return (await d.healthz()).get("outbound", {}).get(name, {})
+
+
+async def wait_state(d, state, name="desktop", timeout=20.0):
+    last = {}
+
+    async def cond():
+        nonlocal last
+        last = await outbound_state(d, name)
+        return last.get("state") == state
+
+    try:
+        await wait_until(cond, timeout, interval=0.1)
+    except asyncio.TimeoutError:
+        raise TestFailure(f"/healthz outbound {name}: {last}, expected state {state} "
+                          f"within {timeout} s") from None
+    return last
+
+
+async def read_line(pty, timeout=5.0):
+    out = b""
+    deadline = time.monotonic() + timeout
+    while not out.endswith(b"\n"):
+        out += pty.read_now()
+        if time.monotonic() > deadline:
+            raise TestFailure(f"pty: got {out!r}, expected a line within {timeout} s")
+        await asyncio.sleep(0.005)
+    return out
+
+
+async def test_frames_and_messages():
+    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
+    pty = Pty(tmp.name).start()
+    server = await DesktopServer().start()
+    try:
+        async with Daemon(config(server, pty)) as d:
+            await server.wait_frames(30)
+            note(f"daemon start to first frame at the desktop: "
+                 f"{server.first_frame_at - d.t_spawn:.2f} s")
+            headers, body = server.requests[0]
+            check(headers.get("Authorization") == f"Bearer {TOKEN}",
+                  f"POST without the token: {headers}")
+            check(headers.get("Content-Type", "").startswith("application/json"),
+                  f"POST Content-Type: {headers.get('Content-Type')}")
+            offer = json.loads(body)
+            check(sorted(offer) == ["sdp", "type"] and offer["type"] == "offer",
+                  f"POST body is not RTCBot's offer: {sorted(offer)}")
+            check("m=video" in offer["sdp"] and "a=sendonly" in offer["sdp"]
+                  and "webrtc-datachannel" in offer["sdp"],
+                  "the offer lacks a sendonly video m-line or the data channel")
+            check("a=candidate:" in offer["sdp"], "the offer carries no candidate (trickle?)")
+            state = await wait_state(d, "connected")
+            check(state.get("offer-to") == server.url(), f"healthz: {state}")
+            health = await d.healthz()
+            check(health["peers"] == 0, f"the outbound peer counts as a peer: {health['peers']}")
+            metrics = await d.get_text("metrics")
+            check('rtcbotd_outbound_connected{peer="desktop"} 1' in metrics,
+                  "metrics: rtcbotd_outbound_connected{peer=\"desktop\"} is not 1")
+
+            # The desktop's messages reach the serial sink, one JSON line each.
+            await server.wait_channel()
+            pty.read_now()
+            server.channel.send(json.dumps({"forward": 100, "leftright": -20}))
+            line = await read_line(pty)
+            check(line == b'{"forward":100,"leftright":-20}\n', f"pty got {line!r}")
+
+            # A browser's messages reach the desktop (and never come back to it).
+            client = RTCBotClient(d.url, video=False, audio=False, name="browser")
+            await client.connect()
+            await client.wait_open()
+            client.send({"target": [1, 2]})
+            got = await asyncio.wait_for(server.messages.get(), 5)
+            check(json.loads(got) == {"target": [1, 2]}, f"desktop got {got!r}")
+            server.channel.send(json.dumps("only for the arduino"))
+            check(await read_line(pty) == b"only for the arduino\n", "pty: no string line")
+            check(client.messages.empty(), "the browser heard the desktop's message")
+            await client.close()
+    finally:
+        await server.stop()
+        pty.stop()
+        tmp.cleanup()
+
+
+async def test_server_goes_away_and_returns():
+    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
+    pty = Pty(tmp.name).start()
+    server = await DesktopServer().start()
+    port = server.port
+    try:
+        async with Daemon(config(server, pty)) as d:
+            await server.wait_frames(10)
+            await wait_state(d, "connected")
+            await server.stop()
+            lost = await wait_state(d, "retrying", timeout=30)
+            note(f"after the server stopped: {lost}")
+            await d.wait_output("cannot reach", timeout=20)
+
+            async def attempts():
+                m = await d.get_text("metrics")
+                for line in m.splitlines():
+                    if line.startswith('rtcbotd_outbound_attempts_total{peer="desktop"}'):
+                        return int(float(line.split()[-1]))
+                return 0
+
+            before = await attempts()
+            await wait_until(lambda: True, 0.1)
+
+            async def more():
+                return await attempts() >= before + 2
+
+            await wait_until(more, 20, interval=0.2)
+            out = d.output()
+            check(out.count("cannot reach") == 1,
+                  f"'cannot reach' logged {out.count('cannot reach')} times, expected once")
+            check(d.alive(), "the daemon died while the server was away")
+
+            server = DesktopServer(port)
+            server.first_frame_at = None
+            await server.start()
+            t_back = time.monotonic()
+            await server.wait_frames(10, timeout=45)
+            await wait_state(d, "connected")
+            note(f"server back to first frame at it: {server.first_frame_at - t_back:.2f} s "
+                 f"(backoff delay included)")
+            await server.wait_channel()
+            server.channel.send(json.dumps({"again": True}))
+            check(await read_line(pty) == b'{"again":true}\n', "pty: no message after reconnect")
+    finally:
+        await server.stop()
+        pty.stop()
+        tmp.cleanup()
+
+
+async def test_bad_url_and_server_error():
+    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
+    pty = Pty(tmp.name).start()
+    server = await DesktopServer().start()
+    extra = f"""
+[peer broken]
+offer-to = {server.url('fail')}
+
+[peer nowhere]
+offer-to = http://127.0.0.1:9/connect
+"""
+    try:
+        async with Daemon(config(server, pty, extra)) as d:
+            broken = await wait_state(d, "retrying", "broken")
+            check("answered 500" in broken.get("reason", ""), f"healthz broken: {broken}")
+            nowhere = await wait_state(d, "retrying", "nowhere")
+            check("cannot reach http://127.0.0.1:9/connect" in nowhere.get("reason", ""),
+                  f"healthz nowhere: {nowhere}")
+            await server.wait_frames(10)  # the good one is not disturbed
+
+            async def retried():
+                m = await d.get_text("metrics")
+                return ('rtcbotd_outbound_attempts_total{peer="broken"} 3' in m
+                        or 'rtcbotd_outbound_attempts_total{peer="broken"} 4' in m)
+
+            await wait_until(retried, 20, interval=0.2)
+            out = d.output()
+            line = "[peer broken] " + server.url("fail") + " answered 500 Internal Server Error: " \
+                   "the desktop is broken; retrying"
+            check(out.count(line) == 1, f"{line!r} logged {out.count(line)} times, expected once")
+            check(out.count("[peer nowhere] cannot reach") == 1,
+                  "[peer nowhere] cannot reach ... not logged exactly once")
+            check(d.alive(), "the daemon died")
+    finally:
+        await server.stop()
+        pty.stop()
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    run_tap([
+        ("offerer: the desktop decodes frames; its messages reach serial, a browser's reach it",
+         test_frames_and_messages),
+        ("offerer: server goes away -> logged once, retried, reconnects when back",
+         test_server_goes_away_and_returns),
+        ("offerer: a server answering 500 and a closed port: logged once, retried",
+         test_bad_url_and_server_error),
+    ])
