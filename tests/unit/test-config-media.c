@@ -97,9 +97,8 @@ test_microphones (void)
   g_clear_pointer (&pulse, rtcbotd_config_free);
   pulse = rtcbotd_test_config_ok ("[source mic]\ntype = pulse\n");
   g_assert_null (only_source (pulse)->device); /* the server's default source */
-  rtcbotd_test_config_error (
-      "[source mic]\ntype = alsa\nchannels = 6\n",
-      "test.conf:3: [source mic] channels: 6 is out of range; accepted: 1..2");
+  rtcbotd_test_config_error ("[source mic]\ntype = alsa\nchannels = 6\n",
+                             "test.conf:3: [source mic] channels: 6 is out of range; accepted: 1..2");
   rtcbotd_test_config_error ("[source mic]\ntype = alsa\nwidth = 640\n",
                              "test.conf:3: [source mic] width: unknown key; accepted: type, "
                              "device, rate, channels, on-demand");
