@@ -495,9 +495,9 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
       || !rtcbotd_http_reload (self->http, next, error))
     return FALSE;
   commit_sources (self, next, built);
-  reload_outbounds (self, next);
   old = g_steal_pointer (&self->config);
   self->config = g_steal_pointer (&next);
+  reload_outbounds (self, self->config);
   if (!rtcbotd_control_plane_reload (self->control, self->config, old,
                                      rtcbotd_http_get_server (self->http), &local_error))
     g_warning ("reload: %s", local_error->message);

@@ -334,6 +334,44 @@ offer-to = http://127.0.0.1:9/connect
         tmp.cleanup()
 
 
+async def test_reload():
+    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
+    pty = Pty(tmp.name).start()
+    first = await DesktopServer().start()
+    second = await DesktopServer().start()
+    try:
+        async with Daemon(config(first, pty)) as d:
+            await first.wait_frames(10)
+            state = await wait_state(d, "connected")
+            # Unchanged [peer desktop] (another group changed): it stays connected.
+            d.reload(config(first, pty) + "\n[route journal]\nfrom = peers.messages\nto = log\n")
+            await d.wait_output("configuration reloaded")
+            check(len(first.requests) == 1, f"an unchanged [peer] reconnected: "
+                                            f"{len(first.requests)} POSTs")
+            check((await outbound_state(d)).get("peer") == state.get("peer"),
+                  "an unchanged [peer] changed its peer at reload")
+            # A changed one reconnects, to its new URL.
+            d.reload(config(second, pty))
+            await second.wait_frames(10)
+            moved = await wait_state(d, "connected")
+            check(moved.get("offer-to") == second.url(), f"after reload: {moved}")
+            check(len(second.requests) == 1, f"{len(second.requests)} POSTs to the new URL")
+            await second.wait_channel()
+            second.channel.send(json.dumps({"moved": 1}))
+            check(await read_line(pty) == b'{"moved":1}\n', "pty: no message after reload")
+            # Removing the group stops it: its /healthz entry goes.
+            d.reload(config(second, pty).split("[peer desktop]")[0].replace(
+                "[route back]\nfrom = peer.desktop.messages\nto = arduino\n", "").replace(
+                "[route forward]\nfrom = peers.messages\nto = peer.desktop\n", ""))
+            await d.wait_output("[peer desktop]: stopped (reload)", count=2)
+            check("desktop" not in (await d.healthz())["outbound"], "a removed [peer] is listed")
+    finally:
+        await first.stop()
+        await second.stop()
+        pty.stop()
+        tmp.cleanup()
+
+
 if __name__ == "__main__":
     run_tap([
         ("offerer: the desktop decodes frames; its messages reach serial, a browser's reach it",
@@ -342,4 +380,6 @@ if __name__ == "__main__":
          test_server_goes_away_and_returns),
         ("offerer: a server answering 500 and a closed port: logged once, retried",
          test_bad_url_and_server_error),
+        ("offerer: reload keeps an unchanged [peer], reconnects a changed one, stops a removed one",
+         test_reload),
     ])
