@@ -161,6 +161,42 @@ test_answer_json (void)
   g_assert_null (strchr (json, '\n'));
 }
 
+/* Offerer mode: the offer the daemon POSTs and the answer it expects back. */
+static void
+test_offer_json_and_answer (void)
+{
+  g_autofree char *json = rtcbotd_signaling_offer_json (SDP);
+  g_autoptr (JsonObject) object = parse_object (json, 2);
+  const char *answer = "{\"sdp\": \""
+                       "v=0\\r\\n"
+                       "\", \"type\": \"answer\"}";
+  const char *untyped = "{\"sdp\": \"v=0\"}";
+  const char *offer = "{\"sdp\": \"v=0\", \"type\": \"offer\"}";
+  g_autoptr (GError) error = NULL;
+  g_autofree char *sdp = rtcbotd_signaling_parse_answer (answer, strlen (answer), &error);
+  g_autofree char *sdp2 = NULL;
+  g_autofree char *wrong = NULL;
+
+  g_assert_cmpstr (json_object_get_string_member (object, "type"), ==, "offer");
+  g_assert_cmpstr (json_object_get_string_member (object, "sdp"), ==, SDP);
+  g_assert_no_error (error);
+  g_assert_cmpstr (sdp, ==, "v=0\r\n");
+  sdp2 = rtcbotd_signaling_parse_answer (untyped, strlen (untyped), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (sdp2, ==, "v=0");
+  wrong = rtcbotd_signaling_parse_answer (offer, strlen (offer), &error);
+  g_assert_null (wrong);
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID);
+  g_assert_cmpstr (error->message, ==, "\"type\" must be \"answer\": the daemon sent an offer");
+  g_clear_error (&error);
+  g_assert_null (rtcbotd_signaling_parse_answer ("", 0, &error));
+  g_assert_cmpstr (error->message, ==,
+                   "empty body: expected a JSON answer {\"type\": \"answer\", \"sdp\": ...}");
+  g_clear_error (&error);
+  g_assert_null (rtcbotd_signaling_parse_answer ("{}", 2, &error));
+  g_assert_cmpstr (error->message, ==, "the answer has no \"sdp\" string member");
+}
+
 static void
 test_error_json (void)
 {
@@ -182,6 +218,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/signaling/parse-offer/members", test_parse_offer_members);
   g_test_add_func ("/signaling/answer-json", test_answer_json);
   g_test_add_func ("/signaling/error-json", test_error_json);
+  g_test_add_func ("/signaling/offer-json-and-answer", test_offer_json_and_answer);
   g_test_add_func ("/signaling/parse-offer/whitespace", test_parse_offer_whitespace);
 
   return g_test_run ();
