@@ -193,7 +193,7 @@ PROTECTED = [
     ("GET", "api/x", "driver", False, {404}),
     ("GET", "api/robot", "viewer", False, {200}),  # a viewer's page must learn the robot
     ("GET", "api/robot/x", "driver", False, {404}),
-    ("GET", "whep/camera", "viewer", False, {404}),
+    ("GET", "whep/camera", "viewer", False, {405}),  # WHEP takes POST: past the gate
     ("GET", "metrics", "viewer", False, {200}),
 ]
 
