@@ -34,7 +34,9 @@
  *   - the gamepad poller runs only while a Gamepad is open;
  *   - new: connect(url, options) does the whole POST /connect handshake,
  *     decodes JSON messages, exposes every received track, reconnects with
- *     backoff (backoffDelay) and measures the link (stats(), summarizeStats).
+ *     backoff (backoffDelay) and measures the link (stats(), summarizeStats);
+ *   - new: push-to-talk (PushToTalk, connect(url, {talk: true}) and
+ *     conn.talk(on)) on an audio m-line offered sendrecv from the start.
  *
  * The built-in page (app.js, drive.js) uses two channels: "default"
  * (reliable, ordered: keyboard edges, text messages, and the daemon's
@@ -52,6 +54,7 @@ import { Keyboard } from "./rtcbot/keyboard.mjs";
 import { Gamepad, setGamepadRate } from "./rtcbot/gamepad.mjs";
 import { summarizeStats } from "./rtcbot/stats.mjs";
 import { connect, Connection, backoffDelay, decodeMessage } from "./rtcbot/connect.mjs";
+import { PushToTalk } from "./rtcbot/talk.mjs";
 
 export {
   RTCConnection,
@@ -64,6 +67,7 @@ export {
   backoffDelay,
   decodeMessage,
   summarizeStats,
+  PushToTalk,
 };
 
 export default {
@@ -77,4 +81,5 @@ export default {
   backoffDelay,
   decodeMessage,
   summarizeStats,
+  PushToTalk,
 };

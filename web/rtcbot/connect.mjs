@@ -7,6 +7,7 @@
 
 import { RTCConnection } from "./connection.mjs";
 import { statsValues, summarizeStats } from "./stats.mjs";
+import { PushToTalk } from "./talk.mjs";
 
 /**
  * The delay before reconnection attempt `attempt` (0 for the first retry):
@@ -99,7 +100,29 @@ export class Connection {
     this._closed = false;
     this._lastStats = null;
     this._tracks = new Map(); // stream -> the track it was made for
+    /** @type {?PushToTalk} with options.talk: the microphone's sender, across reconnections */
+    this.pushToTalk = options.talk ? new PushToTalk(options.talkOptions || {}) : null;
     this.put_nowait = this.put_nowait.bind(this);
+  }
+
+  /**
+   * Push-to-talk (needs `connect(url, {talk: true})`): on, the browser's
+   * microphone goes to the robot (asked for on the first call); off,
+   * silence. No renegotiation: the audio m-line was offered sendrecv.
+   * Whether the robot plays it: GET /api/robot says `"talk": true`.
+   * @param {boolean} on
+   * @returns {Promise<void>} rejects when the microphone is refused
+   */
+  talk(on) {
+    if (this.pushToTalk == null) {
+      return Promise.reject(new Error("rtcbot: talk() needs connect(url, {talk: true})"));
+    }
+    return this.pushToTalk.set(on);
+  }
+
+  /** @type {boolean} whether talk is on */
+  get talking() {
+    return this.pushToTalk != null && this.pushToTalk.talking;
   }
 
   /**
@@ -171,6 +194,9 @@ export class Connection {
       return;
     }
     this._closed = true;
+    if (this.pushToTalk != null) {
+      this.pushToTalk.close();
+    }
     for (const timer of this._timers) {
       clearTimeout(timer);
     }
@@ -196,7 +222,9 @@ export class Connection {
     rtc.pc.addEventListener("track", (event) => this._onTrack(rtc, event));
     rtc.onConnectionStateChange((state) => this._onRtcState(rtc, state));
     // Audio first, then video, then the channel: the order RTCBot's offers had.
-    if (opts.audio) {
+    if (this.pushToTalk != null) {
+      this.pushToTalk.addTransceiver(rtc.pc); // sendrecv: also the robot's sound
+    } else if (opts.audio) {
       rtc.pc.addTransceiver("audio", { direction: "recvonly" });
     }
     const videoTracks = opts.videoTracks ?? (opts.video === false ? 0 : 1);
@@ -378,6 +406,9 @@ export class Connection {
  * @param {number} [options.videoTracks] receive this many video tracks
  *   (one m-line each, for several cameras); overrides `video`
  * @param {boolean} [options.audio=false] receive audio
+ * @param {boolean} [options.talk=false] offer the audio m-line sendrecv
+ *   (it then also receives the robot's sound, if any), for conn.talk(on)
+ * @param {object} [options.talkOptions] passed to new PushToTalk()
  * @param {string} [options.token] sent as `?token=`
  * @param {RTCIceServer[]} [options.iceServers=[]]
  * @param {boolean} [options.ordered=true] whether "default" is ordered
