@@ -3,9 +3,11 @@
 // page shows a tile per camera, and both play (framesDecoded rising on each:
 // the answer's a=ssrc lines let Chromium tell the two VP8 tracks apart). On a
 // one-camera robot the statistics overlay shows numbers and telemetry
-// objects show as key/value tables; screenshots at phone and desktop size go
-// to page-phone.png and page-desktop.png among the e2e artifacts (to docs/
-// with RTCBOTD_UPDATE_SCREENSHOTS=1, which refreshes the README's pictures).
+// objects show as key/value tables. With two cameras the view buttons (and
+// the V key) show the grid or one camera, remembered in localStorage.
+// Screenshots at phone and desktop size go to page-phone.png and
+// page-desktop.png among the e2e artifacts (to docs/ with
+// RTCBOTD_UPDATE_SCREENSHOTS=1, which refreshes the README's pictures).
 
 import { after, before } from "node:test";
 import assert from "node:assert/strict";
@@ -126,6 +128,61 @@ test("the page plays both cameras", { timeout: 90000 }, async () => {
     { w: 640, h: 480, playing: true },
     { w: 320, h: 240, playing: true },
   ]);
+});
+
+/** Which tiles show, the view, and the view buttons' labels and states. */
+function views(page) {
+  return page.evaluate(() => ({
+    view: window.rtcbotdApp.view,
+    shown: Array.from(document.querySelectorAll("#screens figure"), (f) => f.checkVisibility()),
+    widths: Array.from(document.querySelectorAll("#screens figure"), (f) => Math.round(f.getBoundingClientRect().width)),
+    buttons: Array.from(document.querySelectorAll("#views button"), (b) => ({
+      text: b.textContent,
+      label: b.getAttribute("aria-label"),
+      pressed: b.getAttribute("aria-pressed"),
+    })),
+    group: document.getElementById("views").getAttribute("aria-label"),
+  }));
+}
+
+test("camera views: the grid or one camera, by button, keyboard or V, remembered", { timeout: 90000 }, async () => {
+  const page = viewer.page;
+  const grid = await views(page);
+  assert.equal(grid.view, "grid");
+  assert.deepEqual(grid.shown, [true, true]);
+  assert.match(grid.group, /Camera view/);
+  assert.deepEqual(grid.buttons, [
+    { text: "All cameras", label: "All cameras in a grid", pressed: "true" },
+    { text: "front", label: "Camera front alone", pressed: "false" },
+    { text: "rear", label: "Camera rear alone", pressed: "false" },
+  ]);
+  assert.equal(await page.isVisible("#talk"), false, "no push-to-talk: no route takes peers.audio");
+
+  await page.click("#views button[data-view=rear]");
+  const rear = await views(page);
+  assert.equal(rear.view, "rear");
+  assert.deepEqual(rear.shown, [false, true]);
+  assert.ok(rear.widths[1] > grid.widths[1] * 1.5, `one camera is shown large: ${grid.widths[1]} -> ${rear.widths[1]} px`);
+  assert.deepEqual(rear.buttons.map((b) => b.pressed), ["false", "false", "true"]);
+
+  // Remembered: a new visit opens with the rear camera alone.
+  await e2e.openApp(viewer, daemon.url);
+  assert.equal((await views(page)).view, "rear");
+  assert.deepEqual((await views(page)).shown, [false, true]);
+
+  // V cycles: rear -> grid -> front; Enter on a focused button picks it.
+  await page.locator("#stage").click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press("v");
+  assert.deepEqual((await views(page)).shown, [true, true]);
+  await page.keyboard.press("v");
+  assert.equal((await views(page)).view, "front");
+  await page.focus("#views button[data-view=grid]");
+  assert.equal(await page.evaluate(() => document.activeElement.matches(":focus-visible")), true, "visible focus");
+  await page.keyboard.press("Enter");
+  const back = await views(page);
+  assert.equal(back.view, "grid");
+  assert.deepEqual(back.shown, [true, true]);
+  assert.equal(await page.evaluate(() => localStorage.getItem("rtcbotd.view")), "grid");
 });
 
 test("the overlay shows fps, bitrate, RTT and a latency estimate", { timeout: 90000 }, async () => {
