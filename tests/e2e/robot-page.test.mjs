@@ -4,16 +4,20 @@
 // the answer's a=ssrc lines let Chromium tell the two VP8 tracks apart). On a
 // one-camera robot the statistics overlay shows numbers and telemetry
 // objects show as key/value tables. With two cameras the view buttons (and
-// the V key) show the grid or one camera, remembered in localStorage.
-// Screenshots at phone and desktop size go to page-phone.png and
+// the V key) show the grid or one camera, remembered in localStorage; a
+// route from peers.audio adds the push-to-talk button (talk.test.mjs).
+// Screenshots at phone (one camera) and desktop (two) size go to page-phone.png and
 // page-desktop.png among the e2e artifacts (to docs/ with
 // RTCBOTD_UPDATE_SCREENSHOTS=1, which refreshes the README's pictures).
 
 import { after, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import * as e2e from "./lib.mjs";
+
+const RECORDINGS = mkdtempSync(path.join(os.tmpdir(), "rtcbotd-robot-page-"));
 
 const CONFIG = `[daemon]
 listen = 127.0.0.1:0
@@ -40,6 +44,14 @@ type = test-audio
 from = front;rear;tone
 to = peers
 
+[sink voice]
+type = record
+path = ${RECORDINGS}/voice-%Y%m%d-%H%M%S.mkv
+
+[route talk]
+from = peers.audio
+to = voice
+
 [route echo]
 from = peers.messages
 to = peers
@@ -61,6 +73,7 @@ after(async () => {
   await viewer?.close();
   await daemon?.stop();
   await single?.stop();
+  rmSync(RECORDINGS, { recursive: true, force: true });
 });
 
 /** framesDecoded of each inbound video, in the order of the page's video transceivers. */
@@ -95,7 +108,7 @@ test("GET /api/robot lists both cameras, sound and the inputs", async () => {
     { name: "rear", width: 320, height: 240, framerate: 15 },
   ]);
   assert.equal(robot.audio, true);
-  assert.equal(robot.talk, false);
+  assert.equal(robot.talk, true, "a route takes peers.audio");
   assert.deepEqual(robot.controls, { keyboard: true, gamepad: true, channels: [] });
   assert.equal(robot.control, "single");
   assert.equal(robot.telemetry, true);
@@ -106,9 +119,10 @@ test("the page offers a video m-line per camera and shows a tile for each", { ti
   await viewer.page.setViewportSize({ width: 1280, height: 800 });
   await e2e.openApp(viewer, daemon.url);
   const media = await viewer.page.evaluate(() =>
-    window.rtcbotdApp.conn.pc.getTransceivers().map((t) => `${t.receiver.track.kind}:${t.currentDirection}`)
+    window.rtcbotdApp.conn.pc.getTransceivers().map((t) => `${t.receiver.track.kind}:${t.direction}`)
   );
-  assert.deepEqual(media, ["audio:recvonly", "video:recvonly", "video:recvonly"]);
+  // The audio m-line also carries push-to-talk (talk.test.mjs): sendrecv from the start.
+  assert.deepEqual(media, ["audio:sendrecv", "video:recvonly", "video:recvonly"]);
   const captions = await viewer.page.$$eval("#screens figcaption", (cs) => cs.map((c) => c.textContent));
   assert.deepEqual(captions, ["front · 640×480", "rear · 320×240"]);
 });
@@ -156,7 +170,7 @@ test("camera views: the grid or one camera, by button, keyboard or V, remembered
     { text: "front", label: "Camera front alone", pressed: "false" },
     { text: "rear", label: "Camera rear alone", pressed: "false" },
   ]);
-  assert.equal(await page.isVisible("#talk"), false, "no push-to-talk: no route takes peers.audio");
+  assert.equal(await page.isVisible("#talk"), true, "push-to-talk: a route takes peers.audio");
 
   await page.click("#views button[data-view=rear]");
   const rear = await views(page);
@@ -213,12 +227,25 @@ test("a telemetry object is shown as a key/value table", { timeout: 30000 }, asy
   assert.deepEqual(rows, ["battery12.5", "modeauto"]);
 });
 
-test("screenshots at desktop and phone size", { timeout: 60000 }, async () => {
+test("screenshots at desktop and phone size", { timeout: 90000 }, async () => {
   const page = viewer.page;
   // docs/ keeps the published pair; a normal run writes beside the other artifacts.
   const docs = process.env.RTCBOTD_UPDATE_SCREENSHOTS ? path.join(e2e.REPO, "docs") : e2e.ARTIFACTS;
   mkdirSync(docs, { recursive: true });
+  // The desktop picture shows the most: two cameras, talk-back, telemetry.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await e2e.openApp(viewer, daemon.url);
+  await e2e.waitFor("both cameras playing", () =>
+    framesPerCamera(page).then((f) => (f.length === 2 && f.every((n) => n > 30) ? f : null))
+  );
+  await page.fill("#message", '{"battery":12.5,"mode":"auto"}');
+  await page.click("#send");
+  await page.locator("#log li table.kv").first().waitFor();
+  await page.locator("#stage").click({ position: { x: 5, y: 5 } }); // no focus ring in the picture
   await page.screenshot({ path: path.join(docs, "page-desktop.png") });
+  await e2e.openApp(viewer, single.url);
+  await e2e.waitFramesRising(page, { rise: 30 });
+  await page.waitForFunction(() => /\d/.test(document.getElementById("hud-bitrate").textContent));
   await page.setViewportSize({ width: 390, height: 844 });
   const stick = page.locator("#stick");
   await stick.waitFor({ state: "visible" });
