@@ -698,6 +698,20 @@ rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout)
 }
 
 void
+rtcbotd_peer_add_ice_candidate (RtcbotdPeer *self, guint mline, const char *candidate)
+{
+  if (self->state == STATE_CLOSING || self->state == STATE_CLOSED)
+    return;
+  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline, candidate);
+}
+
+void
+rtcbotd_peer_use_ice_servers (RtcbotdPeer *self, GPtrArray *servers, gboolean relay_only)
+{
+  rtcbotd_ice_use_servers (self->webrtc, servers, relay_only);
+}
+
+void
 rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
                            GInetAddress *local, GAsyncReadyCallback callback, gpointer user_data)
 {
