@@ -214,6 +214,11 @@ async function negotiate(s) {
     return;
   }
   applyRobot();
+  // The robot's STUN/TURN servers, before the offer starts ICE gathering.
+  s.conn.pc.setConfiguration({
+    iceServers: Array.isArray(robot.iceServers) ? robot.iceServers : [],
+    iceTransportPolicy: robot.iceTransportPolicy === "relay" ? "relay" : "all",
+  });
   // The push-to-talk m-line is sendrecv from the start: talking never
   // renegotiates. It also receives the robot's sound.
   const talking = talk.addTransceiver(s.conn.pc);

@@ -18,6 +18,7 @@ export const FALLBACK_ROBOT = {
   control: "single",
   telemetry: true,
   iceServers: [],
+  iceTransportPolicy: "all",
 };
 
 function isEditable(target) {

@@ -113,6 +113,7 @@ test("GET /api/robot lists both cameras, sound and the inputs", async () => {
   assert.equal(robot.control, "single");
   assert.equal(robot.telemetry, true);
   assert.deepEqual(robot.iceServers, []);
+  assert.equal(robot.iceTransportPolicy, "all");
 });
 
 test("the page offers a video m-line per camera and shows a tile for each", { timeout: 90000 }, async () => {
@@ -123,6 +124,7 @@ test("the page offers a video m-line per camera and shows a tile for each", { ti
   );
   // The audio m-line also carries push-to-talk (talk.test.mjs): sendrecv from the start.
   assert.deepEqual(media, ["audio:sendrecv", "video:recvonly", "video:recvonly"]);
+
   const captions = await viewer.page.$$eval("#screens figcaption", (cs) => cs.map((c) => c.textContent));
   assert.deepEqual(captions, ["front · 640×480", "rear · 320×240"]);
 });
@@ -256,4 +258,29 @@ test("screenshots at desktop and phone size", { timeout: 90000 }, async () => {
   assert.ok(box && box.width > 50 && box.x >= 0 && box.x + box.width <= 390, `the joystick fits across: ${JSON.stringify(box)}`);
   assert.ok(box.y + box.height <= 844, `the joystick is on the first screen: ${JSON.stringify(box)}`);
   await page.screenshot({ path: path.join(docs, "page-phone.png") });
+});
+
+test("the page takes the robot's ICE servers and transport policy from /api/robot", { timeout: 60000 }, async () => {
+  // A robot with [daemon] ice-servers, as /api/robot describes it (a STUN
+  // server nobody answers is fine: with "relay" the page does not use it).
+  const page = viewer.page;
+  await page.route("**/api/robot", async (route) => {
+    const response = await route.fetch();
+    const json = { ...(await response.json()), iceServers: [{ urls: "stun:127.0.0.1:9" }], iceTransportPolicy: "relay" };
+    await route.fulfill({ response, json });
+  });
+  try {
+    await page.goto(single.url);
+    const config = await e2e.waitFor("the connection's configuration from /api/robot", () =>
+      page.evaluate(() => {
+        const conn = window.rtcbotdApp.conn;
+        const c = conn && conn.pc.getConfiguration();
+        return c && c.iceServers.length > 0 ? { servers: c.iceServers, policy: c.iceTransportPolicy } : null;
+      })
+    );
+    assert.deepEqual(config.servers.map((s) => [s.urls].flat()), [["stun:127.0.0.1:9"]]);
+    assert.equal(config.policy, "relay");
+  } finally {
+    await page.unroute("**/api/robot");
+  }
 });
