@@ -201,6 +201,43 @@ test("camera views: the grid or one camera, by button, keyboard or V, remembered
   assert.equal(await page.evaluate(() => localStorage.getItem("rtcbotd.view")), "grid");
 });
 
+test("Tab reaches every control; each has a name and a visible focus ring", { timeout: 30000 }, async () => {
+  const page = viewer.page;
+  await page.click("h1.brand"); // the start of the page: Tab goes on from there
+  const seen = [];
+  for (let i = 0; i < 20; i++) {
+    await page.keyboard.press("Tab");
+    const el = await page.evaluate(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) {
+        return null;
+      }
+      const byId = (ids) => ids.split(/\s+/).map((id) => document.getElementById(id)?.textContent || "").join(" ");
+      const name = (
+        e.getAttribute("aria-label") ||
+        (e.getAttribute("aria-labelledby") && byId(e.getAttribute("aria-labelledby"))) ||
+        (e.labels && e.labels[0] && e.labels[0].textContent) ||
+        e.textContent
+      ).replace(/\s+/g, " ").trim();
+      const style = getComputedStyle(e);
+      return { id: e.id || e.dataset.view, name, focusVisible: e.matches(":focus-visible"), outline: `${style.outlineStyle} ${style.outlineWidth}` };
+    });
+    if (el == null || seen.some((s) => s.id === el.id && s.name === el.name)) {
+      break;
+    }
+    seen.push(el);
+  }
+  console.log(`# tab order: ${seen.map((e) => `${e.id} "${e.name}"`).join(", ")}`);
+  const ids = seen.map((e) => e.id);
+  for (const id of ["grid", "front", "rear", "audio-toggle", "talk", "fullscreen", "message"]) {
+    assert.ok(ids.includes(id), `${id} is reachable with Tab: ${ids}`);
+  }
+  for (const e of seen) {
+    assert.ok(e.name.length > 0, `${e.id} has a name`);
+    assert.ok(e.focusVisible && e.outline === "solid 2px", `${e.id} shows its focus: ${JSON.stringify(e)}`);
+  }
+});
+
 test("the overlay shows fps, bitrate, RTT and a latency estimate", { timeout: 90000 }, async () => {
   await e2e.openApp(viewer, single.url);
   await e2e.waitFramesRising(viewer.page, { rise: 30 });
