@@ -311,6 +311,7 @@ async def watch_client(d, token, name):
     c = RTCBotClient(d.url, video=False, audio=False, headers=bearer(token), ssl=CTX, name=name)
     await c.connect()
     await c.wait_open()
+    c.send({"rtcbotd": "role"})  # as the built-in page does; roles are opt-in
     return c
 
 
