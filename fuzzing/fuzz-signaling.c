@@ -1,4 +1,5 @@
-/* fuzz-signaling.c — a /connect body: RTCBot's JSON, then the SDP it carries. */
+/* fuzz-signaling.c — a /connect body (or, in offerer mode, the answer to the
+ * daemon's offer): RTCBot's JSON, then the SDP it carries. */
 #include "fuzz-common.h"
 #include "rtcbotd-sdp.h"
 #include "rtcbotd-signaling.h"
@@ -10,8 +11,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autofree char *sdp = NULL;
   g_autofree char *prepared = NULL;
   g_autoptr (RtcbotdSdp) parsed = NULL;
+  g_autoptr (GError) answer_error = NULL;
+  g_autofree char *answer = NULL;
 
   fuzz_quiet ();
+  if (!(answer = rtcbotd_signaling_parse_answer ((const char *)data, size, &answer_error))
+      && !answer_error)
+    abort ();
   if (!(sdp = rtcbotd_signaling_parse_offer ((const char *)data, size, &error)))
     {
       if (!error) /* a refusal always says why */

@@ -859,7 +859,8 @@ test_control (void)
 static void
 test_examples (void)
 {
-  const char *names[] = { "arduino-rover.conf", "gamepad.conf", "sensor-exec.conf" };
+  const char *names[]
+      = { "arduino-rover.conf", "gamepad.conf", "offload-desktop.conf", "sensor-exec.conf" };
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
