@@ -871,6 +871,11 @@ add_peer_metrics (RtcbotdDaemon *self, RtcbotdMetrics *m)
 #undef REFUSED
   for (GList *l = peers; l; l = l->next)
     rtcbotd_peer_add_metrics (l->data, m);
+  g_list_free (g_steal_pointer (&peers));
+  /* The peers of [peer NAME] groups: not in rtcbotd_peers, but their tracks count. */
+  peers = g_list_sort (g_hash_table_get_values (self->outbound_peers), by_id);
+  for (GList *l = peers; l; l = l->next)
+    rtcbotd_peer_add_metrics (l->data, m);
 }
 
 char *

@@ -15,9 +15,10 @@
  * with a profile it decodes; the encoders make constrained baseline. */
 #define H264_OFFER_PROFILE "42e01f"
 
-/* Gives the H.264 m-lines of the offer the parameters an answerer matches on. */
+/* Gives the offer's codecs the parameters answerers match on: H.264's mode
+ * and profile, and Opus's two channels (libwebrtc takes only opus/48000/2). */
 static void
-prefer_offer_codecs (RtcbotdPeer *self, GArray *tracks)
+offer_codec_parameters (RtcbotdPeer *self, GArray *tracks)
 {
   for (guint i = 0; i < tracks->len; i++)
     {
@@ -25,7 +26,7 @@ prefer_offer_codecs (RtcbotdPeer *self, GArray *tracks)
       g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
       g_autoptr (GstCaps) caps = NULL;
 
-      if (track->codec != RTCBOTD_CODEC_H264)
+      if (track->codec == RTCBOTD_CODEC_VP8)
         continue;
       g_signal_emit_by_name (rtcbotd_peer_get_webrtc (self), "get-transceiver", track->mline,
                              &transceiver);
@@ -35,9 +36,12 @@ prefer_offer_codecs (RtcbotdPeer *self, GArray *tracks)
       if (!caps)
         continue;
       caps = gst_caps_make_writable (caps);
-      gst_caps_set_simple (caps, "packetization-mode", G_TYPE_STRING, "1", "profile-level-id",
-                           G_TYPE_STRING, H264_OFFER_PROFILE, "level-asymmetry-allowed",
-                           G_TYPE_STRING, "1", NULL);
+      if (track->codec == RTCBOTD_CODEC_OPUS)
+        gst_caps_set_simple (caps, "encoding-params", G_TYPE_STRING, "2", NULL);
+      else
+        gst_caps_set_simple (caps, "packetization-mode", G_TYPE_STRING, "1", "profile-level-id",
+                             G_TYPE_STRING, H264_OFFER_PROFILE, "level-asymmetry-allowed",
+                             G_TYPE_STRING, "1", NULL);
       g_object_set (transceiver, "codec-preferences", caps, NULL);
     }
 }
@@ -88,7 +92,7 @@ rtcbotd_peer_offer_async (RtcbotdPeer *self, GArray *tracks, GInetAddress *local
   if (!rtcbotd_peer_begin (self, tracks, local, g_task_new (self, NULL, callback, user_data))
       || !rtcbotd_peer_link_branches (self))
     return;
-  prefer_offer_codecs (self, tracks);
+  offer_codec_parameters (self, tracks);
   if (!create_default_channel (self))
     return;
   rtcbotd_peer_emit_step (self, "create-offer", NULL, offer_created, RTCBOTD_ERROR_MEDIA,

@@ -48,6 +48,7 @@ class DesktopServer:
         self.pcs = []
         self.requests = []  # (headers, body) of each POST /connect
         self.frames = 0
+        self.audio_frames = 0
         self.first_frame_at = None
         self.channel = None
         self.messages = asyncio.Queue()
@@ -113,6 +114,8 @@ class DesktopServer:
                 if self.first_frame_at is None:
                     self.first_frame_at = time.monotonic()
                 self.frames += 1
+            else:
+                self.audio_frames += 1
 
     async def wait_frames(self, n, timeout=20.0):
         try:
@@ -240,6 +243,27 @@ async def test_frames_and_messages():
             check(await read_line(pty) == b"only for the arduino\n", "pty: no string line")
             check(client.messages.empty(), "the browser heard the desktop's message")
             await client.close()
+    finally:
+        await server.stop()
+        pty.stop()
+        tmp.cleanup()
+
+
+async def test_vp8_and_opus():
+    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
+    pty = Pty(tmp.name).start()
+    server = await DesktopServer().start()
+    cfg = config(server, pty).replace(
+        "framerate = 30\n", "framerate = 30\nencoder = vp8\n\n[source tone]\ntype = test-audio\n"
+    ).replace("from = camera\n", "from = camera;tone\n")
+    try:
+        async with Daemon(cfg) as d:
+            await server.wait_frames(20)
+            await wait_until(lambda: server.audio_frames >= 25, 10, interval=0.05)
+            sdp = json.loads(server.requests[0][1])["sdp"]
+            check("a=rtpmap:96 VP8/90000" in sdp, "the offer's video is not VP8 on 96")
+            check("OPUS/48000/2" in sdp.upper(), "the offer's audio is not opus/48000/2")
+            note(f"desktop decoded {server.frames} VP8 frames, {server.audio_frames} Opus frames")
     finally:
         await server.stop()
         pty.stop()
@@ -411,6 +435,7 @@ if __name__ == "__main__":
     run_tap([
         ("offerer: the desktop decodes frames; its messages reach serial, a browser's reach it",
          test_frames_and_messages),
+        ("offerer: VP8 camera and Opus tone in the source's preferred codecs", test_vp8_and_opus),
         ("offerer: server goes away -> logged once, retried, reconnects when back",
          test_server_goes_away_and_returns),
         ("offerer: a server answering 500 and a closed port: logged once, retried",
