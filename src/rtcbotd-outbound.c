@@ -139,6 +139,9 @@ retry (RtcbotdOutbound *self, const char *reason)
 
 /* ---- the peer ----------------------------------------------------------- */
 
+/* Every callback below runs on the main context: the peer emits its signals
+ * there, and libsoup and GTask call back on the context they started on. */
+
 static void
 on_connected (RtcbotdPeer *peer, RtcbotdOutbound *self)
 {
