@@ -16,7 +16,6 @@ answers 500 and a port nobody listens on are each logged once and retried.
 
 import asyncio
 import json
-import os
 import tempfile
 import time
 
@@ -260,6 +259,7 @@ async def test_vp8_and_opus():
         async with Daemon(cfg) as d:
             await server.wait_frames(20)
             await wait_until(lambda: server.audio_frames >= 25, 10, interval=0.05)
+            check((await outbound_state(d)).get("state") == "connected", "not connected")
             sdp = json.loads(server.requests[0][1])["sdp"]
             check("a=rtpmap:96 VP8/90000" in sdp, "the offer's video is not VP8 on 96")
             check("OPUS/48000/2" in sdp.upper(), "the offer's audio is not opus/48000/2")
