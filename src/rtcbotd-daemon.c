@@ -28,10 +28,8 @@ struct _RtcbotdDaemon
   GPtrArray *sources; /* of RtcbotdSource, routed to peers */
   GPtrArray *retired; /* of RtcbotdSource: replaced by a reload, freed once no peer uses them */
   guint reap_id;
-  guint generation;           /* reloads so far, to name rebuilt sources' elements */
-  GHashTable *peers;          /* id -> RtcbotdPeer */
-  GPtrArray *outbounds;       /* of RtcbotdOutbound, one per [peer NAME] */
-  GHashTable *outbound_peers; /* id -> RtcbotdPeer of an outbound, until "closed" */
+  guint generation;  /* reloads so far, to name rebuilt sources' elements */
+  GHashTable *peers; /* id -> RtcbotdPeer */
   guint next_peer_id;
   RtcbotdControlPlane *control;
   RtcbotdHttp *http;
@@ -39,6 +37,10 @@ struct _RtcbotdDaemon
   guint64 refused_busy;   /* ... refused for max-peers (503) */
   guint64 refused_offer;  /* ... refused for their offer (400) */
   guint64 refused_failed; /* ... that failed here (500) */
+
+  /* Offerer mode: the [peer NAME] groups and their peers, not in "peers". */
+  GPtrArray *outbounds;       /* of RtcbotdOutbound, one per [peer NAME] */
+  GHashTable *outbound_peers; /* id -> RtcbotdPeer of an outbound, until "closed" */
 };
 
 G_DEFINE_FINAL_TYPE (RtcbotdDaemon, rtcbotd_daemon, G_TYPE_OBJECT)
