@@ -98,7 +98,7 @@ shows_one (RtcbotdMediaSink *self)
 
 /* ---- messages from the bin (posting threads) ------------------------- */
 
-/* The posting thread: "element: message (the debug's last line)". */
+/* The posting thread: "message (the debug's last line)". */
 static char *
 describe_error (GstMessage *message)
 {
@@ -109,9 +109,10 @@ describe_error (GstMessage *message)
   gst_message_parse_error (message, &error, &debug);
   detail = debug ? strrchr (debug, '\n') : NULL;
   detail = detail ? detail + 1 : debug;
+  /* Without the element's name: it changes at each retry, the message should not. */
   if (detail && *detail && !strstr (error->message, detail))
-    return g_strdup_printf ("%s: %s (%s)", GST_MESSAGE_SRC_NAME (message), error->message, detail);
-  return g_strdup_printf ("%s: %s", GST_MESSAGE_SRC_NAME (message), error->message);
+    return g_strdup_printf ("%s (%s)", error->message, detail);
+  return g_strdup (error->message);
 }
 
 static void fail (RtcbotdMediaSink *self, const char *reason);
@@ -443,6 +444,11 @@ set_up (RtcbotdMediaSink *self)
 static void
 fail (RtcbotdMediaSink *self, const char *reason)
 {
+  /* "[sink rec]: down: path ...", not "[sink rec]: down: [sink rec] path ...". */
+  if (g_str_has_prefix (reason, self->config->label))
+    reason += strlen (self->config->label);
+  while (*reason == ':' || *reason == ' ')
+    reason++;
   self->errors++;
   self->started = TRUE;
   if (g_strcmp0 (reason, self->reason) != 0)

@@ -69,8 +69,9 @@ rtcbotd_recorder_check_path (const RtcbotdMediaSinkConfig *config, GError **erro
 
   if (g_access (dir, W_OK | X_OK) == 0)
     return TRUE;
+  /* The pattern, not today's file name: the message stays the same at each retry. */
   g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
-               "%s path: cannot write \"%s\": the directory \"%s\": %s", config->label, path, dir,
+               "%s path: cannot write files %s into %s: %s", config->label, config->path, dir,
                g_strerror (errno));
   return FALSE;
 }
