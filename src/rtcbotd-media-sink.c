@@ -468,9 +468,17 @@ build_outputs (RtcbotdMediaSink *self, GError **error)
   g_autoptr (GstPad) output_sink = NULL;
 
   if (is_record (self))
-    return rtcbotd_recorder_check_path (self->config, error)
-           && (self->recorder
-               = rtcbotd_recorder_new (GST_BIN (self->bin), self->config, NULL, error));
+    {
+      gboolean sources = FALSE;
+      for (guint i = 0; i < self->inputs->len; i++)
+        sources |= ((Input *)self->inputs->pdata[i])->source != NULL;
+      /* Only with sources: an empty splitmuxsink would hold the bin's state
+       * change (it waits for data to preroll), and peers' files with it. */
+      return rtcbotd_recorder_check_path (self->config, error)
+             && (!sources
+                 || (self->recorder
+                     = rtcbotd_recorder_new (GST_BIN (self->bin), self->config, NULL, error)));
+    }
   if (!(self->output = rtcbotd_sink_output_make (self->config, error)))
     return FALSE;
   gst_bin_add (GST_BIN (self->bin), self->output);
@@ -932,6 +940,8 @@ rtcbotd_media_sink_add_health (RtcbotdMediaSink *self, JsonBuilder *b)
       json_builder_add_int_value (b, files);
       json_builder_set_member_name (b, "bytes");
       json_builder_add_int_value (b, bytes);
+      json_builder_set_member_name (b, "finishing");
+      json_builder_add_int_value (b, self->finishing->len);
     }
   json_builder_end_object (b);
 }
