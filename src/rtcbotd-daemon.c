@@ -282,11 +282,14 @@ new_sink (RtcbotdDaemon *self, const RtcbotdMediaSinkConfig *c, guint generation
   RtcbotdMediaSink *sink = rtcbotd_media_sink_new (c, self->pipeline, generation, error);
 
   if (sink)
-    g_message ("%s: %s", c->label,
-               c->type == RTCBOTD_MEDIA_SINK_RECORD    ? c->path
-               : c->type == RTCBOTD_MEDIA_SINK_GST     ? c->pipeline
-               : c->type == RTCBOTD_MEDIA_SINK_SPEAKER ? "speaker"
-                                                       : "display");
+    g_message ("%s: %s %s", c->label,
+               (const char *[]){ "record to", "speaker,", "display,", "gst," }[c->type],
+               c->type == RTCBOTD_MEDIA_SINK_RECORD ? c->path
+               : c->type == RTCBOTD_MEDIA_SINK_GST  ? c->pipeline
+               : c->output == RTCBOTD_OUTPUT_ALSA   ? "alsa"
+               : c->output == RTCBOTD_OUTPUT_PULSE  ? "pulse"
+               : c->output == RTCBOTD_OUTPUT_KMS    ? "kms"
+                                                    : "auto");
   return sink;
 }
 
