@@ -975,6 +975,10 @@ rtcbotd_daemon_status_text (RtcbotdDaemon *self)
                             !playing                                         ? "stopped"
                             : rtcbotd_source_is_up (self->sources->pdata[i]) ? "up"
                                                                              : "down");
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    g_string_append_printf (status, "%s%s %s", i ? ", " : "; sinks: ",
+                            rtcbotd_media_sink_get_config (self->media_sinks->pdata[i])->name,
+                            rtcbotd_media_sink_is_up (self->media_sinks->pdata[i]) ? "up" : "down");
   if (self->control)
     rtcbotd_control_plane_append_status (self->control, status);
   return g_string_free (status, FALSE);

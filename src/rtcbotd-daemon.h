@@ -53,8 +53,8 @@ char *rtcbotd_daemon_metrics_text (RtcbotdDaemon *self);
 /** Returns the number of peers (negotiating, connected or closing). */
 guint rtcbotd_daemon_get_n_peers (RtcbotdDaemon *self);
 
-/** Returns one line for the service manager: "2 peers; sources: camera up; endpoints: arduino
- * down". */
+/** Returns one line for the service manager: "2 peers; sources: camera up; sinks: rec up;
+ * endpoints: arduino down". */
 char *rtcbotd_daemon_status_text (RtcbotdDaemon *self);
 
 /** Returns the media sinks (record, speaker, display, gst) that routes feed
