@@ -54,7 +54,7 @@ struct _RtcbotdMediaSink
   guint64 errors;
   guint64 files; /* of recorders already freed */
   guint64 bytes;
-  GMutex lock; /* guards what streaming threads touch: below, and Input.linked */
+  GMutex lock; /* guards what streaming threads touch: below */
   GCond cond;
   char *error; /* the first error a child posted since the bin started */
   guint error_idle;
@@ -109,8 +109,14 @@ on_error_idle (gpointer user_data)
   self->error_idle = 0;
   error = g_steal_pointer (&self->error);
   g_mutex_unlock (&self->lock);
-  if (error && self->bin)
+  if (error && self->bin && is_record (self))
     fail (self, error);
+  else if (error && self->bin)
+    {
+      g_autofree char *output = rtcbotd_sink_output_describe (self->config);
+      g_autofree char *reason = g_strdup_printf ("output %s: %s", output, error);
+      fail (self, reason);
+    }
   return G_SOURCE_REMOVE;
 }
 
