@@ -9,6 +9,7 @@
  */
 #include "rtcbotd-media-sink.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "rtcbotd-backoff.h"
@@ -52,7 +53,8 @@ struct _RtcbotdMediaSink
   guint wait_id;
   char *reason; /* why the sink is down; NULL while up */
   guint64 errors;
-  guint64 files; /* of recorders already freed */
+  atomic_uint_least64_t played; /* buffers that reached the output (streaming threads) */
+  guint64 files;                /* of recorders already freed */
   guint64 bytes;
   GMutex lock; /* guards what streaming threads touch: below */
   GCond cond;
@@ -321,6 +323,16 @@ fail (RtcbotdMediaSink *self, const char *reason)
   rtcbotd_backoff_schedule (self->backoff);
 }
 
+/* Streaming thread of the output: counts what is played, shown or handed to the fragment. */
+static GstPadProbeReturn
+on_played (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcbotdMediaSink *self = user_data;
+
+  atomic_fetch_add_explicit (&self->played, 1, memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
 /* Builds the outputs inside the new bin: the sources' recorder, or the
  * mixer and output a speaker, display or gst sink plays through. */
 static gboolean
@@ -344,6 +356,8 @@ build_outputs (RtcbotdMediaSink *self, GError **error)
   if (!(self->output = rtcbotd_sink_output_make (self->config, error)))
     return FALSE;
   gst_bin_add (GST_BIN (self->bin), self->output);
+  output_sink = gst_element_get_static_pad (self->output, "sink");
+  gst_pad_add_probe (output_sink, GST_PAD_PROBE_TYPE_BUFFER, on_played, self, NULL);
   if (!rtcbotd_sink_output_is_audio (self->config))
     return TRUE;
   if (!(self->mixer = gst_element_factory_make ("audiomixer", NULL)))
@@ -355,7 +369,6 @@ build_outputs (RtcbotdMediaSink *self, GError **error)
     }
   gst_bin_add (GST_BIN (self->bin), self->mixer);
   mixer_src = gst_element_get_static_pad (self->mixer, "src");
-  output_sink = gst_element_get_static_pad (self->output, "sink");
   return GST_PAD_LINK_SUCCESSFUL (gst_pad_link (mixer_src, output_sink));
 }
 
@@ -767,7 +780,12 @@ rtcbotd_media_sink_add_health (RtcbotdMediaSink *self, JsonBuilder *b)
     }
   json_builder_set_member_name (b, "inputs");
   json_builder_add_int_value (b, self->inputs->len);
-  if (is_record (self))
+  if (!is_record (self))
+    {
+      json_builder_set_member_name (b, "played");
+      json_builder_add_int_value (b, atomic_load (&self->played));
+    }
+  else
     {
       json_builder_set_member_name (b, "file");
       if (file)
@@ -801,7 +819,13 @@ rtcbotd_media_sink_add_metrics (RtcbotdMediaSink *self, RtcbotdMetrics *m)
                            "Times the media sink failed (a device, a file) and went down.",
                            self->errors, "sink", name, NULL);
   if (!is_record (self))
-    return;
+    {
+      rtcbotd_metrics_counter (m, "rtcbotd_sink_played_buffers_total",
+                               "Buffers of decoded media the sink played, showed or fed to its "
+                               "pipeline.",
+                               atomic_load (&self->played), "sink", name, NULL);
+      return;
+    }
   rtcbotd_metrics_counter (m, "rtcbotd_sink_files_total", "Files the record sink has started.",
                            files, "sink", name, NULL);
   rtcbotd_metrics_counter (m, "rtcbotd_sink_written_bytes_total",

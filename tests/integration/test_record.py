@@ -219,6 +219,20 @@ async def test_speaker_missing_card():
         check(d.output().count("[sink voice]: down: ") == 1, "the failure is logged once")
 
 
+async def test_speaker_alsa_null():
+    cfg = config("[sink voice]\ntype = speaker\noutput = alsa\ndevice = null\n\n",
+                 "[route voice]\nfrom = tone\nto = voice\n")
+    async with Daemon(cfg, name="rtcbotd-speaker-null") as d:
+        await d.wait_output("[sink voice]: up (playing through alsasink device=null)", timeout=10)
+
+        async def playing():
+            state = await sink_state(d, "voice")
+            return state["state"] == "up" and state["played"] >= 50
+        await wait_until(playing, 10, interval=0.2)
+        note(f"speaker: {await sink_state(d, 'voice')}")
+        check((await d.healthz())["status"] == "ok", "healthz should be ok")
+
+
 async def test_reload_changes_path():
     with tempfile.TemporaryDirectory() as tmp:
         first, second = Path(tmp) / "a", Path(tmp) / "b"
@@ -296,6 +310,7 @@ if __name__ == "__main__":
          test_gst_sink_bad_pipeline),
         ("speaker: a missing ALSA card is a clear error, retried, peers keep video",
          test_speaker_missing_card),
+        ("speaker: the tone plays through ALSA's null device", test_speaker_alsa_null),
         ("record: SIGHUP changing the path finishes the old file and starts a new one",
          test_reload_changes_path),
         ("record: SIGHUP leaving the sink unchanged keeps writing the same file",
