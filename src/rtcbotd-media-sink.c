@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "rtcbotd-backoff.h"
-#include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-recorder.h"
 #include "rtcbotd-sink-bin.h"
@@ -637,9 +636,7 @@ check_codec (RtcbotdMediaSink *self, RtcbotdCodec codec, gboolean from_source, G
 gboolean
 rtcbotd_media_sink_add_source (RtcbotdMediaSink *self, RtcbotdSource *source, GError **error)
 {
-  const RtcbotdSourceConfig *c = rtcbotd_source_get_config (source);
-  RtcbotdCodec codec = c->kind == RTCBOTD_KIND_AUDIO ? RTCBOTD_CODEC_OPUS
-                                                     : rtcbotd_encoder_preferred_codec (c->encoder);
+  RtcbotdCodec codec = rtcbotd_source_get_preferred_codec (source);
   RtcbotdSinkInput *in;
   g_autoptr (GstPad) pad = NULL;
 
