@@ -18,7 +18,7 @@ RUNTIME_PACKAGES=(
 )
 TEST_PACKAGES=(
   chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format clang socat
-  systemd systemd-container groff-base man-db python3-prometheus-client openssl coturn
+  systemd systemd-container groff-base man-db python3-prometheus-client openssl coturn janus
   gstreamer1.0-plugins-base-apps
 )
 

@@ -281,12 +281,6 @@ new_sink (RtcbotdDaemon *self, const RtcbotdMediaSinkConfig *c, guint generation
 {
   RtcbotdMediaSink *sink;
 
-  /* Accepted by the config layer, built by another part later: ignored here, not fatal. */
-  if (c->type == RTCBOTD_MEDIA_SINK_RTP)
-    {
-      g_warning ("%s: the rtp sink is not built yet; ignored", c->label);
-      return NULL;
-    }
   if ((sink = rtcbotd_media_sink_new (c, self->pipeline, generation, error)))
     g_message ("%s: %s %s", c->label,
                c->type == RTCBOTD_MEDIA_SINK_RECORD ? "record to"
@@ -294,6 +288,7 @@ new_sink (RtcbotdDaemon *self, const RtcbotdMediaSinkConfig *c, guint generation
                                                     : rtcbotd_media_sink_type_names[c->type],
                c->type == RTCBOTD_MEDIA_SINK_RECORD ? c->path
                : c->type == RTCBOTD_MEDIA_SINK_GST  ? c->pipeline
+               : c->type == RTCBOTD_MEDIA_SINK_RTP  ? c->host
                : c->output == RTCBOTD_OUTPUT_ALSA   ? "alsa"
                : c->output == RTCBOTD_OUTPUT_PULSE  ? "pulse"
                : c->output == RTCBOTD_OUTPUT_KMS    ? "kms"

@@ -72,11 +72,17 @@ is_record (RtcbotdMediaSink *self)
   return self->config->type == RTCBOTD_MEDIA_SINK_RECORD;
 }
 
+static gboolean
+is_rtp (RtcbotdMediaSink *self)
+{
+  return self->config->type == RTCBOTD_MEDIA_SINK_RTP;
+}
+
 /* Display and video gst sinks show one input; the others take all of them. */
 static gboolean
 shows_one (RtcbotdMediaSink *self)
 {
-  return !is_record (self) && !rtcbotd_sink_output_is_audio (self->config);
+  return !is_record (self) && !is_rtp (self) && !rtcbotd_sink_output_is_audio (self->config);
 }
 
 /* ---- messages from the bin (posting threads) ------------------------- */
@@ -229,12 +235,32 @@ peer_suffix (RtcbotdSinkInput *in)
                           in->codec == RTCBOTD_CODEC_OPUS ? "audio" : "video");
 }
 
+static GstPadProbeReturn on_played (GstPad *pad, GstPadProbeInfo *info, gpointer user_data);
+
+/* An rtp sink's input: payloaded as it is (no decode) and sent to the SFU;
+ * "played" counts the frames sent. */
+static gboolean
+attach_rtp (RtcbotdMediaSink *self, RtcbotdSinkInput *in, GError **error)
+{
+  g_autoptr (GstPad) chain_sink = NULL;
+
+  if (!(in->chain = rtcbotd_sink_output_make_rtp (self->config, in->codec, g_random_int (), error)))
+    return FALSE;
+  gst_bin_add (GST_BIN (self->bin), in->chain);
+  gst_element_sync_state_with_parent (in->chain);
+  chain_sink = gst_element_get_static_pad (in->chain, "sink");
+  gst_pad_add_probe (chain_sink, GST_PAD_PROBE_TYPE_BUFFER, on_played, self, NULL);
+  return rtcbotd_sink_input_link (in, self->bin, chain_sink, self->config->label, error);
+}
+
 /* Main context: feeds @in into the running bin. */
 static gboolean
 attach_input (RtcbotdMediaSink *self, RtcbotdSinkInput *in, GError **error)
 {
   g_autoptr (GstPad) target = NULL;
 
+  if (is_rtp (self))
+    return attach_rtp (self, in, error);
   if (!is_record (self))
     return attach_decoded (self, in, error);
   if (in->source)
@@ -341,6 +367,8 @@ build_outputs (RtcbotdMediaSink *self, GError **error)
   g_autoptr (GstPad) mixer_src = NULL;
   g_autoptr (GstPad) output_sink = NULL;
 
+  if (is_rtp (self))
+    return TRUE; /* one payloader and udpsink per input, made as they link */
   if (is_record (self))
     {
       gboolean sources = FALSE;
@@ -560,12 +588,6 @@ rtcbotd_media_sink_new (const RtcbotdMediaSinkConfig *config, GstElement *pipeli
 {
   RtcbotdMediaSink *self;
 
-  if (config->type == RTCBOTD_MEDIA_SINK_RTP)
-    {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
-                   "%s: this sink type cannot be built yet", config->label);
-      return NULL;
-    }
   /* A fragment that does not parse is the config's fault: refuse it now. */
   if (config->type == RTCBOTD_MEDIA_SINK_GST)
     {

@@ -1,6 +1,7 @@
 /* rtcbotd-sink-output.c — the elements speaker, display and gst sinks play through. */
 #include "rtcbotd-sink-output.h"
 
+#include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 
 gboolean
@@ -30,6 +31,9 @@ output_factory (const RtcbotdMediaSinkConfig *config)
 char *
 rtcbotd_sink_output_describe (const RtcbotdMediaSinkConfig *config)
 {
+  if (config->type == RTCBOTD_MEDIA_SINK_RTP)
+    return g_strdup_printf ("RTP to %s (video port %u, audio port %u)", config->host,
+                            config->video_port, config->audio_port);
   if (config->type == RTCBOTD_MEDIA_SINK_GST)
     return g_strdup_printf ("the pipeline \"%s\"", config->pipeline);
   if (config->device)
@@ -162,5 +166,50 @@ rtcbotd_sink_output_make (const RtcbotdMediaSinkConfig *config, GError **error)
     }
   first = gst_element_get_static_pad (chain[0], "sink");
   gst_element_add_pad (bin, gst_ghost_pad_new ("sink", first));
+  return g_steal_pointer (&bin);
+}
+
+GstElement *
+rtcbotd_sink_output_make_rtp (const RtcbotdMediaSinkConfig *config, RtcbotdCodec codec, guint ssrc,
+                              GError **error)
+{
+  gboolean audio = codec == RTCBOTD_CODEC_OPUS;
+  guint port = audio ? config->audio_port : config->video_port;
+  g_autoptr (GstElement) bin = gst_object_ref_sink (gst_bin_new (NULL));
+  GstElement *queue, *payloader, *udpsink;
+  g_autoptr (GstPad) sink = NULL;
+
+  if (!port)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "%s: %s is routed here, but %s is 0",
+                   config->label, audio ? "audio" : "video", audio ? "audio-port" : "video-port");
+      return NULL;
+    }
+  if (!(payloader = rtcbotd_encoder_make_payloader (
+            codec, audio ? config->audio_pt : config->video_pt, ssrc, error)))
+    return NULL;
+  if (!(udpsink = gst_element_factory_make ("udpsink", NULL)))
+    {
+      gst_object_unref (gst_object_ref_sink (payloader));
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                   "%s: the GStreamer element \"udpsink\" is not installed", config->label);
+      return NULL;
+    }
+  /* Live RTP: never wait for the clock or for preroll, never block the tee
+   * (the leaky "entry" queue is where the input's guard watches for errors). */
+  queue = gst_element_factory_make ("queue", "entry");
+  g_object_set (queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
+                (guint64)200 * GST_MSECOND, NULL);
+  g_object_set (udpsink, "host", config->host, "port", (gint)port, "sync", FALSE, "async", FALSE,
+                NULL);
+  gst_bin_add_many (GST_BIN (bin), queue, payloader, udpsink, NULL);
+  if (!gst_element_link_many (queue, payloader, udpsink, NULL))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "%s: cannot link the %s payloader",
+                   config->label, rtcbotd_codec_to_string (codec));
+      return NULL;
+    }
+  sink = gst_element_get_static_pad (queue, "sink");
+  gst_element_add_pad (bin, gst_ghost_pad_new ("sink", sink));
   return g_steal_pointer (&bin);
 }

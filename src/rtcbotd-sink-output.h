@@ -28,4 +28,9 @@ char *rtcbotd_sink_output_describe (const RtcbotdMediaSinkConfig *config);
 /** Returns TRUE when @config's sink decodes audio (speaker, gst with media = audio). */
 gboolean rtcbotd_sink_output_is_audio (const RtcbotdMediaSinkConfig *config);
 
+/** Makes "queue ! payloader ! udpsink" sending @codec to the rtp sink's host and port, as one bin
+ * (a reference the caller owns, as rtcbotd_sink_output_make_decoder()). */
+GstElement *rtcbotd_sink_output_make_rtp (const RtcbotdMediaSinkConfig *config, RtcbotdCodec codec,
+                                          guint ssrc, GError **error);
+
 G_END_DECLS
