@@ -500,6 +500,58 @@ test_peer_wrong_kind (Fixture *f, gconstpointer data)
   g_assert_cmpstr (error->message, ==, "[sink screen] takes no audio");
 }
 
+typedef struct
+{
+  GSocket *socket;
+  guint packets;
+  guint8 payload_type;
+} Receiver;
+
+static gboolean
+received_enough (gpointer data)
+{
+  Receiver *r = data;
+  char buffer[2048];
+  gssize n;
+
+  while ((n = g_socket_receive (r->socket, buffer, sizeof buffer, NULL, NULL)) >= 2)
+    {
+      r->packets++;
+      r->payload_type = buffer[1] & 0x7f;
+    }
+  return r->packets >= 20;
+}
+
+/* An rtp sink sends the source's own encoded frames as RTP, with the
+ * configured payload type, to the configured port: no decode, no encode. */
+static void
+test_rtp (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+  Receiver r = { 0 };
+
+  r.socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (r.socket, FALSE);
+  g_assert_true (g_socket_bind (r.socket, any, TRUE, &error));
+  bound = g_socket_get_local_address (r.socket, &error);
+  text = g_strdup_printf ("[source cam]\ntype = test-video\nwidth = 160\nheight = 120\n"
+                          "encoder = vp8\n[sink sfu]\ntype = rtp\nhost = 127.0.0.1\n"
+                          "video-port = %u\nvideo-pt = 101\n[route r]\nfrom = cam\nto = sfu\n",
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  g_assert_true (build (f, text, "sfu", &error));
+  g_assert_no_error (error);
+  g_assert_true (rtcbotd_test_wait_until (received_enough, &r, 10000));
+  g_assert_cmpuint (r.payload_type, ==, 101);
+  g_assert_true (is_up (f));
+  g_object_unref (r.socket);
+}
+
 static void
 test_expand (void)
 {
@@ -533,6 +585,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/media-sink/expand", test_expand);
 #define ADD(path, func) g_test_add (path, Fixture, NULL, setup, func, teardown)
+  ADD ("/media-sink/rtp", test_rtp);
   ADD ("/media-sink/record-mkv", test_record_mkv);
   ADD ("/media-sink/record-mp4", test_record_mp4);
   ADD ("/media-sink/record-vp8-in-mp4", test_record_vp8_in_mp4);
