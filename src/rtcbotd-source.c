@@ -291,12 +291,6 @@ rtcbotd_source_get_config (RtcbotdSource *self)
 }
 
 RtcbotdCodec
-rtcbotd_source_get_preferred_codec (RtcbotdSource *self)
-{
-  return self->preferred;
-}
-
-RtcbotdCodec
 rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
                              const RtcbotdSdpCodec **offered)
 {
@@ -489,6 +483,12 @@ find_branch (RtcbotdSource *self, RtcbotdCodec codec)
         return branch;
     }
   return NULL;
+}
+
+RtcbotdCodec
+rtcbotd_source_get_preferred_codec (RtcbotdSource *self)
+{
+  return self->preferred;
 }
 
 GstPad *

@@ -48,12 +48,12 @@ gboolean rtcbotd_source_is_idle (RtcbotdSource *self);
 /** Returns the configuration @self was built from. */
 const RtcbotdSourceConfig *rtcbotd_source_get_config (RtcbotdSource *self);
 
-/** Returns the codec @self encodes from the start (what an offer of the daemon's sends). */
-RtcbotdCodec rtcbotd_source_get_preferred_codec (RtcbotdSource *self);
-
 /** Picks the codec and offered payload for sending @self on @media; NONE if impossible. */
 RtcbotdCodec rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
                                           const RtcbotdSdpCodec **offered);
+
+/** Returns the codec @self encodes from the start (what recordings take: no second encoder). */
+RtcbotdCodec rtcbotd_source_get_preferred_codec (RtcbotdSource *self);
 
 /** Returns a new request pad of the encoded stream in @codec, building its encoder if needed. */
 GstPad *rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error);

@@ -20,7 +20,7 @@ const NS = { robot: `rtcbotd-sr${ID}`, sfu: `rtcbotd-ss${ID}` };
 const JANUS_LIB = "/usr/lib/x86_64-linux-gnu/janus";
 const PORT = 19500 + (process.pid % 400);
 const VIEWERS = 3;
-export const CONFIG = `[daemon]
+const CONFIG = `[daemon]
 listen = 10.96.0.1:${PORT}
 token = sfu-test-token-0042
 
@@ -205,15 +205,28 @@ test(`rtp sink → Janus → ${VIEWERS} Chromium viewers; the daemon sends one s
     t.skip(skip);
     return;
   }
+  // The robot's uplink: bytes its only interface sends, over a few seconds.
+  const txBytes = () => Number(sh("ip", "netns", "exec", NS.robot, "cat", `/sys/class/net/sr${ID}/statistics/tx_bytes`));
+  const uplink = async () => {
+    const before = txBytes();
+    await new Promise((r) => setTimeout(r, 3000));
+    return ((txBytes() - before) * 8) / 3000; // kbit/s
+  };
   const pages = [];
   for (let i = 0; i < VIEWERS; i++) {
     const page = await browser.newPage();
     await page.goto("http://10.96.0.2:8088/janus/info");
     pages.push(page);
   }
-  const frames = await Promise.all(pages.map(watch));
+  const one = await watch(pages[0]);
+  const withOne = await uplink();
+  const frames = [one, ...(await Promise.all(pages.slice(1).map(watch)))];
+  const withAll = await uplink();
   t.diagnostic(`frames decoded per viewer: ${frames.join(", ")}`);
+  t.diagnostic(`robot uplink: ${withOne.toFixed(0)} kbit/s with 1 viewer, ${withAll.toFixed(0)} kbit/s with ${VIEWERS}`);
   for (const f of frames) assert.ok(f >= 60, `every viewer decodes through Janus: ${frames}`);
+  // Direct viewers would triple it; the encoder's own variation stays well below 2x.
+  assert.ok(withAll < withOne * 2, `the uplink stays flat: ${withOne} → ${withAll} kbit/s`);
   const health = JSON.parse(sh("ip", "netns", "exec", NS.robot, "/usr/bin/python3", "-c",
     "import sys, urllib.request as u; r = u.Request(sys.argv[1], headers={'Authorization': 'Bearer ' + sys.argv[2]}); print(u.urlopen(r).read().decode())",
     `http://10.96.0.1:${PORT}/healthz`, "sfu-test-token-0042"));
