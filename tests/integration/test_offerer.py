@@ -195,12 +195,15 @@ async def read_line(pty, timeout=5.0):
     return out
 
 
+ECHO = "\n[route echo]\nfrom = peers.messages\nto = peers\n"
+
+
 async def test_frames_and_messages():
     tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
     pty = Pty(tmp.name).start()
     server = await DesktopServer().start()
     try:
-        async with Daemon(config(server, pty)) as d:
+        async with Daemon(config(server, pty, ECHO)) as d:
             await server.wait_frames(30)
             note(f"daemon start to first frame at the desktop: "
                  f"{server.first_frame_at - d.t_spawn:.2f} s")
@@ -238,6 +241,14 @@ async def test_frames_and_messages():
             client.send({"target": [1, 2]})
             got = await asyncio.wait_for(server.messages.get(), 5)
             check(json.loads(got) == {"target": [1, 2]}, f"desktop got {got!r}")
+            # The echo route sends to "peers": the browser hears it, the desktop
+            # does not (a copy would arrive before the next message).
+            echoed = await client.recv(5)
+            check(echoed[1] == {"target": [1, 2]}, f"browser echo: {echoed!r}")
+            client.send({"marker": 2})
+            got = await asyncio.wait_for(server.messages.get(), 5)
+            check(json.loads(got) == {"marker": 2}, f"desktop got {got!r}: a copy from 'peers'?")
+            await client.recv(5)
             server.channel.send(json.dumps("only for the arduino"))
             check(await read_line(pty) == b"only for the arduino\n", "pty: no string line")
             check(client.messages.empty(), "the browser heard the desktop's message")
@@ -300,6 +311,8 @@ async def test_server_goes_away_and_returns():
             out = d.output()
             check(out.count("cannot reach") == 1,
                   f"'cannot reach' logged {out.count('cannot reach')} times, expected once")
+            check(out.count("went away") == 1,
+                  f"'went away' logged {out.count('went away')} times, expected once")
             check(d.alive(), "the daemon died while the server was away")
 
             server = DesktopServer(port)
