@@ -184,6 +184,14 @@ async def wait_state(d, state, name="desktop", timeout=20.0):
     return last
 
 
+async def attempts(d, name="desktop"):
+    """rtcbotd_outbound_attempts_total of [peer NAME], from /metrics."""
+    for line in (await d.get_text("metrics")).splitlines():
+        if line.startswith(f'rtcbotd_outbound_attempts_total{{peer="{name}"}}'):
+            return int(float(line.split()[-1]))
+    return 0
+
+
 async def read_line(pty, timeout=5.0):
     out = b""
     deadline = time.monotonic() + timeout
@@ -295,17 +303,10 @@ async def test_server_goes_away_and_returns():
             note(f"after the server stopped: {lost}")
             await d.wait_output("cannot reach", timeout=20)
 
-            async def attempts():
-                m = await d.get_text("metrics")
-                for line in m.splitlines():
-                    if line.startswith('rtcbotd_outbound_attempts_total{peer="desktop"}'):
-                        return int(float(line.split()[-1]))
-                return 0
-
-            before = await attempts()
+            before = await attempts(d)
 
             async def more():
-                return await attempts() >= before + 2
+                return await attempts(d) >= before + 2
 
             await wait_until(more, 20, interval=0.2)
             out = d.output()
@@ -353,9 +354,7 @@ offer-to = http://127.0.0.1:9/connect
             await server.wait_frames(10)  # the good one is not disturbed
 
             async def retried():
-                m = await d.get_text("metrics")
-                return ('rtcbotd_outbound_attempts_total{peer="broken"} 3' in m
-                        or 'rtcbotd_outbound_attempts_total{peer="broken"} 4' in m)
+                return await attempts(d, "broken") >= 3
 
             await wait_until(retried, 20, interval=0.2)
             out = d.output()
