@@ -162,10 +162,14 @@ on_connected (RtcbotdPeer *peer, RtcbotdOutbound *self)
 static void
 on_closing (RtcbotdPeer *peer, RtcbotdOutbound *self)
 {
+  /* A failure names no peer: the same failure every retry is logged once. */
   g_autofree char *reason
-      = g_strdup_printf (self->state == STATE_CONNECTED ? "the connection to %s went away (peer %u)"
-                                                        : "the connection to %s failed (peer %u)",
-                         self->config->offer_to, rtcbotd_peer_get_id (peer));
+      = self->state == STATE_CONNECTED
+            ? g_strdup_printf ("the connection to %s went away (peer %u)", self->config->offer_to,
+                               rtcbotd_peer_get_id (peer))
+            : g_strdup_printf (
+                "the connection to %s did not come up (ICE or DTLS; --verbose says why)",
+                self->config->offer_to);
 
   retry (self, reason);
 }
