@@ -245,6 +245,9 @@ accepted_ends (RtcbotdConfig *self, gboolean from, gboolean messages)
     }
   g_string_append (s, from ? "peers.messages, peers.channel.LABEL, peers.video, peers.audio"
                            : "peers, log, peers.channel.LABEL");
+  for (guint i = 0; i < self->peers->len; i++)
+    g_string_append_printf (s, from ? ", peer.%s.messages" : ", peer.%s",
+                            ((RtcbotdPeerConfig *)self->peers->pdata[i])->name);
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 

@@ -93,6 +93,8 @@ test_peer_route_ends (void)
       = g_strconcat (peer, "[route r]\nfrom = peer.desktop\nto = log\n", NULL);
   g_autofree char *to_source
       = g_strconcat (peer, "[route r]\nfrom = peers.messages\nto = peer.desktop.messages\n", NULL);
+  g_autofree char *unknown_sink
+      = g_strconcat (peer, "[route r]\nfrom = peers.messages\nto = desk\n", NULL);
   g_autofree char *media
       = g_strconcat (peer, CAMERA "[route r2]\nfrom = camera\nto = peer.desktop\n", NULL);
 
@@ -104,6 +106,9 @@ test_peer_route_ends (void)
                                         "a source only; to send to the peer, use peer.desktop");
   rtcbotd_test_config_error (media, "test.conf:10: [route r2] to: \"peer.desktop\" takes "
                                     "messages, but this route carries media");
+  rtcbotd_test_config_error (unknown_sink, "test.conf:5: [route r] to: no sink named \"desk\"; "
+                                           "accepted: peers, log, peers.channel.LABEL, "
+                                           "peer.desktop");
 }
 
 int
