@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-capture.h"
 #include "rtcbotd-config.h"
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
@@ -96,7 +97,9 @@ check_config (const char *path)
   g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_file (path, &error);
   guint sinks = 0;
 
-  if (!config)
+  /* Only to parse the gst fragments: nothing is started. */
+  gst_init (NULL, NULL);
+  if (!config || !rtcbotd_capture_check_config (config, &error))
     {
       g_printerr ("%s\n", error->message);
       return EXIT_CONFIG;

@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-capture.h"
 #include "rtcbotd-control-plane.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
@@ -200,6 +201,7 @@ build_sources (RtcbotdDaemon *self, GError **error)
       const RtcbotdSourceConfig *c = self->config->sources->pdata[i];
       RtcbotdSource *source;
       g_autofree char *chain = NULL;
+      g_autofree char *label = NULL;
 
       if (!rtcbotd_config_source_routed_to_peers (self->config, c->name))
         {
@@ -210,8 +212,8 @@ build_sources (RtcbotdDaemon *self, GError **error)
         return FALSE;
       g_ptr_array_add (self->sources, source);
       chain = rtcbotd_source_describe (source);
-      g_message ("[source %s]: %s %s, %s", c->name, rtcbotd_kind_to_string (c->kind),
-                 c->type == RTCBOTD_SOURCE_TEST_VIDEO ? "test pattern" : "test tone", chain);
+      label = rtcbotd_capture_label (c);
+      g_message ("[source %s]: %s %s, %s", c->name, rtcbotd_kind_to_string (c->kind), label, chain);
     }
   return TRUE;
 }
@@ -234,6 +236,9 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
                    "the media pipeline does not start (run with --verbose for details)");
       return FALSE;
     }
+  /* Capture bins are locked: each source starts (and retries) its own. */
+  for (guint i = 0; i < self->sources->len; i++)
+    rtcbotd_source_start (self->sources->pdata[i]);
   self->http = rtcbotd_http_new (self, self->config);
   self->control = rtcbotd_control_plane_new (self->config);
   if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error))
@@ -323,6 +328,7 @@ retire_source (RtcbotdDaemon *self, RtcbotdSource *source)
         closed++;
       }
   g_list_free (peers);
+  rtcbotd_source_stop (source);
   g_message ("[source %s]: stopped (reload; %u peer(s) closed)",
              rtcbotd_source_get_config (source)->name, closed);
   /* It outlives the config it was built from: it keeps its own part. */

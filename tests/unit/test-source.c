@@ -22,6 +22,15 @@ static const char config_text[] = "[source cam]\n"
                                   "from = cam\n"
                                   "to = peers\n";
 
+static gboolean
+has_capture (gpointer data)
+{
+  Fixture *f = data;
+
+  f->capture = gst_bin_get_by_name (GST_BIN (f->pipeline), "cam-capture");
+  return f->capture != NULL;
+}
+
 static void
 setup (Fixture *f, gconstpointer data)
 {
@@ -38,10 +47,11 @@ setup (Fixture *f, gconstpointer data)
   f->source
       = rtcbotd_source_new (rtcbotd_config_find_source (f->config, "cam"), f->pipeline, 0, &error);
   g_assert_no_error (error);
-  f->capture = gst_bin_get_by_name (GST_BIN (f->pipeline), "cam-capture");
-  g_assert_nonnull (f->capture);
   g_assert_cmpint (gst_element_set_state (f->pipeline, GST_STATE_PLAYING), !=,
                    GST_STATE_CHANGE_FAILURE);
+  /* The capture bin is built when the source starts, once the loop runs. */
+  rtcbotd_source_start (f->source);
+  g_assert_true (rtcbotd_test_wait_until (has_capture, f, 5000));
 }
 
 static void
