@@ -532,34 +532,68 @@ build_microphone (RtcbotdCapture *self, const RtcbotdSourceConfig *c, const char
          && finish (self, chain, n, error);
 }
 
+/* Why a fragment that does not parse with our identity behind it fails:
+ * alone it may parse, and then it has no output to link (it ends in a sink). */
+static char *
+parse_failure (const RtcbotdSourceConfig *c, const GError *with_identity)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GstElement) alone = gst_parse_bin_from_description_full (
+      c->pipeline, TRUE, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &local_error);
+
+  g_autoptr (GstPad) src = NULL;
+
+  if (alone)
+    {
+      gst_object_ref_sink (alone);
+      if (!(src = gst_element_get_static_pad (alone, "src")))
+        return g_strdup ("has no open output: it ends in a sink");
+    }
+  return g_strdup (with_identity ? with_identity->message : "does not parse");
+}
+
+/* TRUE when @ghost, a parsed fragment's sink pad, is our identity's. */
+static gboolean
+ends_open (GstPad *ghost)
+{
+  g_autoptr (GstPad) target = gst_ghost_pad_get_target (GST_GHOST_PAD (ghost));
+  g_autoptr (GstElement) element = target ? gst_pad_get_parent_element (target) : NULL;
+
+  return element && g_str_equal (GST_ELEMENT_NAME (element), "fragment-end");
+}
+
 /* The user's fragment as a bin with one open src pad; a parse error names the key's line. */
 static GstElement *
 parse_fragment (const RtcbotdSourceConfig *c, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
-  g_autoptr (GstPad) src = NULL;
   g_autoptr (GstPad) sink = NULL;
   /* The identity lets a fragment end with caps (… ! video/x-raw,width=320) or
    * with an element whose pads come later (decodebin), as gst-launch allows. */
-  g_autofree char *text = g_strdup_printf ("%s ! identity silent=true", c->pipeline);
+  g_autofree char *text
+      = g_strdup_printf ("%s ! identity name=fragment-end silent=true", c->pipeline);
   GstElement *bin = gst_parse_bin_from_description_full (text, TRUE, NULL,
                                                          GST_PARSE_FLAG_FATAL_ERRORS, &local_error);
 
   if (!bin)
     {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: %s", c->pipeline_where,
-                   local_error ? local_error->message : "does not parse");
+      g_autofree char *why = parse_failure (c, local_error);
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: %s", c->pipeline_where, why);
       return NULL;
     }
   gst_object_ref_sink (bin);
-  src = gst_element_get_static_pad (bin, "src");
-  sink = gst_element_get_static_pad (bin, "sink");
-  if (!src || sink)
+  if ((sink = gst_element_get_static_pad (bin, "sink")) && ends_open (sink))
     {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: %s", c->pipeline_where,
-                   !src ? "has no open output: it ends in a sink"
-                        : "its first element takes input, which nothing gives it; start "
-                          "with a source element");
+      /* Our identity waits for a pad the fragment adds later (decodebin): not an input. */
+      gst_element_remove_pad (bin, sink);
+      g_clear_object (&sink);
+    }
+  if (sink)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG,
+                   "%s: its first element takes input, which nothing gives it; start with a "
+                   "source element",
+                   c->pipeline_where);
       gst_object_unref (bin);
       return NULL;
     }

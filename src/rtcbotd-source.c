@@ -63,6 +63,7 @@ struct _RtcbotdSource
   RtcbotdCapture *capture; /* in the pipeline, state locked: running, or failed until retried */
   CaptureState capture_state;
   gint64 capture_started; /* monotonic µs of the last start: a stall counts from there */
+  guint restarts;         /* starts after a failure */
   RtcbotdBackoff *retry;
   guint start_id;   /* the first start, once the main loop runs */
   gboolean stopped; /* for good: a reload retired the source */
@@ -281,6 +282,8 @@ capture_start (RtcbotdSource *self)
   g_autoptr (GstClock) clock = gst_element_get_clock (self->pipeline);
   GstElement *bin;
 
+  if (self->capture_state == CAPTURE_FAILED)
+    self->restarts++;
   capture_remove (self);
   rtcbotd_backoff_cancel (self->retry);
   if (!(self->capture = capture_build (self, &error)))
@@ -856,6 +859,8 @@ rtcbotd_source_add_health (RtcbotdSource *self, JsonBuilder *builder)
   json_builder_add_int_value (builder, frames);
   json_builder_set_member_name (builder, "capture");
   json_builder_add_string_value (builder, capture_state_name (self));
+  json_builder_set_member_name (builder, "restarts");
+  json_builder_add_int_value (builder, self->restarts);
   if (atomic_load (&self->first_frames) > 0)
     {
       json_builder_set_member_name (builder, "first-frame-ms");

@@ -272,7 +272,7 @@ to = peers
     async with Daemon(config, name="rtcbotd-on-demand") as d:
         await wait_state(d, "eager", lambda s: s["frames"] > 10, timeout=10)
         lazy = await source_state(d, "lazy")
-        check(lazy == {"state": "up", "frames": 0, "capture": "stopped"},
+        check(lazy == {"state": "up", "frames": 0, "capture": "stopped", "restarts": 0},
               f"nothing consumes [source lazy]: no capture, no frames, not down: {lazy}")
         capturing = await d.get_text("metrics")
         check('rtcbotd_source_capturing{source="lazy"} 0' in capturing, "metrics: capturing 0")
