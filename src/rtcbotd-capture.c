@@ -194,7 +194,7 @@ package_of (const char *factory)
     const char *factory;
     const char *package;
   } packages[] = {
-    { "libcamerasrc", "gstreamer1.0-libcamera" }, { "pulsesrc", "gstreamer1.0-pulseaudio" },
+    { "libcamerasrc", "gstreamer1.0-libcamera" }, { "pulsesrc", "gstreamer1.0-plugins-good" },
     { "alsasrc", "gstreamer1.0-alsa" },           { "v4l2src", "gstreamer1.0-plugins-good" },
     { "jpegdec", "gstreamer1.0-plugins-good" },   { "h264parse", "gstreamer1.0-plugins-bad" },
   };
