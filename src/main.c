@@ -308,6 +308,11 @@ main (int argc, char **argv)
       return EXIT_OK;
     }
   rtcbotd_log_install (options.verbose);
+  /* libcamera logs to stderr each time a camera manager starts, so at every
+   * retry of a missing camera; its errors reach us through libcamerasrc anyway.
+   * Before any thread: setenv is not thread-safe. */
+  if (!options.verbose)
+    g_setenv ("LIBCAMERA_LOG_LEVELS", "*:ERROR", FALSE);
   if (options.check_config)
     status = check_config (options.check_config);
   else
