@@ -241,22 +241,23 @@ rtcbotd_capture_probe_v4l2 (const char *device, GError **error)
   return caps;
 }
 
+static char *
+without (const char *text, const char *needle)
+{
+  g_auto (GStrv) parts = g_strsplit (text, needle, -1);
+
+  return g_strjoinv ("", parts);
+}
+
 /* A field's value as text, without the type names GStreamer puts in lists. */
 static char *
 field_text (const GstStructure *s, const char *field)
 {
   const GValue *value = gst_structure_get_value (s, field);
   g_autofree char *text = value ? gst_value_serialize (value) : NULL;
-  g_auto (GStrv) parts = NULL;
+  g_autofree char *plain = text ? without (text, "(fraction)") : NULL;
 
-  if (!text)
-    return NULL;
-  parts = g_strsplit (text, "(fraction)", -1);
-  g_free (text);
-  text = g_strjoinv ("", parts);
-  g_strfreev (parts);
-  parts = g_strsplit (text, "(string)", -1);
-  return g_strjoinv ("", parts);
+  return plain ? without (plain, "(string)") : NULL;
 }
 
 static void

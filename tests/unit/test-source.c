@@ -360,6 +360,27 @@ test_retry (void)
   plain_stop (&p);
 }
 
+/* A gst fragment that makes H.264 is passed through: a parser, no encoder. */
+static void
+test_passthrough (void)
+{
+  Plain p = { 0 };
+  g_autofree char *chain = NULL;
+
+  if (!gst_element_factory_find ("x264enc"))
+    {
+      g_test_skip ("x264enc is not installed");
+      return;
+    }
+  plain_start (&p, "[source cam]\ntype = gst\npipeline = videotestsrc is-live=true ! "
+                   "video/x-raw,width=160,height=120 ! x264enc tune=zerolatency ! h264parse\n");
+  chain = rtcbotd_source_describe (p.source);
+  g_assert_cmpstr (chain, ==, "H264 via passthrough (0 peers)");
+  g_assert_true (rtcbotd_test_wait_until (plain_has_frames, &p, 10000));
+  g_assert_cmpstr (plain_member (&p, "state", NULL), ==, "up");
+  plain_stop (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -371,5 +392,6 @@ main (int argc, char **argv)
   ADD ("/source/error", test_error);
   g_test_add_func ("/source/on-demand", test_on_demand);
   g_test_add_func ("/source/retry", test_retry);
+  g_test_add_func ("/source/passthrough", test_passthrough);
   return g_test_run ();
 }
