@@ -368,11 +368,11 @@ on_error (RtcbotdCapture *capture, const char *message, gpointer user_data)
   *out = g_strdup (message);
 }
 
-/* Runs @fragment in a pipeline; returns the error the capture reported. */
+/* Runs the capture of the one source @text configures in a pipeline;
+ * returns the error the capture reported. */
 static char *
-run_failing (const char *fragment, gboolean *bus_saw_error)
+run_config (const char *text, gboolean *bus_saw_error)
 {
-  g_autofree char *text = g_strdup_printf ("[source x]\ntype = gst\npipeline = %s\n", fragment);
   g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (text);
   g_autoptr (GError) error = NULL;
   g_autoptr (RtcbotdCapture) capture
@@ -396,6 +396,14 @@ run_failing (const char *fragment, gboolean *bus_saw_error)
   return reported;
 }
 
+static char *
+run_failing (const char *fragment, gboolean *bus_saw_error)
+{
+  g_autofree char *text = g_strdup_printf ("[source x]\ntype = gst\npipeline = %s\n", fragment);
+
+  return run_config (text, bus_saw_error);
+}
+
 /* The first error from inside the bin is reported once, on the main context,
  * and kept from the pipeline's bus; a stream that ends is a failure too. */
 static void
@@ -404,12 +412,17 @@ test_error_report (void)
   gboolean bus_saw_error = TRUE;
   g_autofree char *missing = run_failing ("filesrc location=/nonexistent/x", &bus_saw_error);
   g_autofree char *ended = NULL;
+  g_autofree char *microphone = NULL;
 
   g_assert_true (g_str_has_prefix (missing, "Resource not found. ("));
   g_assert_true (strstr (missing, "/nonexistent/x") != NULL);
   g_assert_false (bus_saw_error);
   ended = run_failing ("videotestsrc num-buffers=3", &bus_saw_error);
   g_assert_cmpstr (ended, ==, "the stream ended");
+  /* A microphone that is not there (there are no sound cards here). */
+  microphone = run_config ("[source x]\ntype = alsa\ndevice = hw:9,0\n", &bus_saw_error);
+  g_assert_true (g_str_has_prefix (microphone, "Could not open audio device for recording. ("));
+  g_assert_true (strstr (microphone, "hw:9,0") != NULL);
 }
 
 static void
