@@ -177,6 +177,26 @@ rtcbotd_capture_label (const RtcbotdSourceConfig *c)
   return g_strdup ("capture");
 }
 
+char *
+rtcbotd_capture_describe_input (const RtcbotdSourceConfig *c)
+{
+  static const char *const elements[] = {
+    [RTCBOTD_SOURCE_TEST_VIDEO] = "videotestsrc",
+    [RTCBOTD_SOURCE_TEST_AUDIO] = "audiotestsrc",
+    [RTCBOTD_SOURCE_V4L2] = "v4l2src",
+    [RTCBOTD_SOURCE_LIBCAMERA] = "libcamerasrc",
+    [RTCBOTD_SOURCE_ALSA] = "alsasrc",
+    [RTCBOTD_SOURCE_PULSE] = "pulsesrc",
+    [RTCBOTD_SOURCE_GST] = "gst pipeline",
+  };
+  const char *device = c->type == RTCBOTD_SOURCE_LIBCAMERA ? c->camera_name : c->device;
+
+  if (c->type >= G_N_ELEMENTS (elements))
+    return g_strdup ("capture");
+  return device ? g_strdup_printf ("%s %s", elements[c->type], device)
+                : g_strdup (elements[c->type]);
+}
+
 static const char *
 format_name (RtcbotdCaptureFormat format)
 {

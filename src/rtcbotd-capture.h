@@ -66,6 +66,9 @@ char *rtcbotd_capture_dup_error (RtcbotdCapture *self);
 /** Returns how messages name @config's capture: "v4l2 camera /dev/video0", "test pattern". */
 char *rtcbotd_capture_label (const RtcbotdSourceConfig *config);
 
+/** Returns @config's source element and device for the start-up line: "v4l2src /dev/video0". */
+char *rtcbotd_capture_describe_input (const RtcbotdSourceConfig *config);
+
 /** Returns @caps as a short readable list ("MJPEG 1280x720 30/1; YUY2 640x480 {30/1, 15/1}"). */
 char *rtcbotd_capture_describe_caps (const GstCaps *caps);
 

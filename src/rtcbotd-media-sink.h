@@ -24,7 +24,8 @@ G_BEGIN_DECLS
 
 typedef struct _RtcbotdMediaSink RtcbotdMediaSink;
 
-/** Builds @config's elements into @pipeline; @generation keeps element names unique across reloads. */
+/** Builds @config's elements into @pipeline; @generation keeps element names unique across reloads.
+ */
 RtcbotdMediaSink *rtcbotd_media_sink_new (const RtcbotdMediaSinkConfig *config,
                                           GstElement *pipeline, guint generation, GError **error);
 

@@ -4,8 +4,9 @@
 #include <string.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-ice-server.h"
 
-/* TRUE when a message route has an end of @type (named @name, when given) in @ends. */
+/* TRUE when a route has an end of @type (named @name, when given) in @ends. */
 static gboolean
 has_end (GPtrArray *ends, RtcbotdNodeType type, const char *name)
 {
@@ -26,6 +27,20 @@ feeds_route (const RtcbotdConfig *config, RtcbotdNodeType type, const char *name
     {
       const RtcbotdRouteConfig *r = config->routes->pdata[i];
       if (r->messages && has_end (r->from, type, name))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* TRUE when a media route takes what the peers send from their microphones
+ * (peers.audio): only then does the page offer push-to-talk. */
+static gboolean
+hears_peers (const RtcbotdConfig *config)
+{
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *r = config->routes->pdata[i];
+      if (!r->messages && has_end (r->from, RTCBOTD_NODE_PEERS_AUDIO, NULL))
         return TRUE;
     }
   return FALSE;
@@ -81,9 +96,8 @@ add_media (JsonBuilder *b, const RtcbotdConfig *config)
   json_builder_end_array (b);
   json_builder_set_member_name (b, "audio");
   json_builder_add_boolean_value (b, audio);
-  /* No route takes the peers' audio yet: a push-to-talk button would talk to nobody. */
   json_builder_set_member_name (b, "talk");
-  json_builder_add_boolean_value (b, FALSE);
+  json_builder_add_boolean_value (b, hears_peers (config));
 }
 
 /* The labels of the peers.channel.X that feed a route, each once, in route order. */
@@ -143,10 +157,14 @@ rtcbotd_robot_info_json (const RtcbotdConfig *config)
                                  config->control == RTCBOTD_CONTROL_SHARED ? "shared" : "single");
   json_builder_set_member_name (b, "telemetry");
   json_builder_add_boolean_value (b, sends_to_peers (config));
-  /* The daemon has no STUN/TURN settings yet: a page on the robot's network needs none. */
+  /* The page uses the robot's own STUN/TURN servers: none unless configured. */
   json_builder_set_member_name (b, "iceServers");
   json_builder_begin_array (b);
+  for (guint i = 0; i < config->ice_servers->len; i++)
+    rtcbotd_ice_server_add_json (config->ice_servers->pdata[i], b);
   json_builder_end_array (b);
+  json_builder_set_member_name (b, "iceTransportPolicy");
+  json_builder_add_string_value (b, config->ice_relay_only ? "relay" : "all");
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);

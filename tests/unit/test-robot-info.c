@@ -1,7 +1,10 @@
 /* test-robot-info.c — GET /api/robot's JSON, from config strings. */
 #include <json-glib/json-glib.h>
+#include <string.h>
 
 #include "rtcbotd-build-config.h"
+#include <string.h>
+
 #include "rtcbotd-robot-info.h"
 #include "test-utils.h"
 
@@ -27,7 +30,8 @@ test_nothing_routed (void)
   g_assert_cmpstr (json, ==,
                    "{\"version\":\"V\",\"cameras\":[],\"audio\":false,\"talk\":false,"
                    "\"controls\":{\"keyboard\":false,\"gamepad\":false,\"channels\":[]},"
-                   "\"control\":\"single\",\"telemetry\":false,\"iceServers\":[]}");
+                   "\"control\":\"single\",\"telemetry\":false,\"iceServers\":[],"
+                   "\"iceTransportPolicy\":\"all\"}");
 }
 
 static void
@@ -48,7 +52,8 @@ test_two_cameras (void)
                    "{\"name\":\"rear\",\"width\":320,\"height\":240,\"framerate\":10}],"
                    "\"audio\":true,\"talk\":false,"
                    "\"controls\":{\"keyboard\":true,\"gamepad\":true,\"channels\":[]},"
-                   "\"control\":\"shared\",\"telemetry\":true,\"iceServers\":[]}");
+                   "\"control\":\"shared\",\"telemetry\":true,\"iceServers\":[],"
+                   "\"iceTransportPolicy\":\"all\"}");
 }
 
 static void
@@ -66,7 +71,21 @@ test_channels (void)
                    "{\"version\":\"V\",\"cameras\":[],\"audio\":false,\"talk\":false,"
                    "\"controls\":{\"keyboard\":true,\"gamepad\":false,"
                    "\"channels\":[\"default\",\"arm\"]},"
-                   "\"control\":\"single\",\"telemetry\":true,\"iceServers\":[]}");
+                   "\"control\":\"single\",\"telemetry\":true,\"iceServers\":[],"
+                   "\"iceTransportPolicy\":\"all\"}");
+}
+
+static void
+test_ice_servers (void)
+{
+  g_autofree char *json = info_for ("[daemon]\nice-servers = stun:10.9.0.1 turn:r:s@10.9.0.2:3478"
+                                    "?transport=tcp\nice-transport-policy = relay\n");
+
+  /* The page hands them to RTCPeerConnection as they are. */
+  g_assert_nonnull (strstr (json, "\"iceServers\":[{\"urls\":\"stun:10.9.0.1:3478\"},"
+                                  "{\"urls\":\"turn:10.9.0.2:3478?transport=tcp\","
+                                  "\"username\":\"r\",\"credential\":\"s\"}],"
+                                  "\"iceTransportPolicy\":\"relay\"}"));
 }
 
 static void
@@ -89,6 +108,23 @@ test_parses (void)
       >, 0);
 }
 
+static void
+test_talk (void)
+{
+  g_autoptr (RtcbotdConfig) config = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *silent = NULL;
+
+  /* A media route from peers.audio: the page may offer push-to-talk. */
+  json = info_for ("[sink voice]\ntype = record\npath = /tmp/voice-%s.mkv\n"
+                   "[route talk]\nfrom = peers.audio\nto = voice\n");
+  g_assert_nonnull (strstr (json, "\"audio\":false,\"talk\":true,"));
+  /* The peers' video alone is not talk-back. */
+  silent = info_for ("[sink screen]\ntype = display\n"
+                     "[route show]\nfrom = peers.video\nto = screen\n");
+  g_assert_nonnull (strstr (silent, "\"talk\":false,"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -96,6 +132,8 @@ main (int argc, char **argv)
   g_test_add_func ("/robot-info/nothing-routed", test_nothing_routed);
   g_test_add_func ("/robot-info/two-cameras", test_two_cameras);
   g_test_add_func ("/robot-info/channels", test_channels);
+  g_test_add_func ("/robot-info/ice-servers", test_ice_servers);
   g_test_add_func ("/robot-info/parses", test_parses);
+  g_test_add_func ("/robot-info/talk", test_talk);
   return g_test_run ();
 }
