@@ -19,6 +19,7 @@ RUNTIME_PACKAGES=(
 TEST_PACKAGES=(
   chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format clang socat
   systemd systemd-container groff-base man-db python3-prometheus-client openssl coturn
+  gstreamer1.0-plugins-base-apps
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -36,7 +36,9 @@
  *     decodes JSON messages, exposes every received track, reconnects with
  *     backoff (backoffDelay) and measures the link (stats(), summarizeStats);
  *   - new: push-to-talk (PushToTalk, connect(url, {talk: true}) and
- *     conn.talk(on)) on an audio m-line offered sendrecv from the start.
+ *     conn.talk(on)) on an audio m-line offered sendrecv from the start;
+ *   - new: whep(source, options) watches one source over WHEP (POST
+ *     /whep/SOURCE), the standard alternative to /connect.
  *
  * The built-in page (app.js, drive.js) uses two channels: "default"
  * (reliable, ordered: keyboard edges, text messages, and the daemon's
@@ -55,6 +57,7 @@ import { Gamepad, setGamepadRate } from "./rtcbot/gamepad.mjs";
 import { summarizeStats } from "./rtcbot/stats.mjs";
 import { connect, Connection, backoffDelay, decodeMessage } from "./rtcbot/connect.mjs";
 import { PushToTalk } from "./rtcbot/talk.mjs";
+import { whep, WhepSession } from "./rtcbot/whep.mjs";
 
 export {
   RTCConnection,
@@ -68,6 +71,8 @@ export {
   decodeMessage,
   summarizeStats,
   PushToTalk,
+  whep,
+  WhepSession,
 };
 
 export default {
@@ -82,4 +87,6 @@ export default {
   decodeMessage,
   summarizeStats,
   PushToTalk,
+  whep,
+  WhepSession,
 };

@@ -47,6 +47,12 @@ export function decodeMessage(data) {
   }
 }
 
+/** The robot's GET /api/robot next to its `connect` URL ("/connect?x" → "/api/robot"). */
+function robotInfoUrl(url) {
+  const path = url.split("?")[0];
+  return path.endsWith("connect") ? path.slice(0, -"connect".length) + "api/robot" : null;
+}
+
 /** `url` with `?token=T` (or `&token=T`) appended; the url as it is without a token. */
 function withToken(url, token) {
   if (token == null || token === "") {
@@ -209,10 +215,41 @@ export class Connection {
     this._setState("closed");
   }
 
+  /**
+   * The attempt's RTCConfiguration: `iceServers` (and `iceTransportPolicy`)
+   * as given, else the robot's own from GET /api/robot, so that both ends
+   * use the STUN/TURN servers of [daemon] ice-servers; none when the server
+   * has no such endpoint (RTCBot's Python side).
+   */
+  async _rtcConfiguration() {
+    const opts = this.options;
+    const infoUrl = robotInfoUrl(this.url);
+    if (opts.iceServers != null || infoUrl == null) {
+      const config = { iceServers: opts.iceServers || [] };
+      if (opts.iceTransportPolicy) {
+        config.iceTransportPolicy = opts.iceTransportPolicy;
+      }
+      return config;
+    }
+    try {
+      const res = await (opts.fetch || globalThis.fetch)(withToken(infoUrl, opts.token), { method: "GET" });
+      if (res.ok) {
+        const info = await res.json();
+        return {
+          iceServers: Array.isArray(info.iceServers) ? info.iceServers : [],
+          iceTransportPolicy: info.iceTransportPolicy === "relay" ? "relay" : "all",
+        };
+      }
+    } catch {
+      // no robot description: connect without ICE servers, as RTCBot does
+    }
+    return { iceServers: [] };
+  }
+
   /** One attempt: offer, POST, answer. Rejects with the attempt's error. */
   async _attemptOnce() {
     const opts = this.options;
-    const rtc = new RTCConnection(opts.ordered ?? true, { iceServers: opts.iceServers || [] });
+    const rtc = new RTCConnection(opts.ordered ?? true, await this._rtcConfiguration());
     this.rtc = rtc;
     this.videoStreams = [];
     this.audioStreams = [];
@@ -410,7 +447,10 @@ export class Connection {
  *   (it then also receives the robot's sound, if any), for conn.talk(on)
  * @param {object} [options.talkOptions] passed to new PushToTalk()
  * @param {string} [options.token] sent as `?token=`
- * @param {RTCIceServer[]} [options.iceServers=[]]
+ * @param {RTCIceServer[]} [options.iceServers] STUN/TURN servers; by
+ *   default those of the robot, from GET /api/robot next to `url` (none
+ *   when it has no such endpoint)
+ * @param {string} [options.iceTransportPolicy] "all" or "relay", with iceServers
  * @param {boolean} [options.ordered=true] whether "default" is ordered
  * @param {boolean} [options.reconnect=false] start again, after
  *   backoffDelay(), when an attempt fails or the connection is lost
