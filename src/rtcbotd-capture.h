@@ -51,9 +51,9 @@ gboolean rtcbotd_capture_decide (const RtcbotdSourceConfig *config, gboolean *h2
 gboolean rtcbotd_capture_plan (const RtcbotdSourceConfig *config, GstCaps *probed, gboolean h264,
                                RtcbotdCapturePlan *plan, GError **error);
 
-/** Builds @config's capture elements following @plan (NULL: no camera plan) in a new bin named
- * @name. */
-RtcbotdCapture *rtcbotd_capture_new (const RtcbotdSourceConfig *config, const char *name,
+/** Builds @config's capture elements following @plan (NULL: no camera plan) in a new bin
+ * "PREFIX-input", its elements named "PREFIX-ROLE" (@prefix: the source's element prefix). */
+RtcbotdCapture *rtcbotd_capture_new (const RtcbotdSourceConfig *config, const char *prefix,
                                      const RtcbotdCapturePlan *plan, GError **error);
 
 /** Has @func called (main context) with the first error posted inside @self; NULL to stop. */
