@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-capture.h"
 #include "rtcbotd-config-media.h"
 #include "rtcbotd-control-plane.h"
 #include "rtcbotd-error.h"
@@ -462,6 +463,9 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
                    "the media pipeline does not start (run with --verbose for details)");
       return FALSE;
     }
+  /* Capture bins are locked: each source starts (and retries) its own. */
+  for (guint i = 0; i < self->sources->len; i++)
+    rtcbotd_source_start (self->sources->pdata[i]);
   self->http = rtcbotd_http_new (self, self->config);
   self->control = rtcbotd_control_plane_new (self->config);
   if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error))
@@ -551,6 +555,7 @@ retire_source (RtcbotdDaemon *self, RtcbotdSource *source)
         closed++;
       }
   g_list_free (peers);
+  rtcbotd_source_stop (source);
   g_message ("[source %s]: stopped (reload; %u peer(s) closed)",
              rtcbotd_source_get_config (source)->name, closed);
   /* It outlives the config it was built from: it keeps its own part. */
