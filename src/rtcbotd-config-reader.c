@@ -139,26 +139,31 @@ rtcbotd_config_reader_get_groups (RtcbotdConfigReader *self)
   return g_key_file_get_groups (self->keyfile, NULL);
 }
 
+char *
+rtcbotd_config_reader_where (RtcbotdConfigReader *self, const char *group, const char *key)
+{
+  guint line = reader_line (self, group, key);
+
+  if (!line && key)
+    line = reader_line (self, group, NULL);
+  if (line)
+    return g_strdup_printf ("%s:%u: [%s]%s%s", self->name, line, group, key ? " " : "",
+                            key ? key : "");
+  return g_strdup_printf ("%s: [%s]%s%s", self->name, group, key ? " " : "", key ? key : "");
+}
+
 void
 rtcbotd_config_reader_error (RtcbotdConfigReader *self, GError **error, const char *group,
                              const char *key, const char *format, ...)
 {
   g_autofree char *message = NULL;
-  g_autofree char *where = NULL;
-  guint line = reader_line (self, group, key);
+  g_autofree char *where = rtcbotd_config_reader_where (self, group, key);
   va_list args;
 
-  if (!line && key)
-    line = reader_line (self, group, NULL);
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-  if (line)
-    where = g_strdup_printf ("%s:%u", self->name, line);
-  else
-    where = g_strdup (self->name);
-  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: [%s]%s%s: %s", where, group,
-               key ? " " : "", key ? key : "", message);
+  g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s: %s", where, message);
 }
 
 gboolean

@@ -29,6 +29,9 @@ void rtcbotd_config_reader_free (RtcbotdConfigReader *self);
 /** Returns the groups in file order. */
 char **rtcbotd_config_reader_get_groups (RtcbotdConfigReader *self);
 
+/** Returns "FILE:LINE: [GROUP] KEY" (LINE and KEY when known), for errors found later. */
+char *rtcbotd_config_reader_where (RtcbotdConfigReader *self, const char *group, const char *key);
+
 /** Sets @error to "FILE:LINE: [GROUP] KEY: MESSAGE" (LINE and KEY when known). */
 void rtcbotd_config_reader_error (RtcbotdConfigReader *self, GError **error, const char *group,
                                   const char *key, const char *format, ...) G_GNUC_PRINTF (5, 6);

@@ -6,38 +6,11 @@
 
 #include "rtcbotd-config-daemon.h"
 #include "rtcbotd-config-endpoint.h"
+#include "rtcbotd-config-media.h"
 #include "rtcbotd-config-reader.h"
 #include "rtcbotd-error.h"
 
-static const char *const test_video_keys[]
-    = { "type",    "width",   "height",  "framerate",         "pattern", "motion",
-        "overlay", "encoder", "bitrate", "keyframe-interval", NULL };
-static const char *const test_audio_keys[] = { "type", "frequency", "volume", NULL };
 static const char *const route_keys[] = { "from", "to", "map", "failsafe", NULL };
-
-/* Indexed by RtcbotdSourceType. */
-static const char *const source_types[] = { "test-video", "test-audio", NULL };
-/* Indexed by RtcbotdEncoder. */
-static const char *const encoders[] = { "auto", "x264", "openh264", "vp8", NULL };
-static const char *const overlays[] = { "none", "clock", NULL };
-/* videotestsrc's patterns, by nick. */
-/* clang-format off */
-static const char *const patterns[] = {
-  "smpte", "snow", "black", "white", "red", "green", "blue", "checkers-1", "checkers-2",
-  "checkers-4", "checkers-8", "circular", "blink", "smpte75", "zone-plate", "gamut",
-  "chroma-zone-plate", "solid-color", "ball", "smpte100", "bar", "pinwheel", "spokes",
-  "gradient", "colors", "smpte-rp-219", NULL
-};
-/* clang-format on */
-
-void
-rtcbotd_source_config_free (RtcbotdSourceConfig *source)
-{
-  g_free (source->name);
-  g_free (source->pattern);
-  g_free (source->fingerprint);
-  g_free (source);
-}
 
 static void
 route_end_free (RtcbotdRouteEnd *end)
@@ -77,6 +50,7 @@ rtcbotd_config_free (RtcbotdConfig *self)
   g_free (self->tls_key);
   g_ptr_array_unref (self->sources);
   g_ptr_array_unref (self->endpoints);
+  g_ptr_array_unref (self->media_sinks);
   g_ptr_array_unref (self->routes);
   g_free (self);
 }
@@ -94,12 +68,6 @@ rtcbotd_kind_to_string (RtcbotdKind kind)
         return "messages";
     }
   return "unknown";
-}
-
-const char *
-rtcbotd_encoder_to_string (RtcbotdEncoder encoder)
-{
-  return encoder < G_N_ELEMENTS (encoders) - 1 ? encoders[encoder] : "unknown";
 }
 
 gboolean
@@ -157,49 +125,6 @@ rtcbotd_config_set_listen (RtcbotdConfig *self, const char *address, GError **er
 }
 
 static gboolean
-parse_test_video (RtcbotdSourceConfig *s, RtcbotdConfigReader *reader, const char *g,
-                  GError **error)
-{
-  guint pattern, overlay, encoder;
-
-  s->kind = RTCBOTD_KIND_VIDEO;
-  if (!rtcbotd_config_reader_check_keys (reader, g, test_video_keys, error)
-      || !rtcbotd_config_reader_get_uint (reader, g, "width", 640, 16, 3840, &s->width, error)
-      || !rtcbotd_config_reader_get_uint (reader, g, "height", 480, 16, 2160, &s->height, error)
-      || !rtcbotd_config_reader_get_uint (reader, g, "framerate", 30, 1, 120, &s->framerate, error)
-      || !rtcbotd_config_reader_get_choice (reader, g, "pattern", patterns, 0, &pattern, error)
-      || !rtcbotd_config_reader_get_uint (reader, g, "motion", 2, 0, 64, &s->motion, error)
-      || !rtcbotd_config_reader_get_choice (reader, g, "overlay", overlays, 1, &overlay, error)
-      || !rtcbotd_config_reader_get_choice (reader, g, "encoder", encoders, 0, &encoder, error)
-      || !rtcbotd_config_reader_get_uint (reader, g, "bitrate", 1500, 50, 50000, &s->bitrate, error)
-      || !rtcbotd_config_reader_get_uint (reader, g, "keyframe-interval", 2 * s->framerate, 1, 1000,
-                                          &s->keyframe_interval, error))
-    return FALSE;
-  if (s->width % 2 || s->height % 2)
-    {
-      rtcbotd_config_reader_error (reader, error, g, s->width % 2 ? "width" : "height",
-                                   "%u is odd; H.264 and VP8 need an even size",
-                                   s->width % 2 ? s->width : s->height);
-      return FALSE;
-    }
-  s->pattern = g_strdup (patterns[pattern]);
-  s->clock_overlay = overlay == 1;
-  s->encoder = encoder;
-  return TRUE;
-}
-
-static gboolean
-parse_test_audio (RtcbotdSourceConfig *s, RtcbotdConfigReader *reader, const char *g,
-                  GError **error)
-{
-  s->kind = RTCBOTD_KIND_AUDIO;
-  return rtcbotd_config_reader_check_keys (reader, g, test_audio_keys, error)
-         && rtcbotd_config_reader_get_double (reader, g, "frequency", 440, 20, 20000, &s->frequency,
-                                              error)
-         && rtcbotd_config_reader_get_double (reader, g, "volume", 0.2, 0, 1, &s->volume, error);
-}
-
-static gboolean
 parse_endpoint (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g,
                 const char *section, const char *name, const char *type, GError **error)
 {
@@ -211,70 +136,53 @@ parse_endpoint (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g,
   return TRUE;
 }
 
-static gboolean
-parse_source (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
-              GError **error)
+/* Lists every type a [source] or [sink] group accepts, for messages. */
+static char *
+accepted_types (gboolean sink)
 {
-  g_autofree RtcbotdSourceConfig *s = g_new0 (RtcbotdSourceConfig, 1);
-  g_autofree char *type_name = NULL;
-  guint type;
-  gboolean ok;
+  g_autofree char *media = g_strjoinv (
+      "|", (char **)(sink ? rtcbotd_media_sink_type_names : rtcbotd_media_source_type_names));
+  g_autoptr (GString) s = g_string_new (media);
 
-  if (!rtcbotd_config_reader_get_string (reader, g, "type", NULL, &type_name, error))
-    return FALSE;
-  if (!type_name)
-    {
-      rtcbotd_config_reader_error (reader, error, g, "type",
-                                   "missing; this key is required; accepted: test-video|"
-                                   "test-audio|serial|evdev|exec|websocket|socket");
-      return FALSE;
-    }
-  if (rtcbotd_config_is_endpoint_type (type_name))
-    return parse_endpoint (self, reader, g, "source", name, type_name, error);
-  if (!g_strv_contains (source_types, type_name))
-    {
-      rtcbotd_config_reader_error (reader, error, g, "type",
-                                   "\"%s\" is not accepted; accepted: test-video|test-audio|"
-                                   "serial|evdev|exec|websocket|socket",
-                                   type_name);
-      return FALSE;
-    }
-  if (!rtcbotd_config_reader_get_choice (reader, g, "type", source_types, 0, &type, error))
-    return FALSE;
-  s->type = type;
-  if (s->type == RTCBOTD_SOURCE_TEST_VIDEO)
-    ok = parse_test_video (s, reader, g, error);
-  else
-    ok = parse_test_audio (s, reader, g, error);
-  if (!ok)
-    {
-      g_free (s->pattern);
-      return FALSE;
-    }
-  s->name = g_strdup (name);
-  s->fingerprint = rtcbotd_config_reader_fingerprint (reader, g);
-  g_ptr_array_add (self->sources, g_steal_pointer (&s));
-  return TRUE;
+  for (guint i = 0; rtcbotd_endpoint_type_names[i]; i++)
+    if (!sink || !g_str_equal (rtcbotd_endpoint_type_names[i], "evdev"))
+      g_string_append_printf (s, "|%s", rtcbotd_endpoint_type_names[i]);
+  return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
+/* Parses a [source NAME] or, when @sink, a [sink NAME] group. */
 static gboolean
-parse_sink (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
-            GError **error)
+parse_source_or_sink (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g,
+                      const char *name, gboolean sink, GError **error)
 {
+  const char *const *media = sink ? rtcbotd_media_sink_type_names : rtcbotd_media_source_type_names;
   g_autofree char *type = NULL;
+  g_autofree char *accepted = accepted_types (sink);
 
   if (!rtcbotd_config_reader_get_string (reader, g, "type", NULL, &type, error))
     return FALSE;
   if (type && rtcbotd_config_is_endpoint_type (type))
-    return parse_endpoint (self, reader, g, "sink", name, type, error);
+    return parse_endpoint (self, reader, g, sink ? "sink" : "source", name, type, error);
+  if (type && g_strv_contains (media, type) && sink)
+    {
+      RtcbotdMediaSinkConfig *k = rtcbotd_config_parse_media_sink (reader, g, name, type, error);
+      if (k)
+        g_ptr_array_add (self->media_sinks, k);
+      return k != NULL;
+    }
+  if (type && g_strv_contains (media, type))
+    {
+      RtcbotdSourceConfig *s = rtcbotd_config_parse_media_source (reader, g, name, type, error);
+      if (s)
+        g_ptr_array_add (self->sources, s);
+      return s != NULL;
+    }
   if (!type)
     rtcbotd_config_reader_error (reader, error, g, "type",
-                                 "missing; this key is required; accepted: serial|exec|websocket|"
-                                 "socket");
+                                 "missing; this key is required; accepted: %s", accepted);
   else
-    rtcbotd_config_reader_error (reader, error, g, "type",
-                                 "\"%s\" is not accepted; accepted: serial|exec|websocket|socket",
-                                 type);
+    rtcbotd_config_reader_error (reader, error, g, "type", "\"%s\" is not accepted; accepted: %s",
+                                 type, accepted);
   return FALSE;
 }
 
@@ -308,15 +216,21 @@ channel_label (const char *name)
   return g_str_has_prefix (name, "peers.channel.") ? name + strlen ("peers.channel.") : NULL;
 }
 
-/* Lists the names a route end may take: for "from" every source, for "to" the
- * sinks of a message route or, for media, "peers". */
+/* Lists the names a route end may take: for "from" every source, for "to"
+ * the sinks of a message route or, for media, "peers" and the media sinks. */
 static char *
 accepted_ends (RtcbotdConfig *self, gboolean from, gboolean messages)
 {
   g_autoptr (GString) s = g_string_new (NULL);
 
   if (!from && !messages)
-    return g_strdup ("peers");
+    {
+      g_string_append (s, "peers");
+      for (guint i = 0; i < self->media_sinks->len; i++)
+        g_string_append_printf (s, ", %s",
+                                ((RtcbotdMediaSinkConfig *)self->media_sinks->pdata[i])->name);
+      return g_string_free (g_steal_pointer (&s), FALSE);
+    }
   for (guint i = 0; from && i < self->sources->len; i++)
     g_string_append_printf (s, "%s, ", ((RtcbotdSourceConfig *)self->sources->pdata[i])->name);
   for (guint i = 0; i < self->endpoints->len; i++)
@@ -325,7 +239,7 @@ accepted_ends (RtcbotdConfig *self, gboolean from, gboolean messages)
       if (from ? e->readable : e->writable)
         g_string_append_printf (s, "%s, ", e->name);
     }
-  g_string_append (s, from ? "peers.messages, peers.channel.LABEL"
+  g_string_append (s, from ? "peers.messages, peers.channel.LABEL, peers.video, peers.audio"
                            : "peers, log, peers.channel.LABEL");
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
@@ -368,6 +282,18 @@ resolve_from (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, c
       end->type = RTCBOTD_NODE_NAMED;
       *messages = FALSE;
     }
+  else if (g_str_equal (name, "peers.video") || g_str_equal (name, "peers.audio"))
+    {
+      end->type
+          = g_str_equal (name, "peers.video") ? RTCBOTD_NODE_PEERS_VIDEO : RTCBOTD_NODE_PEERS_AUDIO;
+      *messages = FALSE;
+    }
+  else if (rtcbotd_config_find_media_sink (self, name))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "from",
+                                   "\"%s\" is a sink; \"from\" takes sources", name);
+      return NULL;
+    }
   else if (g_str_equal (name, "peers") || g_str_equal (name, "log"))
     {
       rtcbotd_config_reader_error (reader, error, g, "from",
@@ -405,7 +331,10 @@ resolve_to (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, con
     end->type = RTCBOTD_NODE_PEERS_CHANNEL;
   else if (endpoint && endpoint->writable)
     end->type = RTCBOTD_NODE_ENDPOINT;
-  else if (endpoint || source_exists (self, name) || g_str_equal (name, "peers.messages"))
+  else if (rtcbotd_config_find_media_sink (self, name))
+    end->type = RTCBOTD_NODE_MEDIA_SINK;
+  else if (endpoint || source_exists (self, name) || g_str_equal (name, "peers.messages")
+           || g_str_equal (name, "peers.video") || g_str_equal (name, "peers.audio"))
     problem = "is a source only; \"to\" takes sinks (to send to every peer, use peers)";
   else
     {
@@ -414,8 +343,11 @@ resolve_to (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, con
                                    name, accepted);
       return NULL;
     }
-  if (!problem && !messages && end->type != RTCBOTD_NODE_PEERS)
+  if (!problem && !messages && end->type != RTCBOTD_NODE_PEERS
+      && end->type != RTCBOTD_NODE_MEDIA_SINK)
     problem = "takes messages, but this route carries media";
+  if (!problem && messages && end->type == RTCBOTD_NODE_MEDIA_SINK)
+    problem = "takes media, but this route carries messages";
   if (problem)
     {
       rtcbotd_config_reader_error (reader, error, g, "to", "\"%s\" %s", name, problem);
@@ -532,6 +464,52 @@ check_unique (RtcbotdConfigReader *reader, const char *g, const char *key, char 
   return TRUE;
 }
 
+/* The kind of media a media route's "from" end carries. */
+static RtcbotdKind
+end_kind (RtcbotdConfig *self, const RtcbotdRouteEnd *end)
+{
+  if (end->type == RTCBOTD_NODE_PEERS_VIDEO)
+    return RTCBOTD_KIND_VIDEO;
+  if (end->type == RTCBOTD_NODE_PEERS_AUDIO)
+    return RTCBOTD_KIND_AUDIO;
+  return rtcbotd_config_find_source (self, end->name)->kind;
+}
+
+/* Fails when a media route sends what one of its sinks cannot take: video to
+ * a speaker, or the peers' own media back to the peers. */
+static gboolean
+check_media_kinds (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g,
+                   const RtcbotdRouteConfig *route, GError **error)
+{
+  for (guint i = 0; i < route->from->len; i++)
+    for (guint j = 0; j < route->to->len; j++)
+      {
+        const RtcbotdRouteEnd *from = route->from->pdata[i], *to = route->to->pdata[j];
+        RtcbotdKind kind = end_kind (self, from);
+        const RtcbotdMediaSinkConfig *sink;
+
+        if (to->type == RTCBOTD_NODE_PEERS && from->type != RTCBOTD_NODE_NAMED)
+          {
+            rtcbotd_config_reader_error (reader, error, g, "to",
+                                         "\"%s\" comes from the peers and cannot go back to "
+                                         "them; route it to a speaker, display, record or gst "
+                                         "sink",
+                                         from->name);
+            return FALSE;
+          }
+        if (to->type != RTCBOTD_NODE_MEDIA_SINK)
+          continue;
+        sink = rtcbotd_config_find_media_sink (self, to->name);
+        if (kind == RTCBOTD_KIND_VIDEO ? sink->takes_video : sink->takes_audio)
+          continue;
+        rtcbotd_config_reader_error (reader, error, g, "to", "%s takes %s, but \"%s\" is %s",
+                                     sink->label, sink->takes_video ? "video" : "audio", from->name,
+                                     rtcbotd_kind_to_string (kind));
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static gboolean
 parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, const char *name,
              GError **error)
@@ -557,6 +535,8 @@ parse_route (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, co
         return FALSE;
       g_ptr_array_add (route->to, end);
     }
+  if (!route->messages && !check_media_kinds (self, reader, g, route, error))
+    return FALSE;
   if (!route->messages
       && (rtcbotd_config_reader_has_key (reader, g, "map")
           || rtcbotd_config_reader_has_key (reader, g, "failsafe")))
@@ -628,17 +608,16 @@ parse_group (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *group
   if (g_str_equal (section, "daemon"))
     return rtcbotd_config_parse_daemon (self, reader, error);
   if (!g_str_equal (section, "route")
-      && (source_exists (self, name) || endpoint_exists (self, name)))
+      && (source_exists (self, name) || endpoint_exists (self, name)
+          || rtcbotd_config_find_media_sink (self, name)))
     {
       rtcbotd_config_reader_error (reader, error, group, NULL,
                                    "the name \"%s\" is already used by another source or sink",
                                    name);
       return FALSE;
     }
-  if (g_str_equal (section, "source"))
-    return parse_source (self, reader, group, name, error);
-  if (g_str_equal (section, "sink"))
-    return parse_sink (self, reader, group, name, error);
+  if (!g_str_equal (section, "route"))
+    return parse_source_or_sink (self, reader, group, name, g_str_equal (section, "sink"), error);
   return TRUE;
 }
 
@@ -656,6 +635,8 @@ rtcbotd_config_load_data (const char *data, const char *name, GError **error)
   self->path = g_strdup (name);
   self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_config_free);
   self->endpoints = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_endpoint_config_free);
+  self->media_sinks
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_media_sink_config_free);
   self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)route_config_free);
   groups = rtcbotd_config_reader_get_groups (reader);
   have_daemon = g_strv_contains ((const char *const *)groups, "daemon");
@@ -697,9 +678,10 @@ rtcbotd_config_find_endpoint (const RtcbotdConfig *self, const char *name)
 static GPtrArray *
 part_array (RtcbotdConfig *self, RtcbotdConfigPart part)
 {
-  return part == RTCBOTD_CONFIG_SOURCE     ? self->sources
-         : part == RTCBOTD_CONFIG_ENDPOINT ? self->endpoints
-                                           : self->routes;
+  return part == RTCBOTD_CONFIG_SOURCE       ? self->sources
+         : part == RTCBOTD_CONFIG_ENDPOINT   ? self->endpoints
+         : part == RTCBOTD_CONFIG_MEDIA_SINK ? self->media_sinks
+                                             : self->routes;
 }
 
 /* Returns the index of the entry named @name in @part of @self, or -1; *fingerprint is its text. */
@@ -720,6 +702,11 @@ find_part (RtcbotdConfig *self, RtcbotdConfigPart part, const char *name, const 
         {
           const RtcbotdEndpointConfig *e = array->pdata[i];
           entry_name = e->name, text = e->fingerprint;
+        }
+      else if (part == RTCBOTD_CONFIG_MEDIA_SINK)
+        {
+          const RtcbotdMediaSinkConfig *k = array->pdata[i];
+          entry_name = k->name, text = k->fingerprint;
         }
       else
         {
@@ -827,5 +814,29 @@ rtcbotd_config_messages_routed_to (const RtcbotdConfig *self, RtcbotdNodeType no
           && route_has_end (r->to, node, NULL))
         return TRUE;
     }
+  return FALSE;
+}
+
+const RtcbotdMediaSinkConfig *
+rtcbotd_config_find_media_sink (const RtcbotdConfig *self, const char *name)
+{
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    {
+      const RtcbotdMediaSinkConfig *k = self->media_sinks->pdata[i];
+      if (g_str_equal (k->name, name))
+        return k;
+    }
+  return NULL;
+}
+
+gboolean
+rtcbotd_config_peers_media_routed (const RtcbotdConfig *self, RtcbotdKind kind)
+{
+  RtcbotdNodeType node
+      = kind == RTCBOTD_KIND_VIDEO ? RTCBOTD_NODE_PEERS_VIDEO : RTCBOTD_NODE_PEERS_AUDIO;
+
+  for (guint i = 0; i < self->routes->len; i++)
+    if (route_has_end (((RtcbotdRouteConfig *)self->routes->pdata[i])->from, node, NULL))
+      return TRUE;
   return FALSE;
 }

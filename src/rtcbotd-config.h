@@ -22,10 +22,16 @@ typedef enum
   RTCBOTD_KIND_MESSAGES,
 } RtcbotdKind;
 
+/* Media sources (RtcbotdSource); names in rtcbotd-config-media.c. */
 typedef enum
 {
   RTCBOTD_SOURCE_TEST_VIDEO,
   RTCBOTD_SOURCE_TEST_AUDIO,
+  RTCBOTD_SOURCE_V4L2,      /* a V4L2 camera (UVC webcam, Pi camera via the legacy stack) */
+  RTCBOTD_SOURCE_LIBCAMERA, /* a libcamera camera (Raspberry Pi camera modules) */
+  RTCBOTD_SOURCE_ALSA,      /* an ALSA microphone */
+  RTCBOTD_SOURCE_PULSE,     /* a PulseAudio/PipeWire microphone */
+  RTCBOTD_SOURCE_GST,       /* a user-written GStreamer pipeline fragment */
 } RtcbotdSourceType;
 
 typedef enum
@@ -34,7 +40,48 @@ typedef enum
   RTCBOTD_ENCODER_X264,
   RTCBOTD_ENCODER_OPENH264,
   RTCBOTD_ENCODER_VP8,
+  RTCBOTD_ENCODER_H264_HW, /* v4l2h264enc: the Raspberry Pi's hardware encoder */
 } RtcbotdEncoder;
+
+/* What a camera is asked to deliver (format = ...). */
+typedef enum
+{
+  RTCBOTD_CAPTURE_FORMAT_AUTO,  /* H.264 if the camera has it, else MJPEG, else raw */
+  RTCBOTD_CAPTURE_FORMAT_H264,  /* the camera's own H.264, passed through without re-encoding */
+  RTCBOTD_CAPTURE_FORMAT_MJPEG, /* MJPEG, decoded once */
+  RTCBOTD_CAPTURE_FORMAT_RAW,   /* uncompressed frames */
+} RtcbotdCaptureFormat;
+
+/* How a shared encoder's bitrate is chosen (bitrate-mode = ...). */
+typedef enum
+{
+  RTCBOTD_BITRATE_FIXED,    /* always the configured bitrate */
+  RTCBOTD_BITRATE_MIN_PEER, /* the slowest viewer's estimate, at most the configured bitrate */
+} RtcbotdBitrateMode;
+
+/* Media sinks (RtcbotdMediaSink); names in rtcbotd-config-media.c. */
+typedef enum
+{
+  RTCBOTD_MEDIA_SINK_RECORD,  /* files (mkv/mp4), rotated, without a second encode */
+  RTCBOTD_MEDIA_SINK_SPEAKER, /* audio out: alsa or pulse */
+  RTCBOTD_MEDIA_SINK_DISPLAY, /* video on a local screen: kmssink or autovideosink */
+  RTCBOTD_MEDIA_SINK_GST,     /* a user-written pipeline fragment fed raw media */
+} RtcbotdMediaSinkType;
+
+typedef enum
+{
+  RTCBOTD_RECORD_MKV,
+  RTCBOTD_RECORD_MP4,
+} RtcbotdRecordFormat;
+
+/* Which output element a speaker or display uses (output = ...). */
+typedef enum
+{
+  RTCBOTD_OUTPUT_AUTO,  /* speaker: autoaudiosink; display: autovideosink */
+  RTCBOTD_OUTPUT_ALSA,  /* speaker: alsasink */
+  RTCBOTD_OUTPUT_PULSE, /* speaker: pulsesink */
+  RTCBOTD_OUTPUT_KMS,   /* display: kmssink, straight to the screen without a desktop */
+} RtcbotdOutput;
 
 /* The built-in route ends, besides named sources and sinks. */
 typedef enum
@@ -45,6 +92,9 @@ typedef enum
   RTCBOTD_NODE_PEERS_CHANNEL,  /* "peers.channel.LABEL": one data channel, both ways */
   RTCBOTD_NODE_LOG,            /* "log": messages to the log */
   RTCBOTD_NODE_ENDPOINT,       /* a message source or sink: serial, evdev, exec, ... */
+  RTCBOTD_NODE_PEERS_VIDEO,    /* "peers.video": video the peers send (their cameras) */
+  RTCBOTD_NODE_PEERS_AUDIO,    /* "peers.audio": audio the peers send (talk-back) */
+  RTCBOTD_NODE_MEDIA_SINK,     /* a media [sink NAME]: record, speaker, display, gst */
 } RtcbotdNodeType;
 
 /* Message sources and sinks that talk to the world (RtcbotdEndpoint). */
@@ -75,21 +125,59 @@ typedef struct
   char *name;
   RtcbotdSourceType type;
   RtcbotdKind kind;
-  /* test-video */
-  guint width;
-  guint height;
+  gboolean on_demand; /* capture only while something consumes the source */
+  /* video: test-video, v4l2, libcamera, gst with media = video */
+  guint width;  /* 0 for gst: whatever the fragment makes */
+  guint height; /* 0 for gst */
   guint framerate;
-  char *pattern; /* a videotestsrc pattern nick */
-  guint motion;  /* pixels per frame the pattern scrolls */
   gboolean clock_overlay;
   RtcbotdEncoder encoder;
   guint bitrate;           /* kbit/s */
   guint keyframe_interval; /* frames */
+  RtcbotdBitrateMode bitrate_mode;
+  /* test-video */
+  char *pattern;  /* a videotestsrc pattern nick */
+  guint motion;   /* pixels per frame the pattern scrolls */
+  gboolean stamp; /* draw the capture time into each frame (DESIGN.md "Latency stamp") */
+  /* v4l2, alsa, pulse */
+  char *device; /* v4l2: /dev/video0; alsa: "default"; pulse: NULL for the default source */
+  /* v4l2, libcamera */
+  RtcbotdCaptureFormat format;
+  /* libcamera */
+  char *camera_name; /* NULL: the first camera */
+  /* alsa, pulse */
+  guint rate;     /* Hz */
+  guint channels; /* 1 or 2 */
   /* test-audio */
-  double frequency;  /* Hz */
-  double volume;     /* 0..1 */
-  char *fingerprint; /* the group's canonical text: equal fingerprints, equal sources */
+  double frequency; /* Hz */
+  double volume;    /* 0..1 */
+  /* gst */
+  char *pipeline;       /* the fragment, gst-launch syntax */
+  char *pipeline_where; /* "FILE:LINE: [source NAME] pipeline", for errors found when built */
+  char *fingerprint;    /* the group's canonical text: equal fingerprints, equal sources */
 } RtcbotdSourceConfig;
+
+/* A media [sink NAME]. */
+typedef struct
+{
+  char *name;
+  char *label; /* "[sink recorder]", for messages */
+  RtcbotdMediaSinkType type;
+  gboolean takes_video; /* which kinds of media routes may end here */
+  gboolean takes_audio;
+  /* record */
+  char *path; /* strftime pattern of the file names */
+  RtcbotdRecordFormat format;
+  guint64 max_size;     /* bytes per file; 0: no limit */
+  guint64 max_duration; /* nanoseconds per file; 0: no limit */
+  /* speaker, display */
+  RtcbotdOutput output;
+  char *device; /* speaker: the alsa/pulse device; NULL for the default */
+  /* gst */
+  char *pipeline;       /* the fragment, fed raw media on its first element's sink pad */
+  char *pipeline_where; /* "FILE:LINE: [sink NAME] pipeline" */
+  char *fingerprint;
+} RtcbotdMediaSinkConfig;
 
 typedef struct
 {
@@ -142,10 +230,11 @@ typedef struct
   guint max_peers;
   guint peer_timeout; /* seconds without packets before a connected peer is dropped */
   RtcbotdControlMode control;
-  char *control_token;  /* NULL: no peer may take control from the driver */
-  GPtrArray *sources;   /* of RtcbotdSourceConfig: media */
-  GPtrArray *endpoints; /* of RtcbotdEndpointConfig: message sources and sinks */
-  GPtrArray *routes;    /* of RtcbotdRouteConfig */
+  char *control_token;    /* NULL: no peer may take control from the driver */
+  GPtrArray *sources;     /* of RtcbotdSourceConfig: media */
+  GPtrArray *endpoints;   /* of RtcbotdEndpointConfig: message sources and sinks */
+  GPtrArray *media_sinks; /* of RtcbotdMediaSinkConfig */
+  GPtrArray *routes;      /* of RtcbotdRouteConfig */
 
   /* Access to the HTTP surface (docs/security.md). */
   char *token;           /* the driver's token; NULL: no token, everything is open */
@@ -174,6 +263,13 @@ const RtcbotdSourceConfig *rtcbotd_config_find_source (const RtcbotdConfig *self
 const RtcbotdEndpointConfig *rtcbotd_config_find_endpoint (const RtcbotdConfig *self,
                                                            const char *name);
 
+/** Returns the media sink named @name, or NULL. */
+const RtcbotdMediaSinkConfig *rtcbotd_config_find_media_sink (const RtcbotdConfig *self,
+                                                              const char *name);
+
+/** Returns TRUE when some route takes the peers' @kind media (peers.video or peers.audio). */
+gboolean rtcbotd_config_peers_media_routed (const RtcbotdConfig *self, RtcbotdKind kind);
+
 /** Returns the name of @type as written in the config file. */
 const char *rtcbotd_endpoint_type_to_string (RtcbotdEndpointType type);
 
@@ -189,6 +285,7 @@ typedef enum
   RTCBOTD_CONFIG_SOURCE,   /* a media source */
   RTCBOTD_CONFIG_ENDPOINT, /* a message source or sink */
   RTCBOTD_CONFIG_ROUTE,
+  RTCBOTD_CONFIG_MEDIA_SINK,
 } RtcbotdConfigPart;
 
 /** Takes @source out of @self: the caller owns it (rtcbotd_source_config_free()). */

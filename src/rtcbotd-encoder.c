@@ -14,6 +14,8 @@ rtcbotd_encoder_factory (RtcbotdEncoder encoder)
         return "openh264enc";
       case RTCBOTD_ENCODER_VP8:
         return "vp8enc";
+      case RTCBOTD_ENCODER_H264_HW:
+        return "v4l2h264enc";
       case RTCBOTD_ENCODER_AUTO:
         break;
     }

@@ -197,6 +197,13 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, gui
       rtcbotd_source_free (self);
       return NULL;
     }
+  if (config->type != RTCBOTD_SOURCE_TEST_VIDEO && config->type != RTCBOTD_SOURCE_TEST_AUDIO)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                   "[source %s]: this source type cannot be built yet", config->name);
+      rtcbotd_source_free (self);
+      return NULL;
+    }
   self->raw_tee = add_element (self, "tee", "raw", error);
   if (self->raw_tee)
     g_object_set (self->raw_tee, "allow-not-linked", TRUE, NULL);

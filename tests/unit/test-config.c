@@ -349,10 +349,11 @@ test_unknown_keys (void)
   rtcbotd_test_config_error (
       VIDEO "device = /dev/video0\n",
       "test.conf:3: [source camera] device: unknown key; accepted: type, width, height, "
-      "framerate, pattern, motion, overlay, encoder, bitrate, keyframe-interval");
+      "framerate, overlay, encoder, bitrate, keyframe-interval, bitrate-mode, on-demand, pattern, "
+      "motion, stamp");
   rtcbotd_test_config_error (AUDIO "width = 640\n",
                              "test.conf:3: [source tone] width: unknown key; accepted: "
-                             "type, frequency, volume");
+                             "type, frequency, volume, on-demand");
   rtcbotd_test_config_error (
       "[route r]\nfrom = peers.messages\nto = log\nfilter = x\n",
       "test.conf:4: [route r] filter: unknown key; accepted: from, to, map, failsafe");
@@ -421,7 +422,7 @@ test_choices (void)
 {
   rtcbotd_test_config_error (VIDEO "encoder = h265\n",
                              "test.conf:3: [source camera] encoder: \"h265\" is not "
-                             "accepted; accepted: auto|x264|openh264|vp8");
+                             "accepted; accepted: auto|x264|openh264|vp8|h264-hw");
   rtcbotd_test_config_error (VIDEO "overlay = date\n",
                              "test.conf:3: [source camera] overlay: \"date\" is not "
                              "accepted; accepted: none|clock");
@@ -433,7 +434,7 @@ test_choices (void)
       "gradient|colors|smpte-rp-219");
   rtcbotd_test_config_error (VIDEO "encoder = VP8\n",
                              "test.conf:3: [source camera] encoder: \"VP8\" is not "
-                             "accepted; accepted: auto|x264|openh264|vp8");
+                             "accepted; accepted: auto|x264|openh264|vp8|h264-hw");
 }
 
 static void
@@ -442,11 +443,11 @@ test_source_type (void)
   rtcbotd_test_config_error (
       "[source camera]\nwidth = 640\n",
       "test.conf:1: [source camera] type: missing; this key is required; accepted: "
-      "test-video|test-audio|serial|evdev|exec|websocket|socket");
+      "test-video|test-audio|v4l2|libcamera|alsa|pulse|gst|serial|evdev|exec|websocket|socket");
   rtcbotd_test_config_error (
-      "[source camera]\ntype = v4l2\n",
-      "test.conf:2: [source camera] type: \"v4l2\" is not accepted; accepted: "
-      "test-video|test-audio|serial|evdev|exec|websocket|socket");
+      "[source camera]\ntype = v4l3\n",
+      "test.conf:2: [source camera] type: \"v4l3\" is not accepted; accepted: "
+      "test-video|test-audio|v4l2|libcamera|alsa|pulse|gst|serial|evdev|exec|websocket|socket");
 }
 
 static void
@@ -455,11 +456,11 @@ test_sinks (void)
   rtcbotd_test_config_error (
       "[sink arduino]\ndevice = /dev/ttyACM0\n",
       "test.conf:1: [sink arduino] type: missing; this key is required; accepted: "
-      "serial|exec|websocket|socket");
+      "record|speaker|display|gst|serial|exec|websocket|socket");
   rtcbotd_test_config_error (
-      "[sink arduino]\ntype = speaker\n",
-      "test.conf:2: [sink arduino] type: \"speaker\" is not accepted; accepted: "
-      "serial|exec|websocket|socket");
+      "[sink arduino]\ntype = speakers\n",
+      "test.conf:2: [sink arduino] type: \"speakers\" is not accepted; accepted: "
+      "record|speaker|display|gst|serial|exec|websocket|socket");
   rtcbotd_test_config_error ("[sink arduino]\ntype =\n",
                              "test.conf:2: [sink arduino] type: empty value");
   rtcbotd_test_config_error (
@@ -487,11 +488,11 @@ test_route_from (void)
   rtcbotd_test_config_error (
       VIDEO AUDIO "[route r]\nfrom = mic\nto = peers\n",
       "test.conf:6: [route r] from: no source named \"mic\"; accepted: camera, tone, "
-      "peers.messages, peers.channel.LABEL");
+      "peers.messages, peers.channel.LABEL, peers.video, peers.audio");
   rtcbotd_test_config_error (
       "[route r]\nfrom = peers.video\nto = peers\n",
-      "test.conf:2: [route r] from: no source named \"peers.video\"; accepted: "
-      "peers.messages, peers.channel.LABEL");
+      "test.conf:3: [route r] to: \"peers.video\" comes from the peers and cannot go back to "
+      "them; route it to a speaker, display, record or gst sink");
   rtcbotd_test_config_error (
       "[route r]\nfrom = peers\nto = log\n",
       "test.conf:2: [route r] from: \"peers\" only receives; \"from\" takes sources (to "
