@@ -51,7 +51,7 @@ type = test-video
 width = 640
 height = 480
 framerate = 30
-${process.env.RTCBOTD_STAMP_HACK ? "" : "stamp = yes"}
+stamp = yes
 ${encoder ? `encoder = ${encoder}\n` : ""}
 [route media]
 from = camera

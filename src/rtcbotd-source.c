@@ -6,6 +6,7 @@
 
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-stamp.h"
 
 #define KEY_FRAME_INTERVAL_US (300 * G_TIME_SPAN_MILLISECOND)
 /* An encoder that has produced nothing for this long is stalled: the source is down. */
@@ -136,7 +137,15 @@ build_test_video (RtcbotdSource *self, GError **error)
                     "shaded-background", TRUE, "font-desc", "Sans 18", NULL);
     }
   chain[n++] = self->raw_tee;
-  return link_chain (self, chain, n, error);
+  if (!link_chain (self, chain, n, error))
+    return FALSE;
+  if (c->stamp)
+    {
+      /* After the clock overlay, which would otherwise draw over the band. */
+      g_autoptr (GstPad) pad = gst_element_get_static_pad (chain[n - 2], "src");
+      rtcbotd_stamp_attach (pad);
+    }
+  return TRUE;
 }
 
 static gboolean
