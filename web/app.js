@@ -11,6 +11,7 @@
 
 import { Cameras, FALLBACK_ROBOT } from "./cameras.js";
 import { Drive } from "./drive.js";
+import { GlassToGlass } from "./glass.js";
 import { logMessage } from "./telemetry.js";
 
 const POST_TIMEOUT_MS = 15000; // the robot answers after ICE gathering: fast
@@ -63,6 +64,8 @@ const cameras = new Cameras({
     latency: document.getElementById("hud-latency"),
   },
 });
+
+new GlassToGlass(el.video, document.getElementById("hud-g2g-row"), document.getElementById("hud-g2g")).start();
 
 const drive = new Drive({
   panel: document.getElementById("drive"),
