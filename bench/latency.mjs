@@ -25,6 +25,9 @@ const REPO = path.resolve(HERE, "..");
 const RTCBOTD = path.resolve(process.env.RTCBOTD || path.join(REPO, "build/src/rtcbotd"));
 const PYTHON = process.env.PYTHON || "/usr/bin/python3";
 const CLK_TCK = 100; // Linux USER_HZ, the unit of /proc/PID/stat times
+/* What is running, for a clean exit on SIGINT/SIGTERM. */
+const live = { viewers: new Set(), senders: new Set() };
+
 const TARGET = { p50: 35, p95: 45, creep: 0.1, cpuFactor: 5, rssFactor: 3 };
 
 const USAGE = `usage: bench/latency [options]
@@ -83,7 +86,7 @@ async function startSender(kind, opts) {
     const m = log.match(/listening on (http:\/\/[^\s/]+\/)/);
     return m && m[1];
   }, { timeoutMs: 30000, intervalMs: 50 });
-  return {
+  const sender = {
     kind,
     url,
     pid: child.pid,
@@ -95,10 +98,13 @@ async function startSender(kind, opts) {
           timeoutMs: 10000,
         }).catch(() => child.kill("SIGKILL"));
       }
+      live.senders.delete(sender);
       await rm(dir, { recursive: true, force: true });
       return child.exitCode;
     },
   };
+  live.senders.add(sender);
+  return sender;
 }
 
 /* /proc figures of a process: CPU seconds so far and RSS in MiB. */
@@ -147,6 +153,7 @@ async function pageViewer() {
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;
+  video.style.width = "160px"; // decoded at full size; a small element is cheaper to composite
   video.srcObject = new MediaStream([await track]);
   document.body.appendChild(video);
   await video.play();
@@ -197,7 +204,10 @@ function drain(viewer) {
 
 async function openViewers(sender, n) {
   const viewers = [];
-  for (let i = 0; i < n; i++) viewers.push(await launchViewer(`${sender.kind}-v${i + 1}`));
+  for (let i = 0; i < n; i++) {
+    viewers.push(await launchViewer(`${sender.kind}-v${i + 1}`));
+    live.viewers.add(viewers[i]);
+  }
   const codecs = [];
   try {
     for (const v of viewers) {
@@ -212,7 +222,7 @@ async function openViewers(sender, n) {
       )
     );
   } catch (err) {
-    await Promise.all(viewers.map((v) => v.close()));
+    await closeViewers(sender, viewers);
     throw err;
   }
   return { viewers, codecs };
@@ -253,8 +263,20 @@ async function session(sender, n, opts) {
       codec: [...new Set(codecs)].join("/"),
     };
   } finally {
-    await Promise.all(viewers.map((v) => v.close()));
+    await closeViewers(sender, viewers);
   }
+}
+
+/* Hangs up in each page first (so the sender stops encoding for it now, not
+ * when ICE consent runs out), closes the browsers, waits for 0 peers. */
+async function closeViewers(sender, viewers) {
+  await Promise.all(viewers.map((v) => v.page.evaluate(() => window.benchPc?.close()).catch(() => {})));
+  await Promise.all(viewers.map((v) => v.close()));
+  viewers.forEach((v) => live.viewers.delete(v));
+  const peers = async () => (await (await fetch(new URL("healthz", sender.url))).json()).peers;
+  await waitFor(`${sender.kind}: 0 peers after the session`, async () => (await peers()) === 0, {
+    timeoutMs: 30000,
+  }).catch((err) => console.log(`  note: ${err.message}`));
 }
 
 async function measureSender(kind, opts) {
@@ -386,7 +408,7 @@ async function creep(kind, opts) {
       );
     }
   } finally {
-    await Promise.all(viewers.map((v) => v.close()));
+    await closeViewers(sender, viewers);
     await sender.stop();
   }
   const first = perMinute[0];
@@ -449,6 +471,15 @@ async function main() {
   for (const kind of opts.targets) rows.push(...(await measureSender(kind, opts)));
   report(rows, opts);
   return 0;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, async () => {
+    console.error(`bench/latency: ${signal}: stopping the viewers and senders`);
+    await Promise.all([...live.viewers].map((v) => v.kill()));
+    await Promise.all([...live.senders].map((s) => s.stop()));
+    process.exit(130);
+  });
 }
 
 main().then(
