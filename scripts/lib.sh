@@ -17,8 +17,8 @@ RUNTIME_PACKAGES=(
   gstreamer1.0-x glib-networking
 )
 TEST_PACKAGES=(
-  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format socat
-  systemd systemd-container groff-base man-db python3-prometheus-client openssl
+  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format clang socat
+  systemd systemd-container groff-base man-db python3-prometheus-client openssl coturn
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -66,6 +66,7 @@ typedef enum
   RTCBOTD_MEDIA_SINK_SPEAKER, /* audio out: alsa or pulse */
   RTCBOTD_MEDIA_SINK_DISPLAY, /* video on a local screen: kmssink or autovideosink */
   RTCBOTD_MEDIA_SINK_GST,     /* a user-written pipeline fragment fed raw media */
+  RTCBOTD_MEDIA_SINK_RTP, /* RTP over UDP to an SFU (Janus, MediaMTX), without a second encode */
 } RtcbotdMediaSinkType;
 
 typedef enum
@@ -176,6 +177,12 @@ typedef struct
   /* gst */
   char *pipeline;       /* the fragment, fed raw media on its first element's sink pad */
   char *pipeline_where; /* "FILE:LINE: [sink NAME] pipeline" */
+  /* rtp */
+  char *host;       /* where the RTP goes: an address or a name */
+  guint video_port; /* UDP port of the video stream; 0: no video */
+  guint audio_port; /* UDP port of the audio stream; 0: no audio */
+  guint video_pt;   /* RTP payload types, as the SFU's mountpoint expects */
+  guint audio_pt;
   char *fingerprint;
 } RtcbotdMediaSinkConfig;
 
@@ -241,6 +248,10 @@ typedef struct
   char *viewer_token;    /* a token that may only watch; NULL: none (needs token) */
   char *tls_certificate; /* PEM file; NULL: plain HTTP (then tls_key is NULL too) */
   char *tls_key;         /* PEM file with the certificate's private key */
+
+  /* Connectivity (docs/config.md "ice-servers"). */
+  GPtrArray *ice_servers;  /* of RtcbotdIceServer, for webrtcbin and the peers; empty: none */
+  gboolean ice_relay_only; /* ice-transport-policy = relay: only TURN-relayed paths */
 } RtcbotdConfig;
 
 /** Loads and validates the configuration file at @path. */

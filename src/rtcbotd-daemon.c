@@ -209,9 +209,8 @@ build_sources (RtcbotdDaemon *self, GError **error)
       if (!(source = rtcbotd_source_new (c, self->pipeline, 0, error)))
         return FALSE;
       g_ptr_array_add (self->sources, source);
-      chain = rtcbotd_source_describe (source);
-      g_message ("[source %s]: %s %s, %s", c->name, rtcbotd_kind_to_string (c->kind),
-                 c->type == RTCBOTD_SOURCE_TEST_VIDEO ? "test pattern" : "test tone", chain);
+      chain = rtcbotd_source_describe_chain (source);
+      g_message ("[source %s]: %s", c->name, chain);
     }
   return TRUE;
 }
@@ -437,7 +436,8 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
 /* Plans which source each offered m-line carries: video m-lines take the
  * routed video sources in order, audio m-lines the audio ones. */
 static GArray *
-plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GString *unserved)
+plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, const char *only, gboolean *has_data,
+             GString *unserved)
 {
   GArray *tracks = g_array_new (FALSE, TRUE, sizeof (RtcbotdPeerTrack));
   guint next[2] = { 0, 0 }; /* next source index to try, per kind */
@@ -460,7 +460,8 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
           RtcbotdSource *source = self->sources->pdata[next[kind]];
           const RtcbotdSdpCodec *offered;
           RtcbotdPeerTrack track = { .mline = m, .source = source };
-          if (rtcbotd_source_get_config (source)->kind != kind)
+          if (rtcbotd_source_get_config (source)->kind != kind
+              || (only && !g_str_equal (rtcbotd_source_get_config (source)->name, only)))
             continue;
           track.codec = rtcbotd_source_choose_codec (source, media, &offered);
           if (track.codec == RTCBOTD_CODEC_NONE)
@@ -493,11 +494,19 @@ count_refused (RtcbotdDaemon *self, const GError *error)
     self->refused_failed++;
 }
 
+/* What a peer's answer is wanted as: RTCBot's JSON, or WHEP's plain SDP. */
+typedef struct
+{
+  gboolean plain_sdp;
+  guint peer_id;
+} AnswerRequest;
+
 static void
 on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
 {
   RtcbotdPeer *peer = RTCBOTD_PEER (object);
   g_autoptr (GTask) task = user_data;
+  AnswerRequest *request = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autofree char *sdp = rtcbotd_peer_answer_finish (peer, result, &error);
 
@@ -511,16 +520,18 @@ on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
     }
   RTCBOTD_DAEMON (g_task_get_source_object (task))->accepted++;
   g_message ("peer %u: answered", rtcbotd_peer_get_id (peer));
-  g_task_return_pointer (task, rtcbotd_signaling_answer_json (sdp), g_free);
+  if (request->plain_sdp)
+    g_task_return_pointer (task, g_steal_pointer (&sdp), g_free);
+  else
+    g_task_return_pointer (task, rtcbotd_signaling_answer_json (sdp), g_free);
 }
 
-/* Checks the request and plans the peer; returns the tracks, or NULL with @error. */
+/* Checks the offer @sdp_text and plans the peer (only source @only's media,
+ * when given); returns the tracks, or NULL with @error. */
 static GArray *
-prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error)
+prepare_offer (RtcbotdDaemon *self, const char *sdp_text, const char *only, char **offer,
+               GError **error)
 {
-  gsize length;
-  const char *data = g_bytes_get_data (body, &length);
-  g_autofree char *sdp_text = NULL;
   g_autoptr (RtcbotdSdp) sdp = NULL;
   g_autoptr (GString) unserved = g_string_new (NULL);
   GArray *tracks;
@@ -533,12 +544,10 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error
                    self->config->max_peers);
       return NULL;
     }
-  if (!(sdp_text = rtcbotd_signaling_parse_offer (data, length, error)))
-    return NULL;
   *offer = rtcbotd_sdp_prepare_offer (sdp_text);
   if (!(sdp = rtcbotd_sdp_parse (*offer, error)))
     return NULL;
-  tracks = plan_tracks (self, sdp, &has_data, unserved);
+  tracks = plan_tracks (self, sdp, only, &has_data, unserved);
   if (unserved->len)
     g_message ("offer: %s", unserved->str);
   if (tracks->len == 0 && !has_data)
@@ -554,14 +563,15 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error
   return tracks;
 }
 
-void
-rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
-                              RtcbotdRole role, GAsyncReadyCallback callback, gpointer user_data)
+/* Creates a peer answering @sdp_text; @task (taken) gets the answer. */
+static void
+start_peer (RtcbotdDaemon *self, const char *sdp_text, const char *only, GInetAddress *local,
+            RtcbotdRole role, GTask *task)
 {
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
   g_autoptr (GError) error = NULL;
   g_autofree char *offer = NULL;
-  g_autoptr (GArray) tracks = prepare_connect (self, body, &offer, &error);
+  g_autoptr (GArray) tracks = prepare_offer (self, sdp_text, only, &offer, &error);
+  AnswerRequest *request = g_task_get_task_data (task);
   RtcbotdPeer *peer;
   guint id;
 
@@ -569,22 +579,92 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
     {
       count_refused (self, error);
       g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
       return;
     }
-  id = self->next_peer_id++;
+  id = request->peer_id = self->next_peer_id++;
   if (!(peer = rtcbotd_peer_new (id, self->pipeline, self->config->peer_timeout)))
     {
       g_task_return_new_error (task, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL,
                                "cannot create a webrtcbin");
+      g_object_unref (task);
       return;
     }
+  rtcbotd_peer_use_ice_servers (peer, self->config->ice_servers, self->config->ice_relay_only);
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
   rtcbotd_control_plane_add_peer (self->control, peer, role);
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
   g_message ("peer %u: offer with %u track(s) to send%s", id, tracks->len,
              role == RTCBOTD_ROLE_VIEWER ? " (viewer token: watches only)" : "");
-  rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, g_steal_pointer (&task));
+  rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, task);
+}
+
+static GTask *
+answer_task (RtcbotdDaemon *self, gboolean plain_sdp, GAsyncReadyCallback callback,
+             gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  AnswerRequest *request = g_new0 (AnswerRequest, 1);
+
+  request->plain_sdp = plain_sdp;
+  g_task_set_task_data (task, request, g_free);
+  return task;
+}
+
+void
+rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
+                              RtcbotdRole role, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = answer_task (self, FALSE, callback, user_data);
+  g_autoptr (GError) error = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (body, &length);
+  g_autofree char *sdp_text = rtcbotd_signaling_parse_offer (data, length, &error);
+
+  if (!sdp_text)
+    {
+      count_refused (self, error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  start_peer (self, sdp_text, NULL, local, role, task);
+}
+
+void
+rtcbotd_daemon_answer_sdp_async (RtcbotdDaemon *self, const char *offer, const char *source,
+                                 GInetAddress *local, RtcbotdRole role,
+                                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  start_peer (self, offer, source, local, role, answer_task (self, TRUE, callback, user_data));
+}
+
+char *
+rtcbotd_daemon_answer_sdp_finish (RtcbotdDaemon *self, GAsyncResult *result, guint *peer_id,
+                                  GError **error)
+{
+  AnswerRequest *request = g_task_get_task_data (G_TASK (result));
+
+  *peer_id = request->peer_id;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+rtcbotd_daemon_close_peer (RtcbotdDaemon *self, guint id, const char *reason)
+{
+  RtcbotdPeer *peer = g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
+
+  if (!peer)
+    return FALSE;
+  rtcbotd_peer_close (peer, reason);
+  return TRUE;
+}
+
+RtcbotdPeer *
+rtcbotd_daemon_find_peer (RtcbotdDaemon *self, guint id)
+{
+  return g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
 }
 
 char *

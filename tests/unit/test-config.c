@@ -345,7 +345,7 @@ test_unknown_keys (void)
                              "test.conf:2: [daemon] port: unknown key; accepted: "
                              "listen, web-root, max-peers, peer-timeout, control, "
                              "control-token, token, viewer-token, "
-                             "tls-certificate, tls-key");
+                             "tls-certificate, tls-key, ice-servers, ice-transport-policy");
   rtcbotd_test_config_error (
       VIDEO "device = /dev/video0\n",
       "test.conf:3: [source camera] device: unknown key; accepted: type, width, height, "
@@ -456,11 +456,11 @@ test_sinks (void)
   rtcbotd_test_config_error (
       "[sink arduino]\ndevice = /dev/ttyACM0\n",
       "test.conf:1: [sink arduino] type: missing; this key is required; accepted: "
-      "record|speaker|display|gst|serial|exec|websocket|socket");
+      "record|speaker|display|gst|rtp|serial|exec|websocket|socket");
   rtcbotd_test_config_error (
       "[sink arduino]\ntype = speakers\n",
       "test.conf:2: [sink arduino] type: \"speakers\" is not accepted; accepted: "
-      "record|speaker|display|gst|serial|exec|websocket|socket");
+      "record|speaker|display|gst|rtp|serial|exec|websocket|socket");
   rtcbotd_test_config_error ("[sink arduino]\ntype =\n",
                              "test.conf:2: [sink arduino] type: empty value");
   rtcbotd_test_config_error (
