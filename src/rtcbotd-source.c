@@ -494,6 +494,12 @@ find_branch (RtcbotdSource *self, RtcbotdCodec codec)
   return NULL;
 }
 
+RtcbotdCodec
+rtcbotd_source_get_preferred_codec (RtcbotdSource *self)
+{
+  return self->preferred;
+}
+
 GstPad *
 rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
 {

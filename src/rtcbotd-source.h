@@ -52,6 +52,9 @@ const RtcbotdSourceConfig *rtcbotd_source_get_config (RtcbotdSource *self);
 RtcbotdCodec rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
                                           const RtcbotdSdpCodec **offered);
 
+/** Returns the codec @self encodes from the start (what recordings take: no second encoder). */
+RtcbotdCodec rtcbotd_source_get_preferred_codec (RtcbotdSource *self);
+
 /** Returns a new request pad of the encoded stream in @codec, building its encoder if needed. */
 GstPad *rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error);
 
