@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rtcbotd-error.h"
+#include "rtcbotd-stamp.h"
 
 /* Keeps a description of what a device offers readable in one log line. */
 #define MAX_DESCRIPTION 600
@@ -480,6 +481,12 @@ build_test_video (RtcbotdCapture *self, const RtcbotdSourceConfig *c, const char
         return FALSE;
       g_object_set (chain[2], "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2, "valignment", 2,
                     "shaded-background", TRUE, "font-desc", "Sans 18", NULL);
+    }
+  if (c->stamp)
+    {
+      /* After the clock overlay, which would otherwise draw over the band. */
+      g_autoptr (GstPad) pad = gst_element_get_static_pad (chain[n - 1], "src");
+      rtcbotd_stamp_attach (pad);
     }
   return finish (self, chain, n, error);
 }
