@@ -6,8 +6,10 @@
 
 #include "rtcbotd-build-config.h"
 #include "rtcbotd-control-plane.h"
+#include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
+#include "rtcbotd-inbound.h"
 #include "rtcbotd-metrics.h"
 #include "rtcbotd-peer.h"
 #include "rtcbotd-process.h"
@@ -148,6 +150,10 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
     gst_message_parse_warning (message, &error, &debug);
   peer = peer_owning (self, GST_MESSAGE_SRC (message));
   source = source_owning (self, GST_MESSAGE_SRC (message));
+  /* A stream a peer sends that its depayloader or parser cannot read is counted for /metrics. */
+  if (peer && rtcbotd_peer_count_stream_error (peer, GST_MESSAGE_SRC (message)))
+    g_message ("peer %u: its stream: %s: %s", rtcbotd_peer_get_id (peer),
+               GST_MESSAGE_SRC_NAME (message), error->message);
   if (peer && GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
     {
       /* Usually the peer left without closing: sctpenc cannot write any more. */
@@ -480,6 +486,65 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
   return tracks;
 }
 
+/* The codecs rtcbotd takes that @media offers, one payload type each, as RTP
+ * caps in the offer's order of preference; empty when none. */
+static GstCaps *
+receivable_codecs (const RtcbotdSdpMedia *media)
+{
+  static const RtcbotdCodec codecs[] = { RTCBOTD_CODEC_OPUS, RTCBOTD_CODEC_VP8, RTCBOTD_CODEC_H264 };
+  GstCaps *caps = gst_caps_new_empty ();
+
+  for (guint i = 0; i < media->codecs->len; i++)
+    for (guint k = 0; k < G_N_ELEMENTS (codecs); k++)
+      if (rtcbotd_sdp_media_find_receivable (media, codecs[k]) == media->codecs->pdata[i])
+        gst_caps_append (caps,
+                         rtcbotd_encoder_rtp_caps (codecs[k], ((RtcbotdSdpCodec *)media->codecs
+                                                                   ->pdata[i])
+                                                                  ->pt));
+  return caps;
+}
+
+static void
+caps_unref_nullable (gpointer caps)
+{
+  if (caps)
+    gst_caps_unref (caps);
+}
+
+/* Plans which offered m-lines the peer may send on: audio or video it sends
+ * (sendrecv, sendonly) that a route takes from peers.audio or peers.video.
+ * Returns the codecs per m-line (NULL where it may not send). A viewer only
+ * watches: it never talks through the robot or shows itself on it. */
+static GPtrArray *
+plan_receives (RtcbotdDaemon *self, const RtcbotdSdp *sdp, RtcbotdRole role, GString *unserved)
+{
+  GPtrArray *receives = g_ptr_array_new_with_free_func (caps_unref_nullable);
+
+  g_ptr_array_set_size (receives, sdp->media->len);
+  for (guint m = 0; m < sdp->media->len; m++)
+    {
+      const RtcbotdSdpMedia *media = sdp->media->pdata[m];
+      RtcbotdKind kind
+          = g_str_equal (media->kind, "audio") ? RTCBOTD_KIND_AUDIO : RTCBOTD_KIND_VIDEO;
+      g_autoptr (GstCaps) caps = NULL;
+
+      if (media->rejected || !media->wants_send
+          || (!g_str_equal (media->kind, "audio") && !g_str_equal (media->kind, "video"))
+          || !rtcbotd_config_peers_media_routed (self->config, kind)
+          || role == RTCBOTD_ROLE_VIEWER)
+        continue;
+      caps = receivable_codecs (media);
+      if (gst_caps_is_empty (caps))
+        g_string_append_printf (unserved,
+                                "%sm-line %u (%s) sends none of the codecs rtcbotd takes "
+                                "(opus, VP8, H264)",
+                                unserved->len ? "; " : "", m, media->kind);
+      else
+        receives->pdata[m] = g_steal_pointer (&caps);
+    }
+  return receives;
+}
+
 /* Counts a failed /connect by the HTTP status its error maps to. */
 static void
 count_refused (RtcbotdDaemon *self, const GError *error)
@@ -514,9 +579,11 @@ on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
   g_task_return_pointer (task, rtcbotd_signaling_answer_json (sdp), g_free);
 }
 
-/* Checks the request and plans the peer; returns the tracks, or NULL with @error. */
+/* Checks the request and plans the peer; returns the tracks to send (and in
+ * @receives what the peer may send), or NULL with @error. */
 static GArray *
-prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error)
+prepare_connect (RtcbotdDaemon *self, GBytes *body, RtcbotdRole role, char **offer,
+                 GPtrArray **receives, GError **error)
 {
   gsize length;
   const char *data = g_bytes_get_data (body, &length);
@@ -539,8 +606,11 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error
   if (!(sdp = rtcbotd_sdp_parse (*offer, error)))
     return NULL;
   tracks = plan_tracks (self, sdp, &has_data, unserved);
+  *receives = plan_receives (self, sdp, role, unserved);
   if (unserved->len)
     g_message ("offer: %s", unserved->str);
+  for (guint m = 0; m < (*receives)->len; m++)
+    has_data |= (*receives)->pdata[m] != NULL; /* something to take is something served */
   if (tracks->len == 0 && !has_data)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_UNSUPPORTED,
@@ -549,6 +619,7 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error
                                  : "it has no data channel and asks for no media the robot "
                                    "routes to peers");
       g_array_unref (tracks);
+      g_clear_pointer (receives, g_ptr_array_unref);
       return NULL;
     }
   return tracks;
@@ -561,7 +632,8 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
   g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
   g_autoptr (GError) error = NULL;
   g_autofree char *offer = NULL;
-  g_autoptr (GArray) tracks = prepare_connect (self, body, &offer, &error);
+  g_autoptr (GPtrArray) receives = NULL;
+  g_autoptr (GArray) tracks = prepare_connect (self, body, role, &offer, &receives, &error);
   RtcbotdPeer *peer;
   guint id;
 
@@ -580,6 +652,9 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
     }
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
+  for (guint m = 0; m < receives->len; m++)
+    if (receives->pdata[m])
+      rtcbotd_peer_receive_on (peer, m, receives->pdata[m]);
   rtcbotd_control_plane_add_peer (self->control, peer, role);
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
   g_message ("peer %u: offer with %u track(s) to send%s", id, tracks->len,

@@ -8,6 +8,7 @@
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-ice.h"
+#include "rtcbotd-inbound.h"
 #include "rtcbotd-peer-stats.h"
 
 #define GATHERING_TIMEOUT_MS 5000
@@ -30,6 +31,13 @@ typedef enum
   STATE_CLOSING,
   STATE_CLOSED,
 } PeerState;
+
+/* An m-line the peer may send on, and in which codecs. */
+typedef struct
+{
+  guint mline;
+  GstCaps *codecs;
+} Receive;
 
 typedef struct
 {
@@ -55,7 +63,9 @@ struct _RtcbotdPeer
   GstElement *pipeline;
   GstElement *webrtc;
   GArray *branches; /* of Branch */
-  GPtrArray *sinks; /* fakesinks for media the peer sends us; guarded by lock */
+  GArray *receives;  /* of Receive: set before the answer, then read-only */
+  GPtrArray *sinks;   /* fakesinks for media the peer sends that nothing takes; guarded by lock */
+  GPtrArray *inbound; /* of RtcbotdInbound, streams it sends that we take; guarded by lock */
   RtcbotdChannels *channels;
   GTask *answer_task;
   guint gathering_timeout_id;
@@ -76,6 +86,7 @@ enum
   SIGNAL_MESSAGE,
   SIGNAL_CHANNEL_OPENED,
   SIGNAL_CHANNEL_CLOSED,
+  SIGNAL_STREAM,
   SIGNAL_CLOSING,
   SIGNAL_CLOSED,
   N_SIGNALS
@@ -95,6 +106,8 @@ rtcbotd_peer_finalize (GObject *object)
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_array_unref (self->branches);
   g_ptr_array_unref (self->sinks);
+  g_ptr_array_unref (self->inbound);
+  g_array_unref (self->receives);
   if (self->channels)
     rtcbotd_channels_close (self->channels);
   g_clear_object (&self->channels);
@@ -123,7 +136,10 @@ rtcbotd_peer_class_init (RtcbotdPeerClass *klass)
   signals[SIGNAL_CHANNEL_CLOSED]
       = g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  /* The peer starts closing: no message or channel signal follows. */
+  /* A stream the peer sends (an RtcbotdInbound, the peer's until it has closed) flows. */
+  signals[SIGNAL_STREAM] = g_signal_new ("stream", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  /* The peer starts closing: no message, channel or stream signal follows. */
   signals[SIGNAL_CLOSING] = g_signal_new ("closing", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* The peer is gone and its elements are out of the pipeline. */
@@ -140,12 +156,21 @@ branch_clear (Branch *branch)
 }
 
 static void
+receive_clear (Receive *receive)
+{
+  gst_caps_unref (receive->codecs);
+}
+
+static void
 rtcbotd_peer_init (RtcbotdPeer *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->branches = g_array_new (FALSE, TRUE, sizeof (Branch));
   g_array_set_clear_func (self->branches, (GDestroyNotify)branch_clear);
   self->sinks = g_ptr_array_new ();
+  self->inbound = g_ptr_array_new ();
+  self->receives = g_array_new (FALSE, TRUE, sizeof (Receive));
+  g_array_set_clear_func (self->receives, (GDestroyNotify)receive_clear);
   g_mutex_init (&self->lock);
 }
 
@@ -178,6 +203,20 @@ rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source)
   return FALSE;
 }
 
+/* Main context: the stream whose elements hold @object, or NULL. */
+static RtcbotdInbound *
+inbound_owning (RtcbotdPeer *self, GstObject *object)
+{
+  RtcbotdInbound *found = NULL;
+
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->inbound->len && !found; i++)
+    if (rtcbotd_inbound_owns (self->inbound->pdata[i], object))
+      found = self->inbound->pdata[i];
+  g_mutex_unlock (&self->lock);
+  return found;
+}
+
 gboolean
 rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
 {
@@ -190,7 +229,17 @@ rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
           || (b->payloader && gst_object_has_as_ancestor (object, GST_OBJECT (b->payloader))))
         return TRUE;
     }
-  return FALSE;
+  return inbound_owning (self, object) != NULL;
+}
+
+gboolean
+rtcbotd_peer_count_stream_error (RtcbotdPeer *self, GstObject *object)
+{
+  RtcbotdInbound *inbound = inbound_owning (self, object);
+
+  if (inbound)
+    rtcbotd_inbound_count_error (inbound);
+  return inbound != NULL;
 }
 
 /* Fails the pending answer, if any, with @error (taken). */
@@ -244,21 +293,98 @@ on_channel_closed (RtcbotdChannels *channels, const char *label, RtcbotdPeer *se
   g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, label);
 }
 
-/* Streaming thread: media the peer sends us has no consumer yet; drop it. */
+/* ---- media the peer sends ---------------------------------------------- */
+
+void
+rtcbotd_peer_receive_on (RtcbotdPeer *self, guint mline, GstCaps *codecs)
+{
+  Receive r = { .mline = mline, .codecs = gst_caps_ref (codecs) };
+
+  g_array_append_val (self->receives, r);
+}
+
+static const Receive *
+find_receive (RtcbotdPeer *self, guint mline)
+{
+  for (guint i = 0; i < self->receives->len; i++)
+    if (g_array_index (self->receives, Receive, i).mline == mline)
+      return &g_array_index (self->receives, Receive, i);
+  return NULL;
+}
+
+typedef struct
+{
+  RtcbotdPeer *peer;
+  RtcbotdInbound *inbound;
+} StreamHop;
+
+/* Main context: a stream the peer sends is linked and flowing. */
+static gboolean
+stream_added (gpointer user_data)
+{
+  StreamHop *h = user_data;
+
+  if (h->peer->state < STATE_CLOSING)
+    {
+      g_message ("peer %u: receiving %s (%s, ssrc %u)", h->peer->id,
+                 rtcbotd_kind_to_string (rtcbotd_inbound_get_kind (h->inbound)),
+                 rtcbotd_codec_to_string (rtcbotd_inbound_get_codec (h->inbound)),
+                 rtcbotd_inbound_get_ssrc (h->inbound));
+      g_signal_emit (h->peer, signals[SIGNAL_STREAM], 0, h->inbound);
+    }
+  g_object_unref (h->peer);
+  g_free (h);
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread: builds the stream of @pad, an m-line we take; FALSE when it cannot. */
+static gboolean
+take_stream (RtcbotdPeer *self, GstPad *pad)
+{
+  g_autoptr (GError) error = NULL;
+  RtcbotdInbound *inbound = rtcbotd_inbound_new (self->pipeline, pad, &error);
+  StreamHop *h;
+
+  if (!inbound)
+    {
+      g_message ("peer %u: not receiving its stream on %s: %s", self->id, GST_PAD_NAME (pad),
+                 error->message);
+      return FALSE;
+    }
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->inbound, inbound);
+  g_mutex_unlock (&self->lock);
+  h = g_new0 (StreamHop, 1);
+  h->peer = g_object_ref (self);
+  h->inbound = inbound;
+  g_main_context_invoke (self->context, stream_added, h);
+  return TRUE;
+}
+
+/* Streaming thread: the first packet of a stream the peer sends. An m-line we
+ * take gets its stream built; anything else is dropped. */
 static void
 on_pad_added (GstElement *webrtc, GstPad *pad, RtcbotdPeer *self)
 {
+  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
   GstElement *sink;
   g_autoptr (GstPad) sink_pad = NULL;
   gboolean full;
+  guint mline = G_MAXUINT;
 
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
   g_mutex_lock (&self->lock);
-  full = self->sinks->len >= MAX_INCOMING_STREAMS;
+  full = self->sinks->len + self->inbound->len >= MAX_INCOMING_STREAMS;
   g_mutex_unlock (&self->lock);
   if (full)
     return; /* webrtcbin drops what nobody links */
+  g_object_get (pad, "transceiver", &transceiver, NULL);
+  if (transceiver)
+    g_object_get (transceiver, "mlineindex", &mline, NULL);
+  /* receives is read-only once negotiation started. */
+  if (find_receive (self, mline) && take_stream (self, pad))
+    return;
   sink = gst_element_factory_make ("fakesink", NULL);
   g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
   gst_bin_add (GST_BIN (self->pipeline), sink);
@@ -546,22 +672,32 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   return TRUE;
 }
 
-/* m-lines the peer offered but gets nothing on are answered inactive. */
+/* Each offered m-line is answered sendonly (we send on it), recvonly (the
+ * peer sends and a route takes it), sendrecv (both) or inactive (neither). */
 static void
-deactivate_unused (RtcbotdPeer *self)
+set_directions (RtcbotdPeer *self)
 {
   for (guint i = 0;; i++)
     {
       g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-      gboolean used = FALSE;
+      const Receive *receive;
+      gboolean sends = FALSE;
       guint mline;
       g_signal_emit_by_name (self->webrtc, "get-transceiver", i, &transceiver);
       if (!transceiver)
         break;
       g_object_get (transceiver, "mlineindex", &mline, NULL);
       for (guint j = 0; j < self->branches->len; j++)
-        used |= g_array_index (self->branches, Branch, j).track.mline == mline;
-      if (!used)
+        sends |= g_array_index (self->branches, Branch, j).track.mline == mline;
+      receive = find_receive (self, mline);
+      if (sends && receive)
+        /* The peer sends in the codec we send: the answer names only that one. */
+        g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
+                      NULL);
+      else if (receive)
+        g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                      "codec-preferences", receive->codecs, NULL);
+      else if (!sends)
         g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE,
                       NULL);
     }
@@ -665,7 +801,7 @@ remote_set (RtcbotdPeer *self, const GstStructure *reply)
         fail_answer (self, error);
         return;
       }
-  deactivate_unused (self);
+  set_directions (self);
   emit_with_promise (self, "create-answer", NULL, answer_created, RTCBOTD_ERROR_INVALID,
                      "webrtcbin could not answer the offer");
 }
@@ -759,6 +895,11 @@ finish_close (RtcbotdPeer *self)
   for (guint i = 0; i < self->sinks->len; i++)
     stop_element (self, self->sinks->pdata[i]);
   g_ptr_array_set_size (self->sinks, 0);
+  /* Nothing pushes into them now that webrtcbin has stopped; the daemon took
+   * them off their sinks when the peer started closing. */
+  for (guint i = 0; i < self->inbound->len; i++)
+    rtcbotd_inbound_free (self->inbound->pdata[i]);
+  g_ptr_array_set_size (self->inbound, 0);
   g_mutex_unlock (&self->lock);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   self->state = STATE_CLOSED;
@@ -899,4 +1040,11 @@ rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics)
     }
   if (self->stats)
     rtcbotd_peer_stats_add_metrics (self->stats, metrics, id);
+  g_mutex_lock (&self->lock);
+  rtcbotd_metrics_gauge (metrics, "rtcbotd_peer_incoming_streams",
+                         "Streams the peer sends that a route takes (peers.audio, peers.video).",
+                         self->inbound->len, "peer", id, NULL);
+  for (guint i = 0; i < self->inbound->len; i++)
+    rtcbotd_inbound_add_metrics (self->inbound->pdata[i], metrics, id);
+  g_mutex_unlock (&self->lock);
 }
