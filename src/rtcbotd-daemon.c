@@ -491,16 +491,15 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
 static GstCaps *
 receivable_codecs (const RtcbotdSdpMedia *media)
 {
-  static const RtcbotdCodec codecs[] = { RTCBOTD_CODEC_OPUS, RTCBOTD_CODEC_VP8, RTCBOTD_CODEC_H264 };
+  static const RtcbotdCodec codecs[]
+      = { RTCBOTD_CODEC_OPUS, RTCBOTD_CODEC_VP8, RTCBOTD_CODEC_H264 };
   GstCaps *caps = gst_caps_new_empty ();
 
   for (guint i = 0; i < media->codecs->len; i++)
     for (guint k = 0; k < G_N_ELEMENTS (codecs); k++)
       if (rtcbotd_sdp_media_find_receivable (media, codecs[k]) == media->codecs->pdata[i])
-        gst_caps_append (caps,
-                         rtcbotd_encoder_rtp_caps (codecs[k], ((RtcbotdSdpCodec *)media->codecs
-                                                                   ->pdata[i])
-                                                                  ->pt));
+        gst_caps_append (caps, rtcbotd_encoder_rtp_caps (
+                                   codecs[k], ((RtcbotdSdpCodec *)media->codecs->pdata[i])->pt));
   return caps;
 }
 
@@ -530,8 +529,7 @@ plan_receives (RtcbotdDaemon *self, const RtcbotdSdp *sdp, RtcbotdRole role, GSt
 
       if (media->rejected || !media->wants_send
           || (!g_str_equal (media->kind, "audio") && !g_str_equal (media->kind, "video"))
-          || !rtcbotd_config_peers_media_routed (self->config, kind)
-          || role == RTCBOTD_ROLE_VIEWER)
+          || !rtcbotd_config_peers_media_routed (self->config, kind) || role == RTCBOTD_ROLE_VIEWER)
         continue;
       caps = receivable_codecs (media);
       if (gst_caps_is_empty (caps))

@@ -20,7 +20,9 @@ struct _RtcbotdInbound
   GstElement *tee;
   GstPad *depay_src; /* where key-frame requests go upstream */
   GPtrArray *pads;   /* of GstPad: the tee pads handed out */
+  GMutex lock; /* guards the key-frame state, also used on the streaming thread */
   gint64 last_key_frame;
+  gboolean key_frame_wanted;
   guint errors;
   /* Written by the streaming thread without a lock, read by /metrics. */
   atomic_uint_least64_t packets;
@@ -135,6 +137,29 @@ on_packets (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Any thread: sends a key-frame request now if one is wanted and the last is
+ * old enough; otherwise it stays wanted, for a later frame to send. */
+static void
+maybe_request_key_frame (RtcbotdInbound *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  gboolean send = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (self->key_frame_wanted
+      && (!self->last_key_frame || now - self->last_key_frame >= KEY_FRAME_INTERVAL_US))
+    {
+      self->key_frame_wanted = FALSE;
+      self->last_key_frame = now;
+      send = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
+  if (send)
+    /* Upstream through webrtcbin, rtpbin's session turns this into an RTCP PLI. */
+    gst_pad_send_event (self->depay_src,
+                        gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
 /* Streaming thread of the peer's webrtcbin: parsed frames going into the tee. */
 static GstPadProbeReturn
 on_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
@@ -145,6 +170,8 @@ on_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
     frames = gst_buffer_list_length (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
   atomic_fetch_add_explicit (&self->frames, frames, memory_order_relaxed);
+  if (self->kind == RTCBOTD_KIND_VIDEO)
+    maybe_request_key_frame (self);
   return GST_PAD_PROBE_OK;
 }
 
@@ -175,9 +202,8 @@ link_chain (RtcbotdInbound *self, GstPad *pad, GError **error)
                      on_frames, self, NULL);
   if (GST_PAD_LINK_FAILED (gst_pad_link (pad, depay_sink)))
     {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
-                   "cannot link webrtcbin's %s to %s", GST_PAD_NAME (pad),
-                   GST_ELEMENT_NAME (self->elements->pdata[0]));
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "cannot link webrtcbin's %s to %s",
+                   GST_PAD_NAME (pad), GST_ELEMENT_NAME (self->elements->pdata[0]));
       return FALSE;
     }
   return TRUE;
@@ -189,6 +215,7 @@ rtcbotd_inbound_new (GstElement *pipeline, GstPad *pad, GError **error)
   g_autoptr (RtcbotdInbound) self = g_new0 (RtcbotdInbound, 1);
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
 
+  g_mutex_init (&self->lock);
   self->pipeline = g_object_ref (pipeline);
   self->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   self->pads = g_ptr_array_new_with_free_func (gst_object_unref);
@@ -199,8 +226,7 @@ rtcbotd_inbound_new (GstElement *pipeline, GstPad *pad, GError **error)
     {
       g_autofree char *text = caps ? gst_caps_to_string (caps) : g_strdup ("none");
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_UNSUPPORTED,
-                   "a stream in none of the codecs rtcbotd takes (opus, VP8, H264): caps %s",
-                   text);
+                   "a stream in none of the codecs rtcbotd takes (opus, VP8, H264): caps %s", text);
       return NULL;
     }
   self->kind = self->codec == RTCBOTD_CODEC_OPUS ? RTCBOTD_KIND_AUDIO : RTCBOTD_KIND_VIDEO;
@@ -258,15 +284,12 @@ rtcbotd_inbound_acquire_pad (RtcbotdInbound *self)
 void
 rtcbotd_inbound_request_key_frame (RtcbotdInbound *self)
 {
-  gint64 now = g_get_monotonic_time ();
-
-  if (self->kind != RTCBOTD_KIND_VIDEO
-      || (self->last_key_frame && now - self->last_key_frame < KEY_FRAME_INTERVAL_US))
+  if (self->kind != RTCBOTD_KIND_VIDEO)
     return;
-  self->last_key_frame = now;
-  /* Upstream through webrtcbin, rtpbin's session turns this into an RTCP PLI. */
-  gst_pad_send_event (self->depay_src,
-                      gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
+  g_mutex_lock (&self->lock);
+  self->key_frame_wanted = TRUE;
+  g_mutex_unlock (&self->lock);
+  maybe_request_key_frame (self);
 }
 
 gboolean
@@ -337,5 +360,6 @@ rtcbotd_inbound_free (RtcbotdInbound *self)
   g_ptr_array_unref (self->pads);
   g_ptr_array_unref (self->elements);
   g_object_unref (self->pipeline);
+  g_mutex_clear (&self->lock);
   g_free (self);
 }

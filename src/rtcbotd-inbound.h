@@ -42,7 +42,8 @@ guint rtcbotd_inbound_get_ssrc (RtcbotdInbound *self);
  * it until @self is freed), starting at a key frame for video. */
 GstPad *rtcbotd_inbound_acquire_pad (RtcbotdInbound *self);
 
-/** Asks the peer for a key frame (an RTCP PLI), at most once a second; video only. */
+/** Asks the peer for a key frame (an RTCP PLI), at most once a second (a request within the
+ * second goes out when it is over); video only. */
 void rtcbotd_inbound_request_key_frame (RtcbotdInbound *self);
 
 /** Returns TRUE when @object is one of the stream's elements or inside one. */
@@ -52,8 +53,7 @@ gboolean rtcbotd_inbound_owns (RtcbotdInbound *self, GstObject *object);
 void rtcbotd_inbound_count_error (RtcbotdInbound *self);
 
 /** Adds the rtcbotd_peer_incoming_* series of the stream (labels peer=@peer, kind, codec). */
-void rtcbotd_inbound_add_metrics (RtcbotdInbound *self, RtcbotdMetrics *metrics,
-                                  const char *peer);
+void rtcbotd_inbound_add_metrics (RtcbotdInbound *self, RtcbotdMetrics *metrics, const char *peer);
 
 /** Stops and removes the stream's elements, releasing every pad it handed out; main context,
  * once nothing pushes into it (its webrtcbin has stopped). */

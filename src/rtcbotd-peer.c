@@ -62,8 +62,8 @@ struct _RtcbotdPeer
   GMainContext *context;
   GstElement *pipeline;
   GstElement *webrtc;
-  GArray *branches; /* of Branch */
-  GArray *receives;  /* of Receive: set before the answer, then read-only */
+  GArray *branches;   /* of Branch */
+  GArray *receives;   /* of Receive: set before the answer, then read-only */
   GPtrArray *sinks;   /* fakesinks for media the peer sends that nothing takes; guarded by lock */
   GPtrArray *inbound; /* of RtcbotdInbound, streams it sends that we take; guarded by lock */
   RtcbotdChannels *channels;
