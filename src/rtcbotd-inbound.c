@@ -20,7 +20,7 @@ struct _RtcbotdInbound
   GstElement *tee;
   GstPad *depay_src; /* where key-frame requests go upstream */
   GPtrArray *pads;   /* of GstPad: the tee pads handed out */
-  GMutex lock; /* guards the key-frame state, also used on the streaming thread */
+  GMutex lock;       /* guards the key-frame state, also used on the streaming thread */
   gint64 last_key_frame;
   gboolean key_frame_wanted;
   guint errors;
