@@ -112,6 +112,15 @@ function talk(page, { ms, token = null }) {
   );
 }
 
+// The sum of @name's samples in the daemon's /metrics (0 when there are none).
+async function metric(daemon, name) {
+  const text = await (await fetch(new URL("metrics", daemon.url))).text();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
 async function recordings() {
   return (await readdir(dir)).filter((f) => f.endsWith(".mkv")).map((f) => path.join(dir, f));
 }
@@ -143,6 +152,48 @@ test("peers.audio → record: the browser's microphone becomes an Opus file of t
   );
   assert.match(found.text, /audio\/x-opus|Opus/, found.text);
   assert.ok(Math.abs(found.seconds - TALK_MS / 1000) <= 1, `the recording lasts ${found.seconds} s, the talk ${TALK_MS / 1000} s`);
+  await daemon.stop();
+  for (const f of await recordings()) await rm(f);
+});
+
+test("push-to-talk: a microphone put on the sender late, paused and resumed is one stream", { timeout: 120000 }, async () => {
+  const daemon = await start({});
+  const page = viewer.page;
+  await page.evaluate(async () => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    window.talk = { pc, mic: await navigator.mediaDevices.getUserMedia({ audio: true }) };
+    // As the page does: a sendrecv audio transceiver with no track yet.
+    window.talk.sender = pc.addTransceiver("audio", { direction: "sendrecv" }).sender;
+    pc.createDataChannel("default");
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === "complete") resolve();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && resolve();
+    });
+    const res = await fetch("/connect", { method: "POST", body: JSON.stringify({ sdp: pc.localDescription.sdp, type: "offer" }) });
+    await pc.setRemoteDescription(await res.json());
+  });
+  await e2e.waitFor("connected", () => /peer 1: connected/.test(daemon.log()), { timeoutMs: 20000 });
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // a second of silence: nothing sent yet
+  assert.doesNotMatch(daemon.log(), /receiving audio/, "no stream before the button is pressed");
+  const press = () => page.evaluate(() => window.talk.sender.replaceTrack(window.talk.mic.getAudioTracks()[0]));
+  const release = () => page.evaluate(() => window.talk.sender.replaceTrack(null));
+  await press();
+  await e2e.waitFor("the stream taken", () => /peer 1: receiving audio \(opus/.test(daemon.log()), { timeoutMs: 10000 });
+  const pressed = await e2e.waitFor("frames arriving", async () => {
+    const n = await metric(daemon, "rtcbotd_peer_incoming_frames_total");
+    return n > 25 ? n : 0;
+  });
+  await release();
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // released: let the last packets land
+  const paused = await metric(daemon, "rtcbotd_peer_incoming_frames_total");
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // a second held up: nothing may arrive
+  assert.ok((await metric(daemon, "rtcbotd_peer_incoming_frames_total")) - paused < 5, "frames kept coming after the release");
+  await press();
+  await e2e.waitFor("frames again", async () => (await metric(daemon, "rtcbotd_peer_incoming_frames_total")) > paused + 25);
+  assert.equal(await metric(daemon, "rtcbotd_peer_incoming_streams"), 1, "one stream across the pause");
+  assert.ok(pressed > 0);
+  await page.evaluate(() => window.talk.pc.close());
   await daemon.stop();
   for (const f of await recordings()) await rm(f);
 });
