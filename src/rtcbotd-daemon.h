@@ -57,4 +57,13 @@ guint rtcbotd_daemon_get_n_peers (RtcbotdDaemon *self);
  * down". */
 char *rtcbotd_daemon_status_text (RtcbotdDaemon *self);
 
+/** Returns the media sinks (record, speaker, display, gst) that routes feed
+ * with the peers' @kind media (peers.video, peers.audio); a new array, the
+ * sinks stay the daemon's and are valid until the main loop runs again. */
+GPtrArray *rtcbotd_daemon_get_peer_sinks (RtcbotdDaemon *self, RtcbotdKind kind);
+
+/** Stops feeding @peer_id's streams into every media sink (the peer left);
+ * their pads are unlinked when it returns. */
+void rtcbotd_daemon_remove_peer_streams (RtcbotdDaemon *self, guint peer_id);
+
 G_END_DECLS

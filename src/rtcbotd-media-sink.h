@@ -24,7 +24,8 @@ G_BEGIN_DECLS
 
 typedef struct _RtcbotdMediaSink RtcbotdMediaSink;
 
-/** Builds @config's elements into @pipeline; @generation keeps element names unique across reloads. */
+/** Builds @config's elements into @pipeline; @generation keeps element names unique across reloads.
+ */
 RtcbotdMediaSink *rtcbotd_media_sink_new (const RtcbotdMediaSinkConfig *config,
                                           GstElement *pipeline, guint generation, GError **error);
 
@@ -44,6 +45,9 @@ const RtcbotdMediaSinkConfig *rtcbotd_media_sink_get_config (RtcbotdMediaSink *s
 
 /** Returns TRUE when @object is one of the sink's elements or inside one. */
 gboolean rtcbotd_media_sink_owns (RtcbotdMediaSink *self, GstObject *object);
+
+/** Returns FALSE while @self is down (its output or file failed; it retries). */
+gboolean rtcbotd_media_sink_is_up (RtcbotdMediaSink *self);
 
 /** Adds @self's /healthz object (state, file being written, reason when down) to @builder. */
 void rtcbotd_media_sink_add_health (RtcbotdMediaSink *self, JsonBuilder *builder);
