@@ -114,6 +114,34 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
 }
 
+/* Main context: a stream @peer sends flows; each media sink that a route from
+ * peers.audio or peers.video names gets a pad of it. */
+static void
+on_peer_stream (RtcbotdPeer *peer, gpointer inbound, RtcbotdDaemon *self)
+{
+  RtcbotdKind kind = rtcbotd_inbound_get_kind (inbound);
+  g_autoptr (GPtrArray) sinks = rtcbotd_daemon_get_peer_sinks (self, kind);
+
+  for (guint i = 0; i < sinks->len; i++)
+    {
+      g_autoptr (GstPad) pad = rtcbotd_inbound_acquire_pad (inbound);
+      g_autoptr (GError) error = NULL;
+      if (!rtcbotd_media_sink_add_peer_stream (sinks->pdata[i], rtcbotd_peer_get_id (peer), pad,
+                                               &error))
+        g_warning ("peer %u: its %s does not go to %s: %s", rtcbotd_peer_get_id (peer),
+                   rtcbotd_kind_to_string (kind),
+                   rtcbotd_media_sink_get_config (sinks->pdata[i])->label, error->message);
+    }
+}
+
+/* Main context: the peer's streams leave the sinks (recordings are finished)
+ * before its elements go. */
+static void
+on_peer_closing (RtcbotdPeer *peer, RtcbotdDaemon *self)
+{
+  rtcbotd_daemon_remove_peer_streams (self, rtcbotd_peer_get_id (peer));
+}
+
 static RtcbotdPeer *
 peer_owning (RtcbotdDaemon *self, GstObject *object)
 {
@@ -880,6 +908,8 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
     }
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
+  g_signal_connect (peer, "stream", G_CALLBACK (on_peer_stream), self);
+  g_signal_connect (peer, "closing", G_CALLBACK (on_peer_closing), self);
   for (guint m = 0; m < receives->len; m++)
     if (receives->pdata[m])
       rtcbotd_peer_receive_on (peer, m, receives->pdata[m]);

@@ -133,7 +133,7 @@ async function discover(file) {
   return { seconds, text: stdout };
 }
 
-test("peers.audio → record: the browser's microphone becomes an Opus file of the talk's length", { timeout: 120000 }, async () => {
+test("peers.audio → record: the browser's microphone becomes an Opus file of the talk's length", { timeout: 120000 }, async (t) => {
   const daemon = await start({});
   const { direction, sent } = await talk(viewer.page, { ms: TALK_MS });
   assert.equal(direction, "sendrecv", "the audio m-line lets the browser send (and the tone comes back on it)");
@@ -150,6 +150,7 @@ test("peers.audio → record: the browser's microphone becomes an Opus file of t
     },
     { timeoutMs: 20000, intervalMs: 500 }
   );
+  t.diagnostic(`recording: ${found.seconds.toFixed(2)} s of a ${TALK_MS / 1000} s talk`);
   assert.match(found.text, /audio\/x-opus|Opus/, found.text);
   assert.ok(Math.abs(found.seconds - TALK_MS / 1000) <= 1, `the recording lasts ${found.seconds} s, the talk ${TALK_MS / 1000} s`);
   await daemon.stop();
@@ -212,6 +213,7 @@ test("a viewer-token peer's audio is not recorded; the driver's is", { timeout: 
   const watched = await talk(viewer.page, { ms: 1500, token: VIEWER });
   assert.equal(watched.direction, "sendonly", "a viewer only watches");
   assert.doesNotMatch(daemon.log(), /peer 1: receiving/);
+  assert.deepEqual(await recordings(), [], "nothing of the viewer's was recorded");
   const driven = await talk(viewer.page, { ms: 1500, token: DRIVER });
   assert.equal(driven.direction, "sendrecv");
   assert.match(daemon.log(), /peer 2: receiving audio/);
