@@ -4,8 +4,11 @@
 An aiortc client sends a tone and a moving picture (sendrecv transceivers,
 as a browser with push-to-talk does); the daemon answers so that it may send
 when a route takes peers.audio / peers.video, depayloads and parses what
-arrives, counts it in /metrics and feeds the routed media sinks. Without such
-a route, or for a viewer-token peer, nothing is received. TAP output;
+arrives, counts it in /metrics and feeds the routed media sinks: a record
+sink writes a file that gst-discoverer-1.0 reports as Opus / VP8 / H.264 of
+about the time sent, and a video sink joining makes the daemon ask the peer
+for a key frame (an RTCP PLI, seen by aiortc's sender). Without such a
+route, or for a viewer-token peer, nothing is received. TAP output;
 RTCBOTD_TEST_ONLY=substring runs a subset.
 """
 
@@ -13,7 +16,7 @@ import asyncio
 import fractions
 import json
 import math
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,6 +34,7 @@ from aiortc import (  # noqa: E402
     RTCSessionDescription,
 )
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack  # noqa: E402
+from aiortc.rtcrtpsender import RTCRtpSender as _Sender  # noqa: E402
 from av import AudioFrame, VideoFrame  # noqa: E402
 
 from rtcbotd_test import (  # noqa: E402
@@ -43,7 +47,20 @@ from rtcbotd_test import (  # noqa: E402
     wait_until,
 )
 
+SEND_S = 3.0
 DRIVER = "driver-0123456789abcdef"
+
+# Key-frame requests (RTCP PLI) that aiortc's senders received, in this process.
+PLIS = []
+_send_keyframe = _Sender._send_keyframe
+
+
+def _count_pli(sender):
+    PLIS.append(time.monotonic())
+    _send_keyframe(sender)
+
+
+_Sender._send_keyframe = _count_pli
 VIEWER = "viewer-fedcba9876543210"
 
 
@@ -147,6 +164,31 @@ class Sender:
             await self.pc.close()
 
 
+def discover(path):
+    """gst-discoverer-1.0's view of @path: (duration in s or None, its text)."""
+    out = subprocess.run(["gst-discoverer-1.0", str(path)], capture_output=True, text=True,
+                         timeout=30)
+    text = out.stdout + out.stderr
+    m = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
+    duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else None
+    return duration, text
+
+
+async def finished_recording(directory, timeout=20):
+    """The one file in @directory, once gst-discoverer-1.0 reads a duration from it."""
+    found = {}
+
+    def readable():
+        files = sorted(Path(directory).glob("*.mkv"))
+        if len(files) != 1:
+            return False
+        found["duration"], found["text"] = discover(files[0])
+        return bool(found["duration"])
+
+    await wait_until(readable, timeout, interval=0.5)
+    return found["duration"], found["text"]
+
+
 async def metrics(daemon):
     async with aiohttp.ClientSession() as s:
         async with s.get(daemon.url + "metrics") as resp:
@@ -172,7 +214,7 @@ async def incoming_bytes(daemon, kind):
 async def test_talk_back_received():
     """peers.audio routed: the tone's m-line is answered sendrecv (we send the
     test tone on it too) and its Opus packets arrive and are counted."""
-    routes = "\n[sink rec]\ntype = record\npath = {dir}/talk.mkv\n" \
+    routes = "\n[sink rec]\ntype = record\npath = {dir}/talk-%H%M%S.mkv\n" \
              "\n[route talk]\nfrom = peers.audio\nto = rec\n"
     with tempfile.TemporaryDirectory() as d:
         async with Daemon(config(routes.format(dir=d))) as daemon:
@@ -181,30 +223,37 @@ async def test_talk_back_received():
                 check(sender.direction("audio") == "sendrecv",
                       f"audio answered {sender.direction('audio')}: {sender.answer['sdp']}")
                 await wait_until(lambda: "receiving audio (opus" in daemon.output(), 10)
-                await wait_until_async(lambda: incoming_bytes(daemon, "audio"), 5000, 10)
+                await asyncio.sleep(SEND_S)  # what the recording must hold
                 text = await metrics(daemon)
                 check(sample(text, "rtcbotd_peer_incoming_streams") == 1,
                       f"incoming streams: {sample(text, 'rtcbotd_peer_incoming_streams')}")
-                check(sample(text, "rtcbotd_peer_incoming_frames_total", kind="audio") > 10,
-                      "no audio frames counted")
+                frames = sample(text, "rtcbotd_peer_incoming_frames_total", kind="audio")
+                check(frames > SEND_S * 40, f"{frames} audio frames counted in {SEND_S} s")
+                check(sample(text, "rtcbotd_peer_incoming_bytes_total", kind="audio") > 5000,
+                      "few audio bytes counted")
             finally:
                 await sender.close()
             await wait_until(lambda: "peer 1: gone" in daemon.output(), 10)
+            duration, text = await finished_recording(d)
+            note(f"recording: {duration:.2f} s for {SEND_S} s sent")
+            check("Opus" in text, f"not Opus: {text}")
+            check(abs(duration - SEND_S) <= 1, f"recording of {duration} s for {SEND_S} s")
 
 
 async def test_audio_only_recvonly():
     """Without an audio source to send, a routed audio m-line is answered recvonly."""
-    routes = "\n[sink rec]\ntype = record\npath = /tmp/unused.mkv\n" \
+    routes = "\n[sink rec]\ntype = record\npath = {dir}/talk.mkv\n" \
              "\n[route talk]\nfrom = peers.audio\nto = rec\n"
-    async with Daemon(config(routes, tone=False)) as daemon:
-        sender = await Sender(daemon.url).connect()
-        try:
-            check(sender.direction("audio") == "recvonly",
-                  f"audio answered {sender.direction('audio')}")
-            check(sender.direction("video") is None, "a video m-line appeared")
-            await wait_until_async(lambda: incoming_bytes(daemon, "audio"), 5000, 10)
-        finally:
-            await sender.close()
+    with tempfile.TemporaryDirectory() as d:
+        async with Daemon(config(routes.format(dir=d), tone=False)) as daemon:
+            sender = await Sender(daemon.url).connect()
+            try:
+                check(sender.direction("audio") == "recvonly",
+                      f"audio answered {sender.direction('audio')}")
+                check(sender.direction("video") is None, "a video m-line appeared")
+                await wait_until_async(lambda: incoming_bytes(daemon, "audio"), 5000, 10)
+            finally:
+                await sender.close()
 
 
 async def test_no_route_no_receive():
@@ -226,45 +275,86 @@ async def test_no_route_no_receive():
 async def test_viewer_not_received():
     """A viewer-token peer only watches: its audio is not taken (the m-line is
     answered sendonly), a driver's is."""
-    routes = "\n[sink rec]\ntype = record\npath = /tmp/unused.mkv\n" \
+    routes = "\n[sink rec]\ntype = record\npath = {dir}/talk-%H%M%S.mkv\n" \
              "\n[route talk]\nfrom = peers.audio\nto = rec\n"
-    async with Daemon(config(routes, tokens=True)) as daemon:
-        viewer = await Sender(daemon.url, token=VIEWER).connect()
-        try:
-            check(viewer.direction("audio") == "sendonly",
-                  f"viewer's audio answered {viewer.direction('audio')}")
-            await wait_until(lambda: "peer 1: connected" in daemon.output(), 10)
-            driver = await Sender(daemon.url, token=DRIVER).connect()
+    with tempfile.TemporaryDirectory() as d:
+        async with Daemon(config(routes.format(dir=d), tokens=True)) as daemon:
+            viewer = await Sender(daemon.url, token=VIEWER).connect()
             try:
-                check(driver.direction("audio") == "sendrecv",
-                      f"driver's audio answered {driver.direction('audio')}")
-                await wait_until(lambda: "peer 2: receiving audio" in daemon.output(), 10)
-                check("peer 1: receiving" not in daemon.output(), "the viewer's audio was taken")
+                check(viewer.direction("audio") == "sendonly",
+                      f"viewer's audio answered {viewer.direction('audio')}")
+                await wait_until(lambda: "peer 1: connected" in daemon.output(), 10)
+                await asyncio.sleep(1)  # a window in which the viewer's audio would arrive
+                check(not list(Path(d).iterdir()), "the viewer's audio was recorded")
+                driver = await Sender(daemon.url, token=DRIVER).connect()
+                try:
+                    check(driver.direction("audio") == "sendrecv",
+                          f"driver's audio answered {driver.direction('audio')}")
+                    await wait_until(lambda: "peer 2: receiving audio" in daemon.output(), 10)
+                    check("peer 1: receiving" not in daemon.output(),
+                          "the viewer's audio was taken")
+                finally:
+                    await driver.close()
             finally:
-                await driver.close()
-        finally:
-            await viewer.close()
+                await viewer.close()
 
 
-async def test_video_received(codec):
-    """peers.video routed: a VP8 or H.264 camera from the peer arrives."""
-    routes = "\n[sink screen]\ntype = record\npath = /tmp/unused.mkv\n" \
+async def test_video_recorded(codec, name):
+    """peers.video routed to a record sink: a VP8 or H.264 camera from the
+    peer arrives, the sink joining asks the peer for a key frame, and the file
+    holds that video."""
+    routes = "\n[sink screen]\ntype = record\npath = {dir}/cam-%H%M%S.mkv\n" \
              "\n[route show]\nfrom = peers.video\nto = screen\n"
-    async with Daemon(config(routes)) as daemon:
-        sender = await Sender(daemon.url, audio=False, video=True,
-                              video_codec=f"video/{codec}").connect()
-        try:
-            check(sender.direction("video") == "sendrecv",
-                  f"video answered {sender.direction('video')}")
-            await wait_until(
-                lambda: f"receiving video ({'H264' if codec == 'H264' else codec}"
-                in daemon.output(), 10)
-            await wait_until_async(lambda: incoming_bytes(daemon, "video"), 20000, 10)
-            text = await metrics(daemon)
-            check(sample(text, "rtcbotd_peer_incoming_frames_total", kind="video") > 5,
-                  "no video frames counted")
-        finally:
-            await sender.close()
+    with tempfile.TemporaryDirectory() as d:
+        async with Daemon(config(routes.format(dir=d))) as daemon:
+            PLIS.clear()
+            sender = await Sender(daemon.url, audio=False, video=True,
+                                  video_codec=f"video/{codec}").connect()
+            try:
+                check(sender.direction("video") == "sendrecv",
+                      f"video answered {sender.direction('video')}")
+                await wait_until(lambda: f"receiving video ({codec}" in daemon.output(), 10)
+                await wait_until(lambda: PLIS, 5)  # the sink joined: a PLI reached aiortc
+                await asyncio.sleep(SEND_S)  # what the recording must hold
+                text = await metrics(daemon)
+                frames = sample(text, "rtcbotd_peer_incoming_frames_total", kind="video")
+                check(frames > SEND_S * 15, f"{frames} video frames counted in {SEND_S} s")
+                check(len(PLIS) <= SEND_S + 3, f"{len(PLIS)} key frames asked for in {SEND_S} s")
+            finally:
+                await sender.close()
+            await wait_until(lambda: "peer 1: gone" in daemon.output(), 10)
+            duration, text = await finished_recording(d)
+            note(f"recording: {duration:.2f} s for {SEND_S} s sent; {len(PLIS)} PLI(s)")
+            check(name in text, f"not {name}: {text}")
+            check(abs(duration - SEND_S) <= 1.5, f"recording of {duration} s for {SEND_S} s")
+
+
+async def test_audio_and_video_recorded():
+    """peers.audio and peers.video to one record sink: the peer's microphone
+    and camera are both recorded (the sink writes a file per stream)."""
+    routes = "\n[sink rec]\ntype = record\npath = {dir}/peer-%H%M%S.mkv\n" \
+             "\n[route from-peers]\nfrom = peers.audio;peers.video\nto = rec\n"
+    with tempfile.TemporaryDirectory() as d:
+        async with Daemon(config(routes.format(dir=d))) as daemon:
+            sender = await Sender(daemon.url, audio=True, video=True,
+                                  video_codec="video/VP8").connect()
+            try:
+                await wait_until(lambda: "receiving video" in daemon.output()
+                                 and "receiving audio" in daemon.output(), 10)
+                await asyncio.sleep(2)  # something to record
+            finally:
+                await sender.close()
+            await wait_until(lambda: "peer 1: gone" in daemon.output(), 10)
+            found = {}
+
+            def both_readable():
+                files = sorted(Path(d).glob("*.mkv"))
+                found["texts"] = [discover(f) for f in files]
+                return len(files) == 2 and all(duration for duration, _ in found["texts"])
+
+            await wait_until(both_readable, 20, interval=0.5)
+            texts = " ".join(text for _, text in found["texts"])
+            check("Opus" in texts and "VP8" in texts, f"not Opus and VP8: {texts}")
 
 
 async def wait_until_async(get, at_least, timeout):
@@ -285,6 +375,7 @@ if __name__ == "__main__":
         ("audio only: recvonly", test_audio_only_recvonly),
         ("no peers.audio route: not received", test_no_route_no_receive),
         ("viewer token: not received", test_viewer_not_received),
-        ("peer video VP8", lambda: test_video_received("VP8")),
-        ("peer video H264", lambda: test_video_received("H264")),
+        ("peer video VP8 recorded", lambda: test_video_recorded("VP8", "VP8")),
+        ("peer video H264 recorded", lambda: test_video_recorded("H264", "H.264")),
+        ("peer audio and video both recorded", test_audio_and_video_recorded),
     ])
