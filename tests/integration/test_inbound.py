@@ -127,7 +127,7 @@ class Sender:
         self.pc = None
         self.answer = None
 
-    async def connect(self):
+    async def connect(self, timeout=10):
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc.createDataChannel("default")
         if self.video:
@@ -143,7 +143,7 @@ class Sender:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
         async with aiohttp.ClientSession() as s:
             async with s.post(self.url + "connect", data=json.dumps(offer), headers=headers,
-                              timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                              timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                 if resp.status != 200:
                     raise HTTPStatusError(resp.status, resp.headers, await resp.text())
                 self.answer = await resp.json()
