@@ -357,6 +357,27 @@ async def test_audio_and_video_recorded():
             check("Opus" in texts and "VP8" in texts, f"not Opus and VP8: {texts}")
 
 
+async def test_video_decoded_by_gst_sink():
+    """peers.video → a gst sink (the escape hatch; display decodes the same
+    way): the peer's frames arrive decoded, here written as JPEG files."""
+    with tempfile.TemporaryDirectory() as d:
+        pipeline = f"videoconvert ! jpegenc ! multifilesink location={d}/frame-%05d.jpg " \
+                   "max-files=20"
+        routes = f"\n[sink frames]\ntype = gst\npipeline = {pipeline}\n" \
+                 "\n[route show]\nfrom = peers.video\nto = frames\n"
+        async with Daemon(config(routes)) as daemon:
+            sender = await Sender(daemon.url, audio=False, video=True,
+                                  video_codec="video/VP8").connect()
+            try:
+                await wait_until(lambda: len(list(Path(d).glob("frame-*.jpg"))) >= 10, 15)
+            finally:
+                await sender.close()
+        frames = sorted(Path(d).glob("frame-*.jpg"))
+        data = frames[-1].read_bytes()
+        check(data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9", "not a JPEG")
+        note(f"{len(frames)} decoded frames of the peer's camera")
+
+
 async def wait_until_async(get, at_least, timeout):
     """Polls the coroutine function @get until it returns >= @at_least."""
     deadline = time.monotonic() + timeout
@@ -378,4 +399,5 @@ if __name__ == "__main__":
         ("peer video VP8 recorded", lambda: test_video_recorded("VP8", "VP8")),
         ("peer video H264 recorded", lambda: test_video_recorded("H264", "H.264")),
         ("peer audio and video both recorded", test_audio_and_video_recorded),
+        ("peer video decoded by a gst sink", test_video_decoded_by_gst_sink),
     ])
