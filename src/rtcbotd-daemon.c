@@ -114,24 +114,48 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
 }
 
-/* Main context: a stream @peer sends flows; each media sink that a route from
- * peers.audio or peers.video names gets a pad of it. */
+/* Main context: each media sink that a route from peers.audio or peers.video
+ * names, except those in @fed (may be NULL), gets a pad of @inbound, a stream @peer sends. */
 static void
-on_peer_stream (RtcbotdPeer *peer, gpointer inbound, RtcbotdDaemon *self)
+feed_stream (RtcbotdDaemon *self, RtcbotdPeer *peer, RtcbotdInbound *inbound, GPtrArray *fed)
 {
   RtcbotdKind kind = rtcbotd_inbound_get_kind (inbound);
   g_autoptr (GPtrArray) sinks = rtcbotd_daemon_get_peer_sinks (self, kind);
 
   for (guint i = 0; i < sinks->len; i++)
     {
-      g_autoptr (GstPad) pad = rtcbotd_inbound_acquire_pad (inbound);
+      g_autoptr (GstPad) pad = NULL;
       g_autoptr (GError) error = NULL;
+      if (fed && g_ptr_array_find (fed, sinks->pdata[i], NULL))
+        continue;
+      pad = rtcbotd_inbound_acquire_pad (inbound);
       if (!rtcbotd_media_sink_add_peer_stream (sinks->pdata[i], rtcbotd_peer_get_id (peer), pad,
                                                &error))
         g_warning ("peer %u: its %s does not go to %s: %s", rtcbotd_peer_get_id (peer),
                    rtcbotd_kind_to_string (kind),
                    rtcbotd_media_sink_get_config (sinks->pdata[i])->label, error->message);
     }
+}
+
+/* Main context: a stream @peer sends flows. */
+static void
+on_peer_stream (RtcbotdPeer *peer, gpointer inbound, RtcbotdDaemon *self)
+{
+  feed_stream (self, peer, inbound, NULL);
+}
+
+/* Main context, after a reload: media sinks it built (not in @kept) get the
+ * streams connected peers already send. */
+static void
+feed_new_sinks (RtcbotdDaemon *self, GPtrArray *kept)
+{
+  GHashTableIter iter;
+  gpointer peer;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &peer))
+    for (guint i = 0; i < rtcbotd_peer_get_streams (peer)->len; i++)
+      feed_stream (self, peer, rtcbotd_peer_get_streams (peer)->pdata[i], kept);
 }
 
 /* Main context: the peer's streams leave the sinks (recordings are finished)
@@ -643,6 +667,7 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
   g_autoptr (GPtrArray) built
       = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   g_autoptr (GPtrArray) built_sinks = g_ptr_array_new_with_free_func (free_sink_now);
+  g_autoptr (GPtrArray) kept = NULL;
   g_autoptr (GError) local_error = NULL;
 
   if (!self->http || !self->control)
@@ -656,10 +681,13 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
       || !rtcbotd_http_reload (self->http, next, error))
     return FALSE;
   retire_sinks (self, next);
+  /* The sinks still running are fed already; the ones commit_sinks adds are not. */
+  kept = g_ptr_array_copy (self->media_sinks, NULL, NULL);
   commit_sources (self, next, built);
   commit_sinks (self, next, built_sinks);
   old = g_steal_pointer (&self->config);
   self->config = g_steal_pointer (&next);
+  feed_new_sinks (self, kept);
   if (!rtcbotd_control_plane_reload (self->control, self->config, old,
                                      rtcbotd_http_get_server (self->http), &local_error))
     g_warning ("reload: %s", local_error->message);

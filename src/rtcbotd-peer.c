@@ -62,10 +62,11 @@ struct _RtcbotdPeer
   GMainContext *context;
   GstElement *pipeline;
   GstElement *webrtc;
-  GArray *branches;   /* of Branch */
-  GArray *receives;   /* of Receive: set before the answer, then read-only */
-  GPtrArray *sinks;   /* fakesinks for media the peer sends that nothing takes; guarded by lock */
-  GPtrArray *inbound; /* of RtcbotdInbound, streams it sends that we take; guarded by lock */
+  GArray *branches;     /* of Branch */
+  GArray *receives;     /* of Receive: set before the answer, then read-only */
+  GPtrArray *sinks;     /* fakesinks for media the peer sends that nothing takes; guarded by lock */
+  GPtrArray *inbound;   /* of RtcbotdInbound, streams it sends that we take; guarded by lock */
+  GPtrArray *announced; /* of RtcbotdInbound: those "stream" announced; main context */
   RtcbotdChannels *channels;
   GTask *answer_task;
   guint gathering_timeout_id;
@@ -107,6 +108,7 @@ rtcbotd_peer_finalize (GObject *object)
   g_array_unref (self->branches);
   g_ptr_array_unref (self->sinks);
   g_ptr_array_unref (self->inbound);
+  g_ptr_array_unref (self->announced);
   g_array_unref (self->receives);
   if (self->channels)
     rtcbotd_channels_close (self->channels);
@@ -169,6 +171,7 @@ rtcbotd_peer_init (RtcbotdPeer *self)
   g_array_set_clear_func (self->branches, (GDestroyNotify)branch_clear);
   self->sinks = g_ptr_array_new ();
   self->inbound = g_ptr_array_new ();
+  self->announced = g_ptr_array_new ();
   self->receives = g_array_new (FALSE, TRUE, sizeof (Receive));
   g_array_set_clear_func (self->receives, (GDestroyNotify)receive_clear);
   g_mutex_init (&self->lock);
@@ -201,6 +204,12 @@ rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source)
     if (g_array_index (self->branches, Branch, i).track.source == source)
       return TRUE;
   return FALSE;
+}
+
+GPtrArray *
+rtcbotd_peer_get_streams (RtcbotdPeer *self)
+{
+  return self->announced;
 }
 
 /* Main context: the stream whose elements hold @object, or NULL. */
@@ -330,6 +339,7 @@ stream_added (gpointer user_data)
                  rtcbotd_kind_to_string (rtcbotd_inbound_get_kind (h->inbound)),
                  rtcbotd_codec_to_string (rtcbotd_inbound_get_codec (h->inbound)),
                  rtcbotd_inbound_get_ssrc (h->inbound));
+      g_ptr_array_add (h->peer->announced, h->inbound);
       g_signal_emit (h->peer, signals[SIGNAL_STREAM], 0, h->inbound);
     }
   g_object_unref (h->peer);
@@ -897,6 +907,7 @@ finish_close (RtcbotdPeer *self)
   g_ptr_array_set_size (self->sinks, 0);
   /* Nothing pushes into them now that webrtcbin has stopped; the daemon took
    * them off their sinks when the peer started closing. */
+  g_ptr_array_set_size (self->announced, 0);
   for (guint i = 0; i < self->inbound->len; i++)
     rtcbotd_inbound_free (self->inbound->pdata[i]);
   g_ptr_array_set_size (self->inbound, 0);

@@ -77,6 +77,9 @@ gboolean rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source);
 /** Returns TRUE when @object is one of the peer's elements or inside one. */
 gboolean rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object);
 
+/** Returns the streams (of RtcbotdInbound) "stream" announced: the peer's, until it closes. */
+GPtrArray *rtcbotd_peer_get_streams (RtcbotdPeer *self);
+
 /** Counts an error that @object, an element of a stream the peer sends, posted; FALSE when
  * @object is not in one (then it is the peer's own). */
 gboolean rtcbotd_peer_count_stream_error (RtcbotdPeer *self, GstObject *object);

@@ -378,6 +378,37 @@ async def test_video_decoded_by_gst_sink():
         note(f"{len(frames)} decoded frames of the peer's camera")
 
 
+async def test_reload_rebuilds_sink():
+    """A reload that rebuilds the record sink (a new path): the connected
+    peer keeps sending, its stream goes on into the new sink's file, and a
+    peer connecting after it is recorded there too."""
+    routes = "\n[sink rec]\ntype = record\npath = {dir}/{name}-%H%M%S.mkv\n" \
+             "\n[route talk]\nfrom = peers.audio\nto = rec\n"
+    with tempfile.TemporaryDirectory() as d:
+        async with Daemon(config(routes.format(dir=d, name="before"))) as daemon:
+            first = await Sender(daemon.url).connect()
+            second = None
+            try:
+                await daemon.wait_output("[sink rec]: writing", timeout=10)
+                daemon.reload(config(routes.format(dir=d, name="after")))
+                await daemon.wait_output("configuration reloaded", timeout=10)
+                await daemon.wait_output("[sink rec]: writing", count=2, timeout=10)
+                second = await Sender(daemon.url).connect()
+                await daemon.wait_output("[sink rec]: writing", count=3, timeout=10)
+                await asyncio.sleep(1)  # something for the files to hold
+            finally:
+                await first.close()
+                if second:
+                    await second.close()
+            await daemon.wait_peers(0, timeout=10)
+        names = sorted(p.name.split("-")[0] + "-" + p.name.split("-", 2)[2] for p in
+                       Path(d).glob("*.mkv"))
+        check(names == ["after-peer1-audio.mkv", "after-peer2-audio.mkv",
+                        "before-peer1-audio.mkv"], f"files: {names}")
+        check("peer 1: closing" not in daemon.output().split("configuration reloaded")[1]
+              .split("peer 2: offer")[0], "the reload closed the sending peer")
+
+
 async def wait_until_async(get, at_least, timeout):
     """Polls the coroutine function @get until it returns >= @at_least."""
     deadline = time.monotonic() + timeout
@@ -400,4 +431,5 @@ if __name__ == "__main__":
         ("peer video H264 recorded", lambda: test_video_recorded("H264", "H.264")),
         ("peer audio and video both recorded", test_audio_and_video_recorded),
         ("peer video decoded by a gst sink", test_video_decoded_by_gst_sink),
+        ("reload rebuilds the sink: streams go on into it", test_reload_rebuilds_sink),
     ])
