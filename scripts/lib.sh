@@ -17,8 +17,8 @@ RUNTIME_PACKAGES=(
   gstreamer1.0-x glib-networking gstreamer1.0-alsa
 )
 TEST_PACKAGES=(
-  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format socat
-  systemd systemd-container groff-base man-db python3-prometheus-client openssl
+  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format clang socat
+  systemd systemd-container groff-base man-db python3-prometheus-client openssl coturn
   gstreamer1.0-plugins-base-apps
 )
 

@@ -5,10 +5,21 @@
 #include <string.h>
 
 #include "rtcbotd-error.h"
+#include "rtcbotd-ice-server.h"
 
-static const char *const daemon_keys[]
-    = { "listen", "web-root",     "max-peers",       "peer-timeout", "control", "control-token",
-        "token",  "viewer-token", "tls-certificate", "tls-key",      NULL };
+static const char *const daemon_keys[] = { "listen",
+                                           "web-root",
+                                           "max-peers",
+                                           "peer-timeout",
+                                           "control",
+                                           "control-token",
+                                           "token",
+                                           "viewer-token",
+                                           "tls-certificate",
+                                           "tls-key",
+                                           "ice-servers",
+                                           "ice-transport-policy",
+                                           NULL };
 static const char *const controls[] = { "single", "shared", NULL };
 
 /* A token travels in an Authorization header, a URL and a cookie: printable
@@ -116,6 +127,46 @@ parse_tls (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GErr
   return TRUE;
 }
 
+/* Reads the STUN/TURN servers (separated by spaces or ';') and the transport policy. */
+static gboolean
+parse_ice (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  static const char *const policies[] = { "all", "relay", NULL };
+  g_autofree char *text = NULL;
+  g_auto (GStrv) urls = NULL;
+  guint policy;
+  gboolean turn = FALSE;
+
+  if (!rtcbotd_config_reader_get_string (reader, g, "ice-servers", NULL, &text, error)
+      || !rtcbotd_config_reader_get_choice (reader, g, "ice-transport-policy", policies, 0, &policy,
+                                            error))
+    return FALSE;
+  urls = g_regex_split_simple ("[\\s;]+", text ? g_strstrip (text) : "", 0, 0);
+  for (guint i = 0; urls[i]; i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      RtcbotdIceServer *server;
+
+      if (!*urls[i])
+        continue;
+      if (!(server = rtcbotd_ice_server_parse (urls[i], &local_error)))
+        {
+          rtcbotd_config_reader_error (reader, error, g, "ice-servers", "%s", local_error->message);
+          return FALSE;
+        }
+      turn |= server->scheme != RTCBOTD_ICE_STUN;
+      g_ptr_array_add (self->ice_servers, server);
+    }
+  self->ice_relay_only = policy == 1;
+  if (self->ice_relay_only && !turn)
+    {
+      rtcbotd_config_reader_error (reader, error, g, "ice-transport-policy",
+                                   "relay needs a TURN server (turn: or turns:) in ice-servers");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 parse_web_root (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
 {
@@ -157,7 +208,7 @@ rtcbotd_config_parse_daemon (RtcbotdConfig *self, RtcbotdConfigReader *reader, G
       || !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers, error)
       || !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
                                           &self->peer_timeout, error)
-      || !parse_tls (self, reader, g, error))
+      || !parse_tls (self, reader, g, error) || !parse_ice (self, reader, g, error))
     return FALSE;
   self->control = control;
   if (!rtcbotd_config_set_listen (self, listen, &local_error))

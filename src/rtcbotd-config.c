@@ -9,6 +9,7 @@
 #include "rtcbotd-config-media.h"
 #include "rtcbotd-config-reader.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-ice-server.h"
 
 static const char *const route_keys[] = { "from", "to", "map", "failsafe", NULL };
 
@@ -51,6 +52,7 @@ rtcbotd_config_free (RtcbotdConfig *self)
   g_ptr_array_unref (self->sources);
   g_ptr_array_unref (self->endpoints);
   g_ptr_array_unref (self->media_sinks);
+  g_clear_pointer (&self->ice_servers, g_ptr_array_unref);
   g_ptr_array_unref (self->routes);
   g_free (self);
 }
@@ -638,6 +640,7 @@ rtcbotd_config_load_data (const char *data, const char *name, GError **error)
   self->media_sinks
       = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_media_sink_config_free);
   self->routes = g_ptr_array_new_with_free_func ((GDestroyNotify)route_config_free);
+  self->ice_servers = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_ice_server_free);
   groups = rtcbotd_config_reader_get_groups (reader);
   have_daemon = g_strv_contains ((const char *const *)groups, "daemon");
   if (!have_daemon && !rtcbotd_config_parse_daemon (self, reader, error))

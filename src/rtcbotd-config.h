@@ -241,6 +241,10 @@ typedef struct
   char *viewer_token;    /* a token that may only watch; NULL: none (needs token) */
   char *tls_certificate; /* PEM file; NULL: plain HTTP (then tls_key is NULL too) */
   char *tls_key;         /* PEM file with the certificate's private key */
+
+  /* Connectivity (docs/config.md "ice-servers"). */
+  GPtrArray *ice_servers;  /* of RtcbotdIceServer, for webrtcbin and the peers; empty: none */
+  gboolean ice_relay_only; /* ice-transport-policy = relay: only TURN-relayed paths */
 } RtcbotdConfig;
 
 /** Loads and validates the configuration file at @path. */

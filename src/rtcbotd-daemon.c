@@ -6,12 +6,12 @@
 
 #include "rtcbotd-build-config.h"
 #include "rtcbotd-control-plane.h"
-#include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
 #include "rtcbotd-inbound.h"
 #include "rtcbotd-media-sink.h"
 #include "rtcbotd-metrics.h"
+#include "rtcbotd-peer-streams.h"
 #include "rtcbotd-peer.h"
 #include "rtcbotd-process.h"
 #include "rtcbotd-sdp.h"
@@ -305,9 +305,8 @@ build_sources (RtcbotdDaemon *self, GError **error)
       if (!(source = rtcbotd_source_new (c, self->pipeline, 0, error)))
         return FALSE;
       g_ptr_array_add (self->sources, source);
-      chain = rtcbotd_source_describe (source);
-      g_message ("[source %s]: %s %s, %s", c->name, rtcbotd_kind_to_string (c->kind),
-                 c->type == RTCBOTD_SOURCE_TEST_VIDEO ? "test pattern" : "test tone", chain);
+      chain = rtcbotd_source_describe_chain (source);
+      g_message ("[source %s]: %s", c->name, chain);
     }
   return TRUE;
 }
@@ -340,11 +339,14 @@ new_sink (RtcbotdDaemon *self, const RtcbotdMediaSinkConfig *c, guint generation
   RtcbotdMediaSink *sink = rtcbotd_media_sink_new (c, self->pipeline, generation, error);
 
   if (sink)
-    g_message ("%s: %s", c->label,
-               c->type == RTCBOTD_MEDIA_SINK_RECORD    ? c->path
-               : c->type == RTCBOTD_MEDIA_SINK_GST     ? c->pipeline
-               : c->type == RTCBOTD_MEDIA_SINK_SPEAKER ? "speaker"
-                                                       : "display");
+    g_message ("%s: %s %s", c->label,
+               (const char *[]){ "record to", "speaker,", "display,", "gst," }[c->type],
+               c->type == RTCBOTD_MEDIA_SINK_RECORD ? c->path
+               : c->type == RTCBOTD_MEDIA_SINK_GST  ? c->pipeline
+               : c->output == RTCBOTD_OUTPUT_ALSA   ? "alsa"
+               : c->output == RTCBOTD_OUTPUT_PULSE  ? "pulse"
+               : c->output == RTCBOTD_OUTPUT_KMS    ? "kms"
+                                                    : "auto");
   return sink;
 }
 
@@ -727,7 +729,8 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
 /* Plans which source each offered m-line carries: video m-lines take the
  * routed video sources in order, audio m-lines the audio ones. */
 static GArray *
-plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GString *unserved)
+plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, const char *only, gboolean *has_data,
+             GString *unserved)
 {
   GArray *tracks = g_array_new (FALSE, TRUE, sizeof (RtcbotdPeerTrack));
   guint next[2] = { 0, 0 }; /* next source index to try, per kind */
@@ -751,6 +754,7 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
           const RtcbotdSdpCodec *offered;
           RtcbotdPeerTrack track = { .mline = m, .source = source };
           if (rtcbotd_source_get_config (source)->kind != kind
+              || (only && !g_str_equal (rtcbotd_source_get_config (source)->name, only))
               || !rtcbotd_config_source_routed_to_peers (self->config,
                                                          rtcbotd_source_get_config (source)->name))
             continue;
@@ -772,63 +776,6 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
   return tracks;
 }
 
-/* The codecs rtcbotd takes that @media offers, one payload type each, as RTP
- * caps in the offer's order of preference; empty when none. */
-static GstCaps *
-receivable_codecs (const RtcbotdSdpMedia *media)
-{
-  static const RtcbotdCodec codecs[]
-      = { RTCBOTD_CODEC_OPUS, RTCBOTD_CODEC_VP8, RTCBOTD_CODEC_H264 };
-  GstCaps *caps = gst_caps_new_empty ();
-
-  for (guint i = 0; i < media->codecs->len; i++)
-    for (guint k = 0; k < G_N_ELEMENTS (codecs); k++)
-      if (rtcbotd_sdp_media_find_receivable (media, codecs[k]) == media->codecs->pdata[i])
-        gst_caps_append (caps, rtcbotd_encoder_rtp_caps (
-                                   codecs[k], ((RtcbotdSdpCodec *)media->codecs->pdata[i])->pt));
-  return caps;
-}
-
-static void
-caps_unref_nullable (gpointer caps)
-{
-  if (caps)
-    gst_caps_unref (caps);
-}
-
-/* Plans which offered m-lines the peer may send on: audio or video it sends
- * (sendrecv, sendonly) that a route takes from peers.audio or peers.video.
- * Returns the codecs per m-line (NULL where it may not send). A viewer only
- * watches: it never talks through the robot or shows itself on it. */
-static GPtrArray *
-plan_receives (RtcbotdDaemon *self, const RtcbotdSdp *sdp, RtcbotdRole role, GString *unserved)
-{
-  GPtrArray *receives = g_ptr_array_new_with_free_func (caps_unref_nullable);
-
-  g_ptr_array_set_size (receives, sdp->media->len);
-  for (guint m = 0; m < sdp->media->len; m++)
-    {
-      const RtcbotdSdpMedia *media = sdp->media->pdata[m];
-      RtcbotdKind kind
-          = g_str_equal (media->kind, "audio") ? RTCBOTD_KIND_AUDIO : RTCBOTD_KIND_VIDEO;
-      g_autoptr (GstCaps) caps = NULL;
-
-      if (media->rejected || !media->wants_send
-          || (!g_str_equal (media->kind, "audio") && !g_str_equal (media->kind, "video"))
-          || !rtcbotd_config_peers_media_routed (self->config, kind) || role == RTCBOTD_ROLE_VIEWER)
-        continue;
-      caps = receivable_codecs (media);
-      if (gst_caps_is_empty (caps))
-        g_string_append_printf (unserved,
-                                "%sm-line %u (%s) sends none of the codecs rtcbotd takes "
-                                "(opus, VP8, H264)",
-                                unserved->len ? "; " : "", m, media->kind);
-      else
-        receives->pdata[m] = g_steal_pointer (&caps);
-    }
-  return receives;
-}
-
 /* Counts a failed /connect by the HTTP status its error maps to. */
 static void
 count_refused (RtcbotdDaemon *self, const GError *error)
@@ -842,11 +789,19 @@ count_refused (RtcbotdDaemon *self, const GError *error)
     self->refused_failed++;
 }
 
+/* What a peer's answer is wanted as: RTCBot's JSON, or WHEP's plain SDP. */
+typedef struct
+{
+  gboolean plain_sdp;
+  guint peer_id;
+} AnswerRequest;
+
 static void
 on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
 {
   RtcbotdPeer *peer = RTCBOTD_PEER (object);
   g_autoptr (GTask) task = user_data;
+  AnswerRequest *request = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autofree char *sdp = rtcbotd_peer_answer_finish (peer, result, &error);
 
@@ -860,18 +815,19 @@ on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
     }
   RTCBOTD_DAEMON (g_task_get_source_object (task))->accepted++;
   g_message ("peer %u: answered", rtcbotd_peer_get_id (peer));
-  g_task_return_pointer (task, rtcbotd_signaling_answer_json (sdp), g_free);
+  if (request->plain_sdp)
+    g_task_return_pointer (task, g_steal_pointer (&sdp), g_free);
+  else
+    g_task_return_pointer (task, rtcbotd_signaling_answer_json (sdp), g_free);
 }
 
-/* Checks the request and plans the peer; returns the tracks to send (and in
- * @receives what the peer may send), or NULL with @error. */
+/* Checks the offer @sdp_text and plans the peer (only source @only's media,
+ * when given: a WHEP player, which sends nothing); returns the tracks to send
+ * (and in @receives what the peer may send), or NULL with @error. */
 static GArray *
-prepare_connect (RtcbotdDaemon *self, GBytes *body, RtcbotdRole role, char **offer,
-                 GPtrArray **receives, GError **error)
+prepare_offer (RtcbotdDaemon *self, const char *sdp_text, const char *only, RtcbotdRole role,
+               char **offer, GPtrArray **receives, GError **error)
 {
-  gsize length;
-  const char *data = g_bytes_get_data (body, &length);
-  g_autofree char *sdp_text = NULL;
   g_autoptr (RtcbotdSdp) sdp = NULL;
   g_autoptr (GString) unserved = g_string_new (NULL);
   GArray *tracks;
@@ -884,13 +840,13 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, RtcbotdRole role, char **off
                    self->config->max_peers);
       return NULL;
     }
-  if (!(sdp_text = rtcbotd_signaling_parse_offer (data, length, error)))
-    return NULL;
   *offer = rtcbotd_sdp_prepare_offer (sdp_text);
   if (!(sdp = rtcbotd_sdp_parse (*offer, error)))
     return NULL;
-  tracks = plan_tracks (self, sdp, &has_data, unserved);
-  *receives = plan_receives (self, sdp, role, unserved);
+  tracks = plan_tracks (self, sdp, only, &has_data, unserved);
+  /* A WHEP player (@only) sends nothing. */
+  *receives
+      = rtcbotd_peer_streams_plan (self->config, sdp, only ? RTCBOTD_ROLE_VIEWER : role, unserved);
   if (unserved->len)
     g_message ("offer: %s", unserved->str);
   for (guint m = 0; m < (*receives)->len; m++)
@@ -909,15 +865,16 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, RtcbotdRole role, char **off
   return tracks;
 }
 
-void
-rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
-                              RtcbotdRole role, GAsyncReadyCallback callback, gpointer user_data)
+/* Creates a peer answering @sdp_text; @task (taken) gets the answer. */
+static void
+start_peer (RtcbotdDaemon *self, const char *sdp_text, const char *only, GInetAddress *local,
+            RtcbotdRole role, GTask *task)
 {
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
   g_autoptr (GError) error = NULL;
   g_autofree char *offer = NULL;
   g_autoptr (GPtrArray) receives = NULL;
-  g_autoptr (GArray) tracks = prepare_connect (self, body, role, &offer, &receives, &error);
+  g_autoptr (GArray) tracks = prepare_offer (self, sdp_text, only, role, &offer, &receives, &error);
+  AnswerRequest *request = g_task_get_task_data (task);
   RtcbotdPeer *peer;
   guint id;
 
@@ -925,15 +882,18 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
     {
       count_refused (self, error);
       g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
       return;
     }
-  id = self->next_peer_id++;
+  id = request->peer_id = self->next_peer_id++;
   if (!(peer = rtcbotd_peer_new (id, self->pipeline, self->config->peer_timeout)))
     {
       g_task_return_new_error (task, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL,
                                "cannot create a webrtcbin");
+      g_object_unref (task);
       return;
     }
+  rtcbotd_peer_use_ice_servers (peer, self->config->ice_servers, self->config->ice_relay_only);
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
   g_signal_connect (peer, "stream", G_CALLBACK (on_peer_stream), self);
@@ -945,7 +905,74 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
   g_message ("peer %u: offer with %u track(s) to send%s", id, tracks->len,
              role == RTCBOTD_ROLE_VIEWER ? " (viewer token: watches only)" : "");
-  rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, g_steal_pointer (&task));
+  rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, task);
+}
+
+static GTask *
+answer_task (RtcbotdDaemon *self, gboolean plain_sdp, GAsyncReadyCallback callback,
+             gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  AnswerRequest *request = g_new0 (AnswerRequest, 1);
+
+  request->plain_sdp = plain_sdp;
+  g_task_set_task_data (task, request, g_free);
+  return task;
+}
+
+void
+rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
+                              RtcbotdRole role, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = answer_task (self, FALSE, callback, user_data);
+  g_autoptr (GError) error = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (body, &length);
+  g_autofree char *sdp_text = rtcbotd_signaling_parse_offer (data, length, &error);
+
+  if (!sdp_text)
+    {
+      count_refused (self, error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  start_peer (self, sdp_text, NULL, local, role, task);
+}
+
+void
+rtcbotd_daemon_answer_sdp_async (RtcbotdDaemon *self, const char *offer, const char *source,
+                                 GInetAddress *local, RtcbotdRole role,
+                                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  start_peer (self, offer, source, local, role, answer_task (self, TRUE, callback, user_data));
+}
+
+char *
+rtcbotd_daemon_answer_sdp_finish (RtcbotdDaemon *self, GAsyncResult *result, guint *peer_id,
+                                  GError **error)
+{
+  AnswerRequest *request = g_task_get_task_data (G_TASK (result));
+
+  *peer_id = request->peer_id;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+rtcbotd_daemon_close_peer (RtcbotdDaemon *self, guint id, const char *reason)
+{
+  RtcbotdPeer *peer = g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
+
+  if (!peer)
+    return FALSE;
+  rtcbotd_peer_close (peer, reason);
+  return TRUE;
+}
+
+RtcbotdPeer *
+rtcbotd_daemon_find_peer (RtcbotdDaemon *self, guint id)
+{
+  return g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
 }
 
 char *
@@ -1103,6 +1130,10 @@ rtcbotd_daemon_status_text (RtcbotdDaemon *self)
                             !playing                                         ? "stopped"
                             : rtcbotd_source_is_up (self->sources->pdata[i]) ? "up"
                                                                              : "down");
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    g_string_append_printf (status, "%s%s %s", i ? ", " : "; sinks: ",
+                            rtcbotd_media_sink_get_config (self->media_sinks->pdata[i])->name,
+                            rtcbotd_media_sink_is_up (self->media_sinks->pdata[i]) ? "up" : "down");
   if (self->control)
     rtcbotd_control_plane_append_status (self->control, status);
   return g_string_free (status, FALSE);

@@ -2,7 +2,10 @@
 #include "rtcbotd-ice.h"
 
 #include <agent.h>
+#include <gst/webrtc/webrtc.h>
 #include <interfaces.h>
+
+#include "rtcbotd-ice-server.h"
 
 struct _RtcbotdIceWatch
 {
@@ -60,6 +63,27 @@ rtcbotd_ice_configure (GstElement *webrtc, GInetAddress *local)
         }
       g_list_free_full (ips, g_free);
     }
+}
+
+/* webrtcbin takes one STUN server but any number of TURN servers. */
+void
+rtcbotd_ice_use_servers (GstElement *webrtc, GPtrArray *servers, gboolean relay_only)
+{
+  gboolean have_stun = FALSE;
+
+  for (guint i = 0; i < servers->len; i++)
+    {
+      const RtcbotdIceServer *server = servers->pdata[i];
+      g_autofree char *uri = rtcbotd_ice_server_to_gst_uri (server);
+      gboolean added = FALSE;
+
+      if (server->scheme == RTCBOTD_ICE_STUN && !have_stun)
+        g_object_set (webrtc, "stun-server", uri, NULL), have_stun = TRUE;
+      else if (server->scheme != RTCBOTD_ICE_STUN)
+        g_signal_emit_by_name (webrtc, "add-turn-server", uri, &added);
+    }
+  if (relay_only)
+    g_object_set (webrtc, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY, NULL);
 }
 
 /* Streaming thread: any packet from the peer (RTCP, SCTP) proves it is alive. */

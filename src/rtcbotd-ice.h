@@ -18,6 +18,10 @@ typedef struct _RtcbotdIceWatch RtcbotdIceWatch;
 /** Applies rtcbotd's libnice settings to @webrtc; @local is the address the offer came to. */
 void rtcbotd_ice_configure (GstElement *webrtc, GInetAddress *local);
 
+/** Gives @webrtc the STUN/TURN @servers (of RtcbotdIceServer; STUN: the first) and,
+ * with @relay_only, the relay-only transport policy; before it gathers. */
+void rtcbotd_ice_use_servers (GstElement *webrtc, GPtrArray *servers, gboolean relay_only);
+
 /** Starts watching the packets that arrive on @webrtc's ICE transports. */
 RtcbotdIceWatch *rtcbotd_ice_watch_new (GstElement *webrtc);
 

@@ -9,14 +9,14 @@
  */
 #include "rtcbotd-media-sink.h"
 
-#include <gst/video/video.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "rtcbotd-backoff.h"
-#include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-recorder.h"
 #include "rtcbotd-sink-bin.h"
+#include "rtcbotd-sink-input.h"
 #include "rtcbotd-sink-output.h"
 
 /* Devices and directories come back (a USB speaker replugged, a disk mounted). */
@@ -26,8 +26,6 @@
 #define WAIT_PLAYING_MS 50
 /* How long a peer's recording may take to finish after the peer left. */
 #define PEER_FINISH_MS 5000
-/* How long unlinking an input may wait for the buffer in flight. */
-#define UNLINK_TIMEOUT_US (500 * G_TIME_SPAN_MILLISECOND)
 
 typedef struct
 {
@@ -35,29 +33,12 @@ typedef struct
   gint64 deadline; /* monotonic µs: then it is freed, finished or not */
 } Finishing;
 
-typedef struct
-{
-  RtcbotdMediaSink *sink;
-  RtcbotdSource *source; /* NULL for a peer's stream */
-  guint peer_id;
-  RtcbotdCodec codec;
-  GstPad *upstream;          /* the source's tee pad, or the peer's pad (a reference) */
-  GstPad *target;            /* record, a source: its recorder's stream pad, while the bin runs */
-  GstPad *ghost;             /* our pad on the bin, while linked */
-  GstPad *guard;             /* the src pad of our first queue: its flow tells if we failed */
-  GstElement *chain;         /* speaker, display, gst: the decoder (a reference) */
-  GstPad *mixer_pad;         /* speaker, gst audio: our audiomixer pad */
-  RtcbotdRecorder *recorder; /* record: a peer's own file */
-  gboolean linked;           /* guarded by the sink's lock (set by an idle probe) */
-  gulong unlink_probe;
-} Input;
-
 struct _RtcbotdMediaSink
 {
   const RtcbotdMediaSinkConfig *config;
   GstElement *pipeline;
   char *prefix;              /* the bin's name: "sink-rec", "sink-rec.2" after a reload */
-  GPtrArray *inputs;         /* of Input */
+  GPtrArray *inputs;         /* of RtcbotdSinkInput */
   GstElement *bin;           /* NULL while down */
   gboolean running;          /* the bin plays and the inputs are linked */
   gboolean started;          /* tried to start at least once */
@@ -66,14 +47,15 @@ struct _RtcbotdMediaSink
   guint finishing_id;        /* checks them every second */
   GstElement *mixer;         /* speaker, gst audio */
   GstElement *output;        /* speaker, display, gst: converter and output (a reference) */
-  Input *active;             /* display, gst video: the input shown */
+  RtcbotdSinkInput *active;  /* display, gst video: the input shown */
   RtcbotdBackoff *backoff;
   guint wait_id;
   char *reason; /* why the sink is down; NULL while up */
   guint64 errors;
-  guint64 files; /* of recorders already freed */
+  atomic_uint_least64_t played; /* buffers that reached the output (streaming threads) */
+  guint64 files;                /* of recorders already freed */
   guint64 bytes;
-  GMutex lock; /* guards what streaming threads touch: below, and Input.linked */
+  GMutex lock; /* guards what streaming threads touch: below */
   GCond cond;
   char *error; /* the first error a child posted since the bin started */
   guint error_idle;
@@ -128,8 +110,14 @@ on_error_idle (gpointer user_data)
   self->error_idle = 0;
   error = g_steal_pointer (&self->error);
   g_mutex_unlock (&self->lock);
-  if (error && self->bin)
+  if (error && self->bin && is_record (self))
     fail (self, error);
+  else if (error && self->bin)
+    {
+      g_autofree char *output = rtcbotd_sink_output_describe (self->config);
+      g_autofree char *reason = g_strdup_printf ("output %s: %s", output, error);
+      fail (self, reason);
+    }
   return G_SOURCE_REMOVE;
 }
 
@@ -177,124 +165,6 @@ on_bin_message (GstMessage *message, gpointer user_data)
 
 /* ---- inputs --------------------------------------------------------- */
 
-/* Streaming thread of the input: once our branch has met an error downstream
- * it would return it to a tee every viewer shares, and the tee would stop;
- * swallow the buffer instead (the error itself reaches us as a message). */
-static GstPadProbeReturn
-on_input_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  Input *in = user_data;
-  GstFlowReturn ret;
-
-  if (info->type & GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM)
-    return GST_QUERY_TYPE (GST_PAD_PROBE_INFO_QUERY (info)) == GST_QUERY_ALLOCATION
-               ? GST_PAD_PROBE_DROP /* it would wait for our queue to drain */
-               : GST_PAD_PROBE_OK;
-  ret = gst_pad_get_last_flow_return (in->guard);
-  /* FLUSHING: our queue has pushed nothing yet (or is stopping); not a failure. */
-  return ret >= GST_FLOW_OK || ret == GST_FLOW_FLUSHING ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
-}
-
-/* Streaming thread of the input: a file, a screen or a decoder starts at a
- * key frame; what comes before it could not be decoded. */
-static GstPadProbeReturn
-on_wait_key_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  if (GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info), GST_BUFFER_FLAG_DELTA_UNIT))
-    return GST_PAD_PROBE_DROP;
-  return GST_PAD_PROBE_REMOVE;
-}
-
-static GstPad *
-entry_src (GstPad *target)
-{
-  g_autoptr (GstElement) first = gst_pad_get_parent_element (target);
-  g_autoptr (GstElement) queue = NULL;
-
-  /* A decoder bin names its queue "entry"; a recorder's stream starts with one. */
-  if (GST_IS_BIN (first) && (queue = gst_bin_get_by_name (GST_BIN (first), "entry")))
-    return gst_element_get_static_pad (queue, "src");
-  return gst_element_get_static_pad (first, "src");
-}
-
-/* Main context: links @in to @target, a pad inside the running bin. */
-static gboolean
-link_input (RtcbotdMediaSink *self, Input *in, GstPad *target, GError **error)
-{
-  in->ghost = gst_object_ref (gst_ghost_pad_new (NULL, target));
-  in->guard = entry_src (target);
-  gst_element_add_pad (self->bin, in->ghost);
-  gst_pad_set_active (in->ghost, TRUE);
-  gst_pad_add_probe (in->ghost,
-                     GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST
-                         | GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
-                     on_input_buffer, in, NULL);
-  if (in->codec != RTCBOTD_CODEC_OPUS)
-    gst_pad_add_probe (in->ghost, GST_PAD_PROBE_TYPE_BUFFER, on_wait_key_frame, NULL, NULL);
-  if (GST_PAD_LINK_FAILED (gst_pad_link (in->upstream, in->ghost)))
-    {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "%s: cannot link the %s stream",
-                   self->config->label, rtcbotd_codec_to_string (in->codec));
-      return FALSE;
-    }
-  g_mutex_lock (&self->lock);
-  in->linked = TRUE;
-  g_mutex_unlock (&self->lock);
-  if (in->source)
-    rtcbotd_source_request_key_frame (in->source, in->codec);
-  else
-    gst_pad_push_event (in->ghost,
-                        gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
-  return TRUE;
-}
-
-/* Streaming thread of the input between two buffers (or the main context when idle). */
-static GstPadProbeReturn
-on_upstream_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  Input *in = user_data;
-
-  g_mutex_lock (&in->sink->lock);
-  if (in->linked)
-    gst_pad_unlink (pad, in->ghost);
-  in->linked = FALSE;
-  in->unlink_probe = 0;
-  g_cond_broadcast (&in->sink->cond);
-  g_mutex_unlock (&in->sink->lock);
-  return GST_PAD_PROBE_REMOVE;
-}
-
-/* Main context: takes @in off the bin, never while a buffer is on its way. */
-static void
-unlink_input (RtcbotdMediaSink *self, Input *in)
-{
-  gint64 deadline = g_get_monotonic_time () + UNLINK_TIMEOUT_US;
-  gulong probe;
-
-  if (!in->ghost)
-    return;
-  probe = gst_pad_add_probe (in->upstream, GST_PAD_PROBE_TYPE_IDLE, on_upstream_idle, in, NULL);
-  g_mutex_lock (&self->lock);
-  if (in->linked && probe)
-    in->unlink_probe = probe;
-  while (in->linked && g_cond_wait_until (&self->cond, &self->lock, deadline))
-    ;
-  if (in->linked)
-    {
-      /* Upstream is stuck: unlink anyway rather than hold the main context. */
-      if (in->unlink_probe)
-        gst_pad_remove_probe (in->upstream, in->unlink_probe);
-      gst_pad_unlink (in->upstream, in->ghost);
-      in->linked = FALSE;
-    }
-  g_mutex_unlock (&self->lock);
-  gst_pad_set_active (in->ghost, FALSE);
-  if (self->bin)
-    gst_element_remove_pad (self->bin, in->ghost);
-  g_clear_object (&in->ghost);
-  g_clear_object (&in->guard);
-}
-
 static void
 remove_from_bin (RtcbotdMediaSink *self, GstElement *element)
 {
@@ -308,9 +178,9 @@ remove_from_bin (RtcbotdMediaSink *self, GstElement *element)
 /* Main context: unlinks @in and drops what only it used (its recorder goes
  * to @self->finishing, or is finished and freed in teardown). */
 static void
-detach_input (RtcbotdMediaSink *self, Input *in)
+detach_input (RtcbotdMediaSink *self, RtcbotdSinkInput *in)
 {
-  unlink_input (self, in);
+  rtcbotd_sink_input_unlink (in, self->bin);
   if (in->chain)
     {
       remove_from_bin (self, in->chain);
@@ -326,7 +196,7 @@ detach_input (RtcbotdMediaSink *self, Input *in)
 }
 
 static gboolean
-attach_decoded (RtcbotdMediaSink *self, Input *in, GError **error)
+attach_decoded (RtcbotdMediaSink *self, RtcbotdSinkInput *in, GError **error)
 {
   g_autoptr (GstPad) chain_src = NULL;
   g_autoptr (GstPad) chain_sink = NULL;
@@ -348,11 +218,11 @@ attach_decoded (RtcbotdMediaSink *self, Input *in, GError **error)
     }
   gst_element_sync_state_with_parent (in->chain);
   chain_sink = gst_element_get_static_pad (in->chain, "sink");
-  return link_input (self, in, chain_sink, error);
+  return rtcbotd_sink_input_link (in, self->bin, chain_sink, self->config->label, error);
 }
 
 static char *
-peer_suffix (Input *in)
+peer_suffix (RtcbotdSinkInput *in)
 {
   return g_strdup_printf ("-peer%u-%s", in->peer_id,
                           in->codec == RTCBOTD_CODEC_OPUS ? "audio" : "video");
@@ -360,7 +230,7 @@ peer_suffix (Input *in)
 
 /* Main context: feeds @in into the running bin. */
 static gboolean
-attach_input (RtcbotdMediaSink *self, Input *in, GError **error)
+attach_input (RtcbotdMediaSink *self, RtcbotdSinkInput *in, GError **error)
 {
   g_autoptr (GstPad) target = NULL;
 
@@ -379,16 +249,16 @@ attach_input (RtcbotdMediaSink *self, Input *in, GError **error)
   if (!target && error && !*error)
     g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
                  "%s: a source routed here after the file started", self->config->label);
-  return target && link_input (self, in, target, error);
+  return target && rtcbotd_sink_input_link (in, self->bin, target, self->config->label, error);
 }
 
 /* The input a display or video gst sink shows: the latest peer's stream,
  * else the first routed source. */
-static Input *
+static RtcbotdSinkInput *
 choose_active (RtcbotdMediaSink *self)
 {
   for (guint i = self->inputs->len; i > 0; i--)
-    if (!((Input *)self->inputs->pdata[i - 1])->source)
+    if (!((RtcbotdSinkInput *)self->inputs->pdata[i - 1])->source)
       return self->inputs->pdata[i - 1];
   return self->inputs->len ? self->inputs->pdata[0] : NULL;
 }
@@ -397,7 +267,7 @@ choose_active (RtcbotdMediaSink *self)
 static gboolean
 attach_inputs (RtcbotdMediaSink *self, GError **error)
 {
-  Input *active = shows_one (self) ? choose_active (self) : NULL;
+  RtcbotdSinkInput *active = shows_one (self) ? choose_active (self) : NULL;
 
   if (shows_one (self) && active != self->active)
     {
@@ -410,18 +280,11 @@ attach_inputs (RtcbotdMediaSink *self, GError **error)
     }
   for (guint i = 0; i < self->inputs->len && !shows_one (self); i++)
     {
-      Input *in = self->inputs->pdata[i];
-      if (!in->ghost && !attach_input (self, in, error))
+      RtcbotdSinkInput *in = self->inputs->pdata[i];
+      if (!rtcbotd_sink_input_is_linked (in) && !attach_input (self, in, error))
         return FALSE;
     }
   return TRUE;
-}
-
-static void
-input_free (Input *in)
-{
-  g_clear_object (&in->upstream);
-  g_free (in);
 }
 
 /* ---- the bin --------------------------------------------------------- */
@@ -459,6 +322,16 @@ fail (RtcbotdMediaSink *self, const char *reason)
   rtcbotd_backoff_schedule (self->backoff);
 }
 
+/* Streaming thread of the output: counts what is played, shown or handed to the fragment. */
+static GstPadProbeReturn
+on_played (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcbotdMediaSink *self = user_data;
+
+  atomic_fetch_add_explicit (&self->played, 1, memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
 /* Builds the outputs inside the new bin: the sources' recorder, or the
  * mixer and output a speaker, display or gst sink plays through. */
 static gboolean
@@ -471,7 +344,7 @@ build_outputs (RtcbotdMediaSink *self, GError **error)
     {
       gboolean sources = FALSE;
       for (guint i = 0; i < self->inputs->len; i++)
-        sources |= ((Input *)self->inputs->pdata[i])->source != NULL;
+        sources |= ((RtcbotdSinkInput *)self->inputs->pdata[i])->source != NULL;
       /* Only with sources: an empty splitmuxsink would hold the bin's state
        * change (it waits for data to preroll), and peers' files with it. */
       return rtcbotd_recorder_check_path (self->config, error)
@@ -482,6 +355,8 @@ build_outputs (RtcbotdMediaSink *self, GError **error)
   if (!(self->output = rtcbotd_sink_output_make (self->config, error)))
     return FALSE;
   gst_bin_add (GST_BIN (self->bin), self->output);
+  output_sink = gst_element_get_static_pad (self->output, "sink");
+  gst_pad_add_probe (output_sink, GST_PAD_PROBE_TYPE_BUFFER, on_played, self, NULL);
   if (!rtcbotd_sink_output_is_audio (self->config))
     return TRUE;
   if (!(self->mixer = gst_element_factory_make ("audiomixer", NULL)))
@@ -493,7 +368,6 @@ build_outputs (RtcbotdMediaSink *self, GError **error)
     }
   gst_bin_add (GST_BIN (self->bin), self->mixer);
   mixer_src = gst_element_get_static_pad (self->mixer, "src");
-  output_sink = gst_element_get_static_pad (self->output, "sink");
   return GST_PAD_LINK_SUCCESSFUL (gst_pad_link (mixer_src, output_sink));
 }
 
@@ -512,7 +386,7 @@ start_bin (RtcbotdMediaSink *self, GError **error)
     return FALSE;
   for (guint i = 0; is_record (self) && i < self->inputs->len; i++)
     {
-      Input *in = self->inputs->pdata[i];
+      RtcbotdSinkInput *in = self->inputs->pdata[i];
       /* The file's streams are fixed before it starts; they are linked once it plays. */
       if (in->source
           && !(in->target = rtcbotd_recorder_add_stream (self->recorder, in->codec, error)))
@@ -578,7 +452,7 @@ all_done (RtcbotdMediaSink *self)
     return FALSE;
   for (guint i = 0; i < self->inputs->len; i++)
     {
-      Input *in = self->inputs->pdata[i];
+      RtcbotdSinkInput *in = self->inputs->pdata[i];
       if (in->recorder && !rtcbotd_recorder_is_done (in->recorder))
         return FALSE;
     }
@@ -646,8 +520,8 @@ teardown (RtcbotdMediaSink *self, gboolean finish, gint64 deadline)
       if (self->recorder)
         rtcbotd_recorder_finish (self->recorder);
       for (guint i = 0; i < self->inputs->len; i++)
-        if (((Input *)self->inputs->pdata[i])->recorder)
-          rtcbotd_recorder_finish (((Input *)self->inputs->pdata[i])->recorder);
+        if (((RtcbotdSinkInput *)self->inputs->pdata[i])->recorder)
+          rtcbotd_recorder_finish (((RtcbotdSinkInput *)self->inputs->pdata[i])->recorder);
       g_mutex_lock (&self->lock);
       while (!all_done (self) && g_cond_wait_until (&self->cond, &self->lock, deadline))
         ;
@@ -663,7 +537,7 @@ teardown (RtcbotdMediaSink *self, gboolean finish, gint64 deadline)
     }
   for (guint i = 0; i < self->inputs->len; i++)
     {
-      Input *in = self->inputs->pdata[i];
+      RtcbotdSinkInput *in = self->inputs->pdata[i];
       free_recorder (self, g_steal_pointer (&in->recorder));
       g_clear_object (&in->target);
     }
@@ -697,7 +571,7 @@ rtcbotd_media_sink_new (const RtcbotdMediaSinkConfig *config, GstElement *pipeli
   self->pipeline = pipeline;
   self->prefix = generation ? g_strdup_printf ("sink-%s.%u", config->name, generation)
                             : g_strdup_printf ("sink-%s", config->name);
-  self->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify)input_free);
+  self->inputs = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_sink_input_free);
   self->finishing = g_ptr_array_new_with_free_func (g_free);
   self->backoff = rtcbotd_backoff_new (RETRY_MIN_MS, RETRY_MAX_MS, attempt, self);
   g_mutex_init (&self->lock);
@@ -709,7 +583,7 @@ rtcbotd_media_sink_new (const RtcbotdMediaSinkConfig *config, GstElement *pipeli
 /* Main context: a new input while the bin runs. A record sink starts a new
  * file for its sources (a file's streams are fixed when it starts). */
 static gboolean
-add_running (RtcbotdMediaSink *self, Input *in, GError **error)
+add_running (RtcbotdMediaSink *self, RtcbotdSinkInput *in, GError **error)
 {
   if (!self->running)
     return TRUE;
@@ -747,7 +621,7 @@ check_codec (RtcbotdMediaSink *self, RtcbotdCodec codec, gboolean from_source, G
     }
   for (guint i = 0; from_source && codec != RTCBOTD_CODEC_OPUS && i < self->inputs->len; i++)
     {
-      Input *in = self->inputs->pdata[i];
+      RtcbotdSinkInput *in = self->inputs->pdata[i];
       if (in->source && in->codec != RTCBOTD_CODEC_OPUS)
         {
           g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
@@ -762,47 +636,24 @@ check_codec (RtcbotdMediaSink *self, RtcbotdCodec codec, gboolean from_source, G
 gboolean
 rtcbotd_media_sink_add_source (RtcbotdMediaSink *self, RtcbotdSource *source, GError **error)
 {
-  const RtcbotdSourceConfig *c = rtcbotd_source_get_config (source);
-  RtcbotdCodec codec = c->kind == RTCBOTD_KIND_AUDIO ? RTCBOTD_CODEC_OPUS
-                                                     : rtcbotd_encoder_preferred_codec (c->encoder);
-  Input *in;
-  GstPad *pad;
+  RtcbotdCodec codec = rtcbotd_source_get_preferred_codec (source);
+  RtcbotdSinkInput *in;
+  g_autoptr (GstPad) pad = NULL;
 
   if (!check_codec (self, codec, TRUE, error)
       || !(pad = rtcbotd_source_acquire (source, codec, error)))
     return FALSE;
-  in = g_new0 (Input, 1);
-  in->sink = self;
-  in->source = source;
-  in->codec = codec;
-  in->upstream = pad;
+  in = rtcbotd_sink_input_new (source, 0, codec, pad);
   g_ptr_array_add (self->inputs, in);
   return add_running (self, in, error);
-}
-
-static RtcbotdCodec
-codec_of (GstPad *pad)
-{
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-  const char *name;
-
-  if (!caps)
-    caps = gst_pad_query_caps (pad, NULL);
-  if (!caps || gst_caps_is_empty (caps) || gst_caps_is_any (caps))
-    return RTCBOTD_CODEC_NONE;
-  name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
-  return g_str_equal (name, "video/x-h264")   ? RTCBOTD_CODEC_H264
-         : g_str_equal (name, "video/x-vp8")  ? RTCBOTD_CODEC_VP8
-         : g_str_equal (name, "audio/x-opus") ? RTCBOTD_CODEC_OPUS
-                                              : RTCBOTD_CODEC_NONE;
 }
 
 gboolean
 rtcbotd_media_sink_add_peer_stream (RtcbotdMediaSink *self, guint peer_id, GstPad *pad,
                                     GError **error)
 {
-  RtcbotdCodec codec = codec_of (pad);
-  Input *in;
+  RtcbotdCodec codec = rtcbotd_sink_input_codec_of (pad);
+  RtcbotdSinkInput *in;
 
   if (!check_codec (self, codec, FALSE, error))
     return FALSE;
@@ -813,11 +664,7 @@ rtcbotd_media_sink_add_peer_stream (RtcbotdMediaSink *self, guint peer_id, GstPa
                    codec == RTCBOTD_CODEC_OPUS ? "audio" : "video");
       return FALSE;
     }
-  in = g_new0 (Input, 1);
-  in->sink = self;
-  in->peer_id = peer_id;
-  in->codec = codec;
-  in->upstream = gst_object_ref (pad);
+  in = rtcbotd_sink_input_new (NULL, peer_id, codec, pad);
   g_ptr_array_add (self->inputs, in);
   g_message ("%s: peer %u's %s stream joins", self->config->label, peer_id,
              rtcbotd_codec_to_string (codec));
@@ -831,7 +678,7 @@ rtcbotd_media_sink_remove_peer (RtcbotdMediaSink *self, guint peer_id)
 
   for (guint i = self->inputs->len; i > 0; i--)
     {
-      Input *in = self->inputs->pdata[i - 1];
+      RtcbotdSinkInput *in = self->inputs->pdata[i - 1];
       if (in->source || in->peer_id != peer_id)
         continue;
       detach_input (self, in);
@@ -870,8 +717,9 @@ current_file (RtcbotdMediaSink *self)
   char *location = self->recorder ? rtcbotd_recorder_get_location (self->recorder) : NULL;
 
   for (guint i = self->inputs->len; i > 0 && !location; i--)
-    if (((Input *)self->inputs->pdata[i - 1])->recorder)
-      location = rtcbotd_recorder_get_location (((Input *)self->inputs->pdata[i - 1])->recorder);
+    if (((RtcbotdSinkInput *)self->inputs->pdata[i - 1])->recorder)
+      location = rtcbotd_recorder_get_location (
+          ((RtcbotdSinkInput *)self->inputs->pdata[i - 1])->recorder);
   return location;
 }
 
@@ -892,7 +740,7 @@ count (RtcbotdMediaSink *self, guint64 *files, guint64 *bytes)
   *bytes = self->bytes;
   add_counts (self->recorder, files, bytes);
   for (guint i = 0; i < self->inputs->len; i++)
-    add_counts (((Input *)self->inputs->pdata[i])->recorder, files, bytes);
+    add_counts (((RtcbotdSinkInput *)self->inputs->pdata[i])->recorder, files, bytes);
   for (guint i = 0; i < self->finishing->len; i++)
     add_counts (((Finishing *)self->finishing->pdata[i])->recorder, files, bytes);
 }
@@ -929,7 +777,12 @@ rtcbotd_media_sink_add_health (RtcbotdMediaSink *self, JsonBuilder *b)
     }
   json_builder_set_member_name (b, "inputs");
   json_builder_add_int_value (b, self->inputs->len);
-  if (is_record (self))
+  if (!is_record (self))
+    {
+      json_builder_set_member_name (b, "played");
+      json_builder_add_int_value (b, atomic_load (&self->played));
+    }
+  else
     {
       json_builder_set_member_name (b, "file");
       if (file)
@@ -963,7 +816,13 @@ rtcbotd_media_sink_add_metrics (RtcbotdMediaSink *self, RtcbotdMetrics *m)
                            "Times the media sink failed (a device, a file) and went down.",
                            self->errors, "sink", name, NULL);
   if (!is_record (self))
-    return;
+    {
+      rtcbotd_metrics_counter (m, "rtcbotd_sink_played_buffers_total",
+                               "Buffers of decoded media the sink played, showed or fed to its "
+                               "pipeline.",
+                               atomic_load (&self->played), "sink", name, NULL);
+      return;
+    }
   rtcbotd_metrics_counter (m, "rtcbotd_sink_files_total", "Files the record sink has started.",
                            files, "sink", name, NULL);
   rtcbotd_metrics_counter (m, "rtcbotd_sink_written_bytes_total",
@@ -982,7 +841,7 @@ rtcbotd_media_sink_free (RtcbotdMediaSink *self, guint timeout_ms)
   teardown (self, TRUE, g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND);
   for (guint i = 0; i < self->inputs->len; i++)
     {
-      Input *in = self->inputs->pdata[i];
+      RtcbotdSinkInput *in = self->inputs->pdata[i];
       g_autoptr (GstElement) tee = NULL;
       if (!in->source)
         continue;

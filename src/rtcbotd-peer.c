@@ -7,8 +7,10 @@
 #include "rtcbotd-channels.h"
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-feedback.h"
 #include "rtcbotd-ice.h"
 #include "rtcbotd-inbound.h"
+#include "rtcbotd-peer-streams.h"
 #include "rtcbotd-peer-stats.h"
 
 #define GATHERING_TIMEOUT_MS 5000
@@ -19,9 +21,6 @@
 #define CLOSE_GRACE_MS 150
 /* Closing takes milliseconds; after this long something is stuck: say what. */
 #define CLOSE_STUCK_S 10
-/* What one peer may make the daemon hold: sinks for media it sends (its data
- * channels are limited in rtcbotd-channels.c). */
-#define MAX_INCOMING_STREAMS 4
 
 typedef enum
 {
@@ -31,13 +30,6 @@ typedef enum
   STATE_CLOSING,
   STATE_CLOSED,
 } PeerState;
-
-/* An m-line the peer may send on, and in which codecs. */
-typedef struct
-{
-  guint mline;
-  GstCaps *codecs;
-} Receive;
 
 typedef struct
 {
@@ -51,6 +43,7 @@ typedef struct
   gint dropped;       /* frames the leaky queue let go; atomic */
   gboolean unlinked;  /* closing: taken off its tee */
   guint ssrc;         /* announced in the answer: tracks sharing a payload type stay apart */
+  guint estimate;     /* kbit/s this track may use by the peer's last REMB; 0: none yet */
 } Branch;
 
 struct _RtcbotdPeer
@@ -62,22 +55,20 @@ struct _RtcbotdPeer
   GMainContext *context;
   GstElement *pipeline;
   GstElement *webrtc;
-  GArray *branches;     /* of Branch */
-  GArray *receives;     /* of Receive: set before the answer, then read-only */
-  GPtrArray *sinks;     /* fakesinks for media the peer sends that nothing takes; guarded by lock */
-  GPtrArray *inbound;   /* of RtcbotdInbound, streams it sends that we take; guarded by lock */
-  GPtrArray *announced; /* of RtcbotdInbound: those "stream" announced; main context */
+  GArray *branches;            /* of Branch */
+  RtcbotdPeerStreams *streams; /* the media it sends us */
   RtcbotdChannels *channels;
   GTask *answer_task;
+  char *offer; /* while negotiating: the answer echoes some of its feedback */
   guint gathering_timeout_id;
   guint watchdog_id; /* every second until closing, then once if closing gets stuck */
   guint close_grace_id;
   gint64 connect_deadline;
   RtcbotdIceWatch *ice_watch; /* from connected to closing */
   RtcbotdPeerStats *stats;    /* from connected to closing */
+  RtcbotdFeedback *feedback;  /* from connected to closing */
   gint media_failed;          /* a branch met an error downstream; atomic */
   guint unlinks_pending;
-  GMutex lock;
 };
 
 G_DEFINE_FINAL_TYPE (RtcbotdPeer, rtcbotd_peer, G_TYPE_OBJECT)
@@ -103,22 +94,20 @@ rtcbotd_peer_finalize (GObject *object)
   RtcbotdPeer *self = RTCBOTD_PEER (object);
 
   g_assert (!self->answer_task);
+  g_free (self->offer);
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_array_unref (self->branches);
-  g_ptr_array_unref (self->sinks);
-  g_ptr_array_unref (self->inbound);
-  g_ptr_array_unref (self->announced);
-  g_array_unref (self->receives);
+  g_clear_pointer (&self->streams, rtcbotd_peer_streams_free);
   if (self->channels)
     rtcbotd_channels_close (self->channels);
   g_clear_object (&self->channels);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   g_clear_pointer (&self->stats, rtcbotd_peer_stats_free);
+  g_clear_pointer (&self->feedback, rtcbotd_feedback_free);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->pipeline);
   g_main_context_unref (self->context);
-  g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (rtcbotd_peer_parent_class)->finalize (object);
 }
 
@@ -158,23 +147,11 @@ branch_clear (Branch *branch)
 }
 
 static void
-receive_clear (Receive *receive)
-{
-  gst_caps_unref (receive->codecs);
-}
-
-static void
 rtcbotd_peer_init (RtcbotdPeer *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->branches = g_array_new (FALSE, TRUE, sizeof (Branch));
   g_array_set_clear_func (self->branches, (GDestroyNotify)branch_clear);
-  self->sinks = g_ptr_array_new ();
-  self->inbound = g_ptr_array_new ();
-  self->announced = g_ptr_array_new ();
-  self->receives = g_array_new (FALSE, TRUE, sizeof (Receive));
-  g_array_set_clear_func (self->receives, (GDestroyNotify)receive_clear);
-  g_mutex_init (&self->lock);
 }
 
 /* Runs @func(self) on the peer's main context, keeping the peer alive until then. */
@@ -209,21 +186,7 @@ rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source)
 GPtrArray *
 rtcbotd_peer_get_streams (RtcbotdPeer *self)
 {
-  return self->announced;
-}
-
-/* Main context: the stream whose elements hold @object, or NULL. */
-static RtcbotdInbound *
-inbound_owning (RtcbotdPeer *self, GstObject *object)
-{
-  RtcbotdInbound *found = NULL;
-
-  g_mutex_lock (&self->lock);
-  for (guint i = 0; i < self->inbound->len && !found; i++)
-    if (rtcbotd_inbound_owns (self->inbound->pdata[i], object))
-      found = self->inbound->pdata[i];
-  g_mutex_unlock (&self->lock);
-  return found;
+  return rtcbotd_peer_streams_get_announced (self->streams);
 }
 
 gboolean
@@ -238,13 +201,13 @@ rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
           || (b->payloader && gst_object_has_as_ancestor (object, GST_OBJECT (b->payloader))))
         return TRUE;
     }
-  return inbound_owning (self, object) != NULL;
+  return rtcbotd_peer_streams_owning (self->streams, object) != NULL;
 }
 
 gboolean
 rtcbotd_peer_count_stream_error (RtcbotdPeer *self, GstObject *object)
 {
-  RtcbotdInbound *inbound = inbound_owning (self, object);
+  RtcbotdInbound *inbound = rtcbotd_peer_streams_owning (self->streams, object);
 
   if (inbound)
     rtcbotd_inbound_count_error (inbound);
@@ -307,18 +270,7 @@ on_channel_closed (RtcbotdChannels *channels, const char *label, RtcbotdPeer *se
 void
 rtcbotd_peer_receive_on (RtcbotdPeer *self, guint mline, GstCaps *codecs)
 {
-  Receive r = { .mline = mline, .codecs = gst_caps_ref (codecs) };
-
-  g_array_append_val (self->receives, r);
-}
-
-static const Receive *
-find_receive (RtcbotdPeer *self, guint mline)
-{
-  for (guint i = 0; i < self->receives->len; i++)
-    if (g_array_index (self->receives, Receive, i).mline == mline)
-      return &g_array_index (self->receives, Receive, i);
-  return NULL;
+  rtcbotd_peer_streams_receive_on (self->streams, mline, codecs);
 }
 
 typedef struct
@@ -335,11 +287,7 @@ stream_added (gpointer user_data)
 
   if (h->peer->state < STATE_CLOSING)
     {
-      g_message ("peer %u: receiving %s (%s, ssrc %u)", h->peer->id,
-                 rtcbotd_kind_to_string (rtcbotd_inbound_get_kind (h->inbound)),
-                 rtcbotd_codec_to_string (rtcbotd_inbound_get_codec (h->inbound)),
-                 rtcbotd_inbound_get_ssrc (h->inbound));
-      g_ptr_array_add (h->peer->announced, h->inbound);
+      rtcbotd_peer_streams_announce (h->peer->streams, h->inbound);
       g_signal_emit (h->peer, signals[SIGNAL_STREAM], 0, h->inbound);
     }
   g_object_unref (h->peer);
@@ -347,63 +295,20 @@ stream_added (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Streaming thread: builds the stream of @pad, an m-line we take; FALSE when it cannot. */
-static gboolean
-take_stream (RtcbotdPeer *self, GstPad *pad)
+/* Streaming thread: the first packet of a stream the peer sends. */
+static void
+on_pad_added (GstElement *webrtc, GstPad *pad, RtcbotdPeer *self)
 {
-  g_autoptr (GError) error = NULL;
-  RtcbotdInbound *inbound = rtcbotd_inbound_new (self->pipeline, pad, &error);
+  RtcbotdInbound *inbound;
   StreamHop *h;
 
-  if (!inbound)
-    {
-      g_message ("peer %u: not receiving its stream on %s: %s", self->id, GST_PAD_NAME (pad),
-                 error->message);
-      return FALSE;
-    }
-  g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->inbound, inbound);
-  g_mutex_unlock (&self->lock);
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC
+      || !(inbound = rtcbotd_peer_streams_take_pad (self->streams, pad)))
+    return;
   h = g_new0 (StreamHop, 1);
   h->peer = g_object_ref (self);
   h->inbound = inbound;
   g_main_context_invoke (self->context, stream_added, h);
-  return TRUE;
-}
-
-/* Streaming thread: the first packet of a stream the peer sends. An m-line we
- * take gets its stream built; anything else is dropped. */
-static void
-on_pad_added (GstElement *webrtc, GstPad *pad, RtcbotdPeer *self)
-{
-  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  GstElement *sink;
-  g_autoptr (GstPad) sink_pad = NULL;
-  gboolean full;
-  guint mline = G_MAXUINT;
-
-  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
-    return;
-  g_mutex_lock (&self->lock);
-  full = self->sinks->len + self->inbound->len >= MAX_INCOMING_STREAMS;
-  g_mutex_unlock (&self->lock);
-  if (full)
-    return; /* webrtcbin drops what nobody links */
-  g_object_get (pad, "transceiver", &transceiver, NULL);
-  if (transceiver)
-    g_object_get (transceiver, "mlineindex", &mline, NULL);
-  /* receives is read-only once negotiation started. */
-  if (find_receive (self, mline) && take_stream (self, pad))
-    return;
-  sink = gst_element_factory_make ("fakesink", NULL);
-  g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
-  gst_bin_add (GST_BIN (self->pipeline), sink);
-  gst_element_sync_state_with_parent (sink);
-  sink_pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_link (pad, sink_pad);
-  g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->sinks, sink);
-  g_mutex_unlock (&self->lock);
 }
 
 /* ---- media branches ---------------------------------------------------- */
@@ -484,6 +389,46 @@ attach_branch (RtcbotdPeer *self, Branch *b)
       rtcbotd_kind_to_string (rtcbotd_source_get_config (b->track.source)->kind));
 }
 
+/* TRUE when a REMB for @ssrcs covers @b: an attached video track it names
+ * (every one, when it names none). */
+static gboolean
+branch_in (Branch *b, const guint32 *ssrcs, guint n_ssrcs)
+{
+  if (!b->tee_pad || b->track.codec == RTCBOTD_CODEC_OPUS)
+    return FALSE;
+  for (guint i = 0; i < n_ssrcs; i++)
+    if (ssrcs[i] == b->ssrc)
+      return TRUE;
+  return n_ssrcs == 0;
+}
+
+/* Main context: a REMB from the peer. It covers every SSRC it lists, so the
+ * video tracks it names share it in proportion to their configured bitrates. */
+static void
+on_remb (guint64 bitrate, const guint32 *ssrcs, guint n_ssrcs, gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+  guint64 kbps = MIN (bitrate / 1000, G_MAXUINT32); /* kbps × a bitrate cannot overflow */
+  guint64 total = 0;
+
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      if (branch_in (b, ssrcs, n_ssrcs))
+        total += rtcbotd_source_get_config (b->track.source)->bitrate;
+    }
+  for (guint i = 0; i < self->branches->len && total; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      guint configured = rtcbotd_source_get_config (b->track.source)->bitrate;
+      if (!branch_in (b, ssrcs, n_ssrcs))
+        continue;
+      /* At least 1: 0 would mean "forget this viewer". */
+      b->estimate = MAX (1, MIN (kbps * configured / total, G_MAXUINT));
+      rtcbotd_source_set_estimate (b->track.source, b->track.codec, b, b->estimate);
+    }
+}
+
 /* ---- health ------------------------------------------------------------ */
 
 static guint
@@ -526,6 +471,7 @@ connection_state_changed (gpointer user_data)
       self->state = STATE_CONNECTED;
       self->ice_watch = rtcbotd_ice_watch_new (self->webrtc);
       self->stats = rtcbotd_peer_stats_new (self->webrtc);
+      self->feedback = rtcbotd_feedback_new (self->webrtc, self->context, on_remb, self);
       g_message ("peer %u: connected", self->id);
       for (guint i = 0; i < self->branches->len; i++)
         attach_branch (self, &g_array_index (self->branches, Branch, i));
@@ -640,7 +586,7 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   g_autofree char *name = g_strdup_printf ("sink_%u", b->track.mline);
   g_autoptr (GstPad) sink = gst_element_request_pad_simple (self->webrtc, name);
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  g_autoptr (GstCaps) caps = rtcbotd_encoder_rtp_caps (b->track.codec, b->track.pt);
+  g_autoptr (GstCaps) caps = NULL;
   g_autoptr (GstPad) queue_sink = NULL;
 
   if (!sink)
@@ -649,11 +595,18 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
                    b->track.mline);
       return FALSE;
     }
+  /* The SSRC is in the caps so that webrtcbin's answer pairs it with its RTX
+   * SSRC (a=ssrc-group:FID); without it the group names SSRC 0. */
+  b->ssrc = new_ssrc (self);
+  caps = rtcbotd_encoder_rtp_caps (b->track.codec, b->track.pt, b->ssrc);
   g_object_get (sink, "transceiver", &transceiver, NULL);
   if (transceiver)
     g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                   "codec-preferences", caps, NULL);
-  b->ssrc = new_ssrc (self);
+  /* Video answers keep nack and the offered rtx, and webrtcbin retransmits
+   * what a viewer reports lost (rtprtxsend); a lost Opus packet is not worth it. */
+  if (transceiver && b->track.codec != RTCBOTD_CODEC_OPUS)
+    g_object_set (transceiver, "do-nack", TRUE, NULL);
   if (!(b->payloader
         = rtcbotd_encoder_make_payloader (b->track.codec, b->track.pt, b->ssrc, error)))
     return FALSE;
@@ -690,7 +643,7 @@ set_directions (RtcbotdPeer *self)
   for (guint i = 0;; i++)
     {
       g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-      const Receive *receive;
+      GstCaps *receive;
       gboolean sends = FALSE;
       guint mline;
       g_signal_emit_by_name (self->webrtc, "get-transceiver", i, &transceiver);
@@ -699,14 +652,14 @@ set_directions (RtcbotdPeer *self)
       g_object_get (transceiver, "mlineindex", &mline, NULL);
       for (guint j = 0; j < self->branches->len; j++)
         sends |= g_array_index (self->branches, Branch, j).track.mline == mline;
-      receive = find_receive (self, mline);
+      receive = rtcbotd_peer_streams_get_codecs (self->streams, mline);
       if (sends && receive)
         /* The peer sends in the codec we send: the answer names only that one. */
         g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
                       NULL);
       else if (receive)
         g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-                      "codec-preferences", receive->codecs, NULL);
+                      "codec-preferences", receive, NULL);
       else if (!sends)
         g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE,
                       NULL);
@@ -719,6 +672,7 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   GstWebRTCICEGatheringState gathering;
   g_autoptr (GstWebRTCSessionDescription) local = NULL;
   g_autofree char *text = NULL;
+  g_autofree char *with_feedback = NULL;
   g_autofree const char **tracks = NULL;
   g_autofree guint *ssrcs = NULL;
   g_autoptr (GTask) task = NULL;
@@ -733,6 +687,8 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
     g_warning ("peer %u: ICE gathering did not complete in %d ms; answering with what it has",
                self->id, GATHERING_TIMEOUT_MS);
   text = gst_sdp_message_as_text (local->sdp);
+  with_feedback = rtcbotd_sdp_answer_feedback (text, self->offer);
+  g_clear_pointer (&self->offer, g_free);
   tracks = g_new0 (const char *, gst_sdp_message_medias_len (local->sdp) + 1);
   ssrcs = g_new0 (guint, gst_sdp_message_medias_len (local->sdp) + 1);
   for (guint i = 0; i < self->branches->len; i++)
@@ -747,7 +703,7 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   self->connect_deadline = g_get_monotonic_time () + CONNECT_TIMEOUT_S * G_USEC_PER_SEC;
   self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
   g_task_return_pointer (task,
-                         rtcbotd_sdp_add_msid (text, "rtcbotd", tracks, ssrcs,
+                         rtcbotd_sdp_add_msid (with_feedback, "rtcbotd", tracks, ssrcs,
                                                gst_sdp_message_medias_len (local->sdp)),
                          g_free);
 }
@@ -825,6 +781,7 @@ rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout)
   self->id = id;
   self->timeout = timeout;
   self->pipeline = g_object_ref (pipeline);
+  self->streams = rtcbotd_peer_streams_new (id, pipeline);
   self->webrtc = gst_element_factory_make ("webrtcbin", name);
   if (!self->webrtc)
     return NULL;
@@ -844,6 +801,20 @@ rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout)
 }
 
 void
+rtcbotd_peer_add_ice_candidate (RtcbotdPeer *self, guint mline, const char *candidate)
+{
+  if (self->state == STATE_CLOSING || self->state == STATE_CLOSED)
+    return;
+  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline, candidate);
+}
+
+void
+rtcbotd_peer_use_ice_servers (RtcbotdPeer *self, GPtrArray *servers, gboolean relay_only)
+{
+  rtcbotd_ice_use_servers (self->webrtc, servers, relay_only);
+}
+
+void
 rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
                            GInetAddress *local, GAsyncReadyCallback callback, gpointer user_data)
 {
@@ -852,6 +823,7 @@ rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
 
   g_return_if_fail (self->state == STATE_NEGOTIATING && !self->answer_task);
   self->answer_task = g_task_new (self, NULL, callback, user_data);
+  self->offer = g_strdup (offer);
   for (guint i = 0; i < tracks->len; i++)
     {
       Branch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
@@ -901,17 +873,9 @@ finish_close (RtcbotdPeer *self)
       stop_element (self, b->payloader);
       stop_element (self, b->queue);
     }
-  g_mutex_lock (&self->lock);
-  for (guint i = 0; i < self->sinks->len; i++)
-    stop_element (self, self->sinks->pdata[i]);
-  g_ptr_array_set_size (self->sinks, 0);
   /* Nothing pushes into them now that webrtcbin has stopped; the daemon took
-   * them off their sinks when the peer started closing. */
-  g_ptr_array_set_size (self->announced, 0);
-  for (guint i = 0; i < self->inbound->len; i++)
-    rtcbotd_inbound_free (self->inbound->pdata[i]);
-  g_ptr_array_set_size (self->inbound, 0);
-  g_mutex_unlock (&self->lock);
+   * them off their media sinks when the peer started closing. */
+  rtcbotd_peer_streams_stop (self->streams);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   self->state = STATE_CLOSED;
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
@@ -930,6 +894,7 @@ branch_unlinked (gpointer user_data)
   Unlink *u = user_data;
   RtcbotdPeer *self = u->peer;
 
+  rtcbotd_source_set_estimate (u->branch->track.source, u->branch->track.codec, u->branch, 0);
   rtcbotd_source_unuse (u->branch->track.source, u->branch->track.codec);
   u->branch->unlinked = TRUE;
   g_free (u);
@@ -1018,6 +983,7 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   g_clear_pointer (&self->stats, rtcbotd_peer_stats_free);
+  g_clear_pointer (&self->feedback, rtcbotd_feedback_free);
   g_signal_emit (self, signals[SIGNAL_CLOSING], 0);
   /* Closing the channels tells the peer at once (an SCTP stream reset that
    * browsers and aiortc report); give it a moment to leave before the
@@ -1048,14 +1014,14 @@ rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics)
                                "send path lagged (its leaky queue).",
                                g_atomic_int_get (&b->dropped), "peer", id, "source", source->name,
                                "kind", rtcbotd_kind_to_string (source->kind), NULL);
+      if (b->estimate)
+        rtcbotd_metrics_gauge (metrics, "rtcbotd_peer_bitrate_estimate_kbps",
+                               "What the peer last said it can receive of this track (its REMB, "
+                               "shared among the tracks it covers), kbit/s.",
+                               b->estimate, "peer", id, "source", source->name, "kind",
+                               rtcbotd_kind_to_string (source->kind), NULL);
     }
   if (self->stats)
     rtcbotd_peer_stats_add_metrics (self->stats, metrics, id);
-  g_mutex_lock (&self->lock);
-  rtcbotd_metrics_gauge (metrics, "rtcbotd_peer_incoming_streams",
-                         "Streams the peer sends that a route takes (peers.audio, peers.video).",
-                         self->inbound->len, "peer", id, NULL);
-  for (guint i = 0; i < self->inbound->len; i++)
-    rtcbotd_inbound_add_metrics (self->inbound->pdata[i], metrics, id);
-  g_mutex_unlock (&self->lock);
+  rtcbotd_peer_streams_add_metrics (self->streams, metrics, id);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-ice-server.h"
 
 /* TRUE when a message route has an end of @type (named @name, when given) in @ends. */
 static gboolean
@@ -143,10 +144,14 @@ rtcbotd_robot_info_json (const RtcbotdConfig *config)
                                  config->control == RTCBOTD_CONTROL_SHARED ? "shared" : "single");
   json_builder_set_member_name (b, "telemetry");
   json_builder_add_boolean_value (b, sends_to_peers (config));
-  /* The daemon has no STUN/TURN settings yet: a page on the robot's network needs none. */
+  /* The page uses the robot's own STUN/TURN servers: none unless configured. */
   json_builder_set_member_name (b, "iceServers");
   json_builder_begin_array (b);
+  for (guint i = 0; i < config->ice_servers->len; i++)
+    rtcbotd_ice_server_add_json (config->ice_servers->pdata[i], b);
   json_builder_end_array (b);
+  json_builder_set_member_name (b, "iceTransportPolicy");
+  json_builder_add_string_value (b, config->ice_relay_only ? "relay" : "all");
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);

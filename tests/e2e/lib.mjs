@@ -191,11 +191,13 @@ export function createSuite() {
  * Starts rtcbotd with `config` written to a temp dir, on `listen` (default:
  * an ephemeral loopback port). Resolves once it printed "listening on http://...".
  */
-export async function startDaemon({ config = DEFAULT_CONFIG, name = "rtcbotd", listen = "127.0.0.1:0" } = {}) {
+export async function startDaemon({ config = DEFAULT_CONFIG, name = "rtcbotd", listen = "127.0.0.1:0", prefix = [] } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "rtcbotd-e2e-"));
   const configPath = path.join(dir, "rtcbotd.conf");
   await writeFile(configPath, config);
-  const child = spawn(RTCBOTD, ["--config", configPath, "--listen", listen], {
+  // `prefix` runs the daemon under a command, e.g. ["ip", "netns", "exec", NS].
+  const argv = [...prefix, RTCBOTD, "--config", configPath, "--listen", listen];
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";

@@ -219,6 +219,20 @@ async def test_speaker_missing_card():
         check(d.output().count("[sink voice]: down: ") == 1, "the failure is logged once")
 
 
+async def test_speaker_alsa_null():
+    cfg = config("[sink voice]\ntype = speaker\noutput = alsa\ndevice = null\n\n",
+                 "[route voice]\nfrom = tone\nto = voice\n")
+    async with Daemon(cfg, name="rtcbotd-speaker-null") as d:
+        await d.wait_output("[sink voice]: up (playing through alsasink device=null)", timeout=10)
+
+        async def playing():
+            state = await sink_state(d, "voice")
+            return state["state"] == "up" and state["played"] >= 50
+        await wait_until(playing, 10, interval=0.2)
+        note(f"speaker: {await sink_state(d, 'voice')}")
+        check((await d.healthz())["status"] == "ok", "healthz should be ok")
+
+
 async def test_reload_changes_path():
     with tempfile.TemporaryDirectory() as tmp:
         first, second = Path(tmp) / "a", Path(tmp) / "b"
@@ -244,6 +258,45 @@ async def test_reload_changes_path():
         check_playable(new[0])
 
 
+async def test_reload_unchanged_keeps_file():
+    with tempfile.TemporaryDirectory() as tmp:
+        sinks = f"[sink rec]\ntype = record\npath = {tmp}/rec-%H%M%S.mkv\n\n"
+        routes = "[route rec]\nfrom = camera;tone\nto = rec\n"
+        d = Daemon(config(sinks, routes), name="rtcbotd-record-keep")
+        await d.start()
+        await d.wait_output("[sink rec]: writing ", timeout=10)
+        t0 = time.monotonic()
+        await asyncio.sleep(1.5)  # part of the file before the reload
+        d.reload("[daemon]\nmax-peers = 4\n\n" + config(sinks, routes))
+        await d.wait_output("configuration reloaded", timeout=10)
+        await asyncio.sleep(1.5)  # part of the file after it
+        t1 = time.monotonic()
+        await d.stop()
+        check(d.output().count("[sink rec]: writing ") == 1, "the reload started a new file")
+        files = sorted(Path(tmp).glob("*.mkv"))
+        check(len(files) == 1, f"one file expected: {files}")
+        check_playable(files[0], t1 - t0)
+
+
+async def test_recorded_not_shown():
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = config(f"[sink rec]\ntype = record\npath = {tmp}/hidden.mkv\n\n"
+                     "[source rear]\ntype = test-video\nwidth = 160\nheight = 120\n\n",
+                     "[route rec]\nfrom = rear\nto = rec\n")
+        d = Daemon(cfg, name="rtcbotd-record-hidden")
+        await d.start()
+        async with RTCBotClient(d.url, video=2, name="hidden-viewer") as c:
+            await c.connect()
+            await c.wait_first_video()
+            sdp = c.answer["sdp"]
+        check("msid:rtcbotd rear" not in sdp and "msid:rtcbotd camera" in sdp,
+              "the recorded-only source must not be offered to peers")
+        await d.wait_output("[sink rec]: writing ", timeout=10)
+        await asyncio.sleep(2)  # the recording's length
+        await d.stop()
+        check_playable(Path(tmp) / "hidden.mkv", audio=False)
+
+
 if __name__ == "__main__":
     run_tap([
         ("record: camera and tone into one mkv, playable after SIGTERM", test_mkv_camera_and_tone),
@@ -257,6 +310,11 @@ if __name__ == "__main__":
          test_gst_sink_bad_pipeline),
         ("speaker: a missing ALSA card is a clear error, retried, peers keep video",
          test_speaker_missing_card),
+        ("speaker: the tone plays through ALSA's null device", test_speaker_alsa_null),
         ("record: SIGHUP changing the path finishes the old file and starts a new one",
          test_reload_changes_path),
+        ("record: SIGHUP leaving the sink unchanged keeps writing the same file",
+         test_reload_unchanged_keeps_file),
+        ("record: a source routed only to a record sink is recorded, not offered to peers",
+         test_recorded_not_shown),
     ], timeout=120)

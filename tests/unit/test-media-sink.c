@@ -287,6 +287,27 @@ test_speaker_missing (Fixture *f, gconstpointer data)
   g_test_assert_expected_messages ();
 }
 
+static void
+test_display_kms_missing (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (g_file_test ("/dev/dri/card0", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("this machine has a screen");
+      return;
+    }
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "[sink screen]: down: output kmssink: *");
+  g_assert_true (build (f,
+                        "[source cam]\ntype = test-video\nencoder = vp8\n"
+                        "[sink screen]\ntype = display\noutput = kms\n"
+                        "[route r]\nfrom = cam\nto = screen\n",
+                        "screen", &error));
+  g_assert_true (rtcbotd_test_wait_until (is_down, f, 5000));
+  g_test_assert_expected_messages ();
+}
+
 /* ---- peers' streams ---------------------------------------------------- */
 
 /* A stand-in for a peer's incoming stream: a live VP8 or Opus stream in a tee. */
@@ -406,6 +427,53 @@ test_peer_display (Fixture *f, gconstpointer data)
   g_assert_true (rtcbotd_media_sink_is_up (f->sink));
 }
 
+static gboolean
+hears (gpointer data)
+{
+  g_autoptr (GstElement) heard
+      = gst_bin_get_by_name (GST_BIN (((Fixture *)data)->pipeline), "heard");
+  g_autoptr (GstSample) last = NULL;
+
+  if (heard)
+    g_object_get (heard, "last-sample", &last, NULL);
+  return last != NULL;
+}
+
+/* An audio gst sink mixes a source and two peers; one peer leaving leaves the rest playing. */
+static void
+test_audio_mix (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstPad) first = NULL;
+  g_autoptr (GstPad) second = NULL;
+  g_autofree char *names = NULL;
+
+  g_assert_true (build (f,
+                        "[source tone]\ntype = test-audio\n"
+                        "[sink ears]\ntype = gst\nmedia = audio\n"
+                        "pipeline = fakesink name=heard sync=false\n"
+                        "[route a]\nfrom = tone\nto = ears\n"
+                        "[route b]\nfrom = peers.audio\nto = ears\n",
+                        "ears", &error));
+  g_assert_no_error (error);
+  g_assert_true (rtcbotd_test_wait_until (hears, f, 10000));
+  first = peer_stream (f, "audio/x-raw,rate=48000,channels=1", "opusenc");
+  second = peer_stream (f, "audio/x-raw,rate=48000,channels=2", "opusenc");
+  g_assert_true (rtcbotd_media_sink_add_peer_stream (f->sink, 1, first, &error));
+  g_assert_true (rtcbotd_media_sink_add_peer_stream (f->sink, 2, second, &error));
+  g_assert_no_error (error);
+  g_assert_true (gst_pad_is_linked (first) && gst_pad_is_linked (second));
+  names = element_names (f->pipeline);
+  g_assert_nonnull (strstr (names, " audiomixer "));
+  g_assert_nonnull (strstr (names, " opusdec "));
+  g_assert_cmpint (json_object_get_int_member (health (f), "inputs"), ==, 3);
+  rtcbotd_media_sink_remove_peer (f->sink, 1);
+  g_assert_false (gst_pad_is_linked (first));
+  g_assert_true (gst_pad_is_linked (second));
+  g_assert_cmpint (json_object_get_int_member (health (f), "inputs"), ==, 2);
+  g_assert_true (rtcbotd_media_sink_is_up (f->sink));
+}
+
 static void
 test_peer_wrong_kind (Fixture *f, gconstpointer data)
 {
@@ -460,8 +528,10 @@ main (int argc, char **argv)
   ADD ("/media-sink/record-unwritable", test_record_unwritable);
   ADD ("/media-sink/gst-parse-error", test_gst_parse_error);
   ADD ("/media-sink/speaker-missing", test_speaker_missing);
+  ADD ("/media-sink/display-kms-missing", test_display_kms_missing);
   ADD ("/media-sink/peer-record", test_peer_record);
   ADD ("/media-sink/peer-display", test_peer_display);
   ADD ("/media-sink/peer-wrong-kind", test_peer_wrong_kind);
+  ADD ("/media-sink/audio-mix", test_audio_mix);
   return g_test_run ();
 }

@@ -2,6 +2,8 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-build-config.h"
+#include <string.h>
+
 #include "rtcbotd-robot-info.h"
 #include "test-utils.h"
 
@@ -27,7 +29,8 @@ test_nothing_routed (void)
   g_assert_cmpstr (json, ==,
                    "{\"version\":\"V\",\"cameras\":[],\"audio\":false,\"talk\":false,"
                    "\"controls\":{\"keyboard\":false,\"gamepad\":false,\"channels\":[]},"
-                   "\"control\":\"single\",\"telemetry\":false,\"iceServers\":[]}");
+                   "\"control\":\"single\",\"telemetry\":false,\"iceServers\":[],"
+                   "\"iceTransportPolicy\":\"all\"}");
 }
 
 static void
@@ -48,7 +51,8 @@ test_two_cameras (void)
                    "{\"name\":\"rear\",\"width\":320,\"height\":240,\"framerate\":10}],"
                    "\"audio\":true,\"talk\":false,"
                    "\"controls\":{\"keyboard\":true,\"gamepad\":true,\"channels\":[]},"
-                   "\"control\":\"shared\",\"telemetry\":true,\"iceServers\":[]}");
+                   "\"control\":\"shared\",\"telemetry\":true,\"iceServers\":[],"
+                   "\"iceTransportPolicy\":\"all\"}");
 }
 
 static void
@@ -66,7 +70,21 @@ test_channels (void)
                    "{\"version\":\"V\",\"cameras\":[],\"audio\":false,\"talk\":false,"
                    "\"controls\":{\"keyboard\":true,\"gamepad\":false,"
                    "\"channels\":[\"default\",\"arm\"]},"
-                   "\"control\":\"single\",\"telemetry\":true,\"iceServers\":[]}");
+                   "\"control\":\"single\",\"telemetry\":true,\"iceServers\":[],"
+                   "\"iceTransportPolicy\":\"all\"}");
+}
+
+static void
+test_ice_servers (void)
+{
+  g_autofree char *json = info_for ("[daemon]\nice-servers = stun:10.9.0.1 turn:r:s@10.9.0.2:3478"
+                                    "?transport=tcp\nice-transport-policy = relay\n");
+
+  /* The page hands them to RTCPeerConnection as they are. */
+  g_assert_nonnull (strstr (json, "\"iceServers\":[{\"urls\":\"stun:10.9.0.1:3478\"},"
+                                  "{\"urls\":\"turn:10.9.0.2:3478?transport=tcp\","
+                                  "\"username\":\"r\",\"credential\":\"s\"}],"
+                                  "\"iceTransportPolicy\":\"relay\"}"));
 }
 
 static void
@@ -96,6 +114,7 @@ main (int argc, char **argv)
   g_test_add_func ("/robot-info/nothing-routed", test_nothing_routed);
   g_test_add_func ("/robot-info/two-cameras", test_two_cameras);
   g_test_add_func ("/robot-info/channels", test_channels);
+  g_test_add_func ("/robot-info/ice-servers", test_ice_servers);
   g_test_add_func ("/robot-info/parses", test_parses);
   return g_test_run ();
 }
