@@ -29,6 +29,8 @@ struct _RtcbotdInbound
   atomic_uint_least64_t bytes;
   atomic_uint_least64_t frames;
   atomic_uint_least64_t gaps;
+  atomic_uint_least64_t backwards;
+  GstClockTime last_pts; /* decoding time of the last frame; streaming thread only */
 };
 
 /* Returns the codec that RTP caps @caps carry, or RTCBOTD_CODEC_NONE. */
@@ -160,7 +162,9 @@ maybe_request_key_frame (RtcbotdInbound *self)
                         gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
-/* Streaming thread of the peer's webrtcbin: parsed frames going into the tee. */
+/* Streaming thread of the peer's webrtcbin: parsed frames going into the tee.
+ * A frame whose time goes backwards (the jitterbuffer resyncing after a long
+ * stall) is dropped: a recording's muxer would fail on it. */
 static GstPadProbeReturn
 on_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -169,6 +173,25 @@ on_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
     frames = gst_buffer_list_length (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+  else
+    {
+      GstClockTime pts = GST_BUFFER_DTS_OR_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
+      if (GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (self->last_pts)
+          && pts < self->last_pts)
+        {
+          atomic_fetch_add_explicit (&self->backwards, 1, memory_order_relaxed);
+          if (self->kind == RTCBOTD_KIND_VIDEO)
+            {
+              /* The frames after it refer to it: start again at a new key frame. */
+              g_mutex_lock (&self->lock);
+              self->key_frame_wanted = TRUE;
+              g_mutex_unlock (&self->lock);
+            }
+          return GST_PAD_PROBE_DROP;
+        }
+      if (GST_CLOCK_TIME_IS_VALID (pts))
+        self->last_pts = pts;
+    }
   atomic_fetch_add_explicit (&self->frames, frames, memory_order_relaxed);
   if (self->kind == RTCBOTD_KIND_VIDEO)
     maybe_request_key_frame (self);
@@ -216,6 +239,7 @@ rtcbotd_inbound_new (GstElement *pipeline, GstPad *pad, GError **error)
   g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
 
   g_mutex_init (&self->lock);
+  self->last_pts = GST_CLOCK_TIME_NONE;
   self->pipeline = g_object_ref (pipeline);
   self->elements = g_ptr_array_new_with_free_func (gst_object_unref);
   self->pads = g_ptr_array_new_with_free_func (gst_object_unref);
@@ -329,6 +353,10 @@ rtcbotd_inbound_add_metrics (RtcbotdInbound *self, RtcbotdMetrics *metrics, cons
            "Times a stream the peer sends resumed after lost packets (video waits for a key "
            "frame then).",
            atomic_load (&self->gaps));
+  COUNTER ("rtcbotd_peer_incoming_backwards_total",
+           "Frames of a stream the peer sends dropped because their time went backwards "
+           "(a recording's muxer would fail on them).",
+           atomic_load (&self->backwards));
   COUNTER ("rtcbotd_peer_incoming_errors_total",
            "Errors and warnings the depayloader or parser of a stream the peer sends posted "
            "(a stream it could not read).",

@@ -243,6 +243,69 @@ test_unsupported (void)
   g_assert_cmpint (GST_BIN (pipeline)->numchildren, ==, 1);
 }
 
+/* Streaming thread of the "peer": its 60th frame (1.2 s in) comes half a second back in time
+ * (the depayloader keeps RTP time, so it is set back after the parser). */
+static GstPadProbeReturn
+on_peer_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  gint *count = user_data;
+  GstBuffer *buffer;
+
+  if (++*count != 60)
+    return GST_PAD_PROBE_OK;
+  buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_BUFFER_PTS (buffer) -= 500 * GST_MSECOND;
+  if (GST_BUFFER_DTS_IS_VALID (buffer))
+    GST_BUFFER_DTS (buffer) -= 500 * GST_MSECOND;
+  GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  return GST_PAD_PROBE_OK;
+}
+
+/* TRUE once the stream's /metrics count a frame that went back in time. */
+static gboolean
+metrics_count_backwards (gpointer inbound)
+{
+  g_autoptr (RtcbotdMetrics) m = rtcbotd_metrics_new ();
+  g_autofree char *text = NULL;
+
+  rtcbotd_inbound_add_metrics (inbound, m, "7");
+  text = rtcbotd_metrics_to_text (m);
+  return strstr (text, "rtcbotd_peer_incoming_backwards_total{peer=\"7\",kind=\"audio\",codec="
+                       "\"opus\",ssrc=\"0\"} 1\n")
+         != NULL;
+}
+
+/* A frame whose time goes backwards never reaches a consumer (a muxer would fail). */
+static void
+test_backwards (void)
+{
+  Fixture f = { 0 };
+  g_autoptr (GAsyncQueue) samples = NULL;
+  gint count = 0;
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+  g_autoptr (GstIterator) parser = NULL;
+  g_auto (GValue) item = G_VALUE_INIT;
+  g_autoptr (GstPad) parser_src = NULL;
+
+  setup (&f, RTCBOTD_CODEC_OPUS);
+  parser = gst_bin_iterate_all_by_element_factory_name (GST_BIN (f.pipeline), "opusparse");
+  g_assert_cmpint (gst_iterator_next (parser, &item), ==, GST_ITERATOR_OK);
+  parser_src = gst_element_get_static_pad (g_value_get_object (&item), "src");
+  gst_pad_add_probe (parser_src, GST_PAD_PROBE_TYPE_BUFFER, on_peer_packet, &count, NULL);
+  samples = add_consumer (&f);
+  gst_element_set_state (f.pipeline, GST_STATE_PLAYING);
+  for (guint i = 0; i < 90; i++)
+    {
+      g_autoptr (GstSample) sample = pull (samples);
+      GstClockTime pts = GST_BUFFER_DTS_OR_PTS (gst_sample_get_buffer (sample));
+      if (GST_CLOCK_TIME_IS_VALID (last))
+        g_assert_cmpuint (pts, >=, last);
+      last = pts;
+    }
+  g_assert_true (metrics_count_backwards (f.inbound));
+  teardown (&f);
+}
+
 /* Freed, the stream leaves nothing in the pipeline, its consumers unlinked
  * and every pad it handed out released. */
 static void
@@ -278,6 +341,7 @@ main (int argc, char **argv)
   g_test_add_func ("/inbound/h264-late-consumer", test_h264_late_consumer);
   g_test_add_func ("/inbound/vp8-key-frame-requests", test_vp8_key_frame_requests);
   g_test_add_func ("/inbound/unsupported", test_unsupported);
+  g_test_add_func ("/inbound/backwards", test_backwards);
   g_test_add_func ("/inbound/free", test_free);
   return g_test_run ();
 }
