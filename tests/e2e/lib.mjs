@@ -264,14 +264,14 @@ export async function startDaemon({ config = DEFAULT_CONFIG, name = "rtcbotd", l
 /**
  * Starts one headless Chromium process (its own profile, its own process
  * group) and attaches Playwright to it over CDP: we start it ourselves so
- * that our single --disable-features switch is the one that counts. `args`
- * adds switches (e.g. --use-fake-device-for-media-stream: a microphone).
+ * that our single --disable-features switch is the one that counts. `flags`
+ * are added to CHROMIUM_FLAGS (e.g. --use-fake-device-for-media-stream).
  */
-export async function launchViewer(name = "viewer", { args: extraArgs = [] } = {}) {
+export async function launchViewer(name = "viewer", { flags = [] } = {}) {
   const profile = await mkdtemp(path.join(os.tmpdir(), "rtcbotd-chromium-"));
   const args = [
     ...CHROMIUM_FLAGS,
-    ...extraArgs,
+    ...flags,
     `--user-data-dir=${profile}`,
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",

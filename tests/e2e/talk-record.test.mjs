@@ -1,4 +1,4 @@
-// Talk-back: Chromium sends its (fake) microphone to the robot. With
+// Talk-back, the daemon side (talk.test.mjs is the page side): Chromium sends its (fake) microphone to the robot. With
 // `peers.audio → record` the daemon answers the audio m-line so the browser
 // may send, and ~3 s of it become a file that gst-discoverer-1.0 reports as
 // Opus of about that length. Without such a route the browser's audio is not
@@ -47,11 +47,11 @@ const daemons = [];
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "rtcbotd-talk-"));
-  viewer = await e2e.launchViewer("talk", { args: ["--use-fake-device-for-media-stream"] });
+  viewer = await e2e.launchViewer("talk-record", { flags: ["--use-fake-device-for-media-stream"] });
 });
 
 after(async () => {
-  await e2e.saveArtifacts("talk", { daemon: daemons.at(-1), viewers: [viewer], failed: failures.length > 0 });
+  await e2e.saveArtifacts("talk-record", { daemon: daemons.at(-1), viewers: [viewer], failed: failures.length > 0 });
   await viewer?.close();
   for (const d of daemons) {
     await d.stop();
@@ -60,7 +60,7 @@ after(async () => {
 });
 
 async function start(options) {
-  const daemon = await e2e.startDaemon({ name: "talk", config: config({ dir, ...options }) });
+  const daemon = await e2e.startDaemon({ name: "talk-record", config: config({ dir, ...options }) });
   daemons.push(daemon);
   await viewer.page.goto(new URL("healthz", daemon.url).href); // same origin as /connect
   return daemon;
