@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-config-media.h"
 #include "rtcbotd-control-plane.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
@@ -336,11 +337,19 @@ connect_sink (RtcbotdDaemon *self, const RtcbotdConfig *config, RtcbotdMediaSink
 static RtcbotdMediaSink *
 new_sink (RtcbotdDaemon *self, const RtcbotdMediaSinkConfig *c, guint generation, GError **error)
 {
-  RtcbotdMediaSink *sink = rtcbotd_media_sink_new (c, self->pipeline, generation, error);
+  RtcbotdMediaSink *sink;
 
-  if (sink)
+  /* Accepted by the config layer, built by another part later: ignored here, not fatal. */
+  if (c->type == RTCBOTD_MEDIA_SINK_RTP)
+    {
+      g_warning ("%s: the rtp sink is not built yet; ignored", c->label);
+      return NULL;
+    }
+  if ((sink = rtcbotd_media_sink_new (c, self->pipeline, generation, error)))
     g_message ("%s: %s %s", c->label,
-               (const char *[]){ "record to", "speaker,", "display,", "gst," }[c->type],
+               c->type == RTCBOTD_MEDIA_SINK_RECORD ? "record to"
+               : c->type == RTCBOTD_MEDIA_SINK_GST  ? "gst,"
+                                                    : rtcbotd_media_sink_type_names[c->type],
                c->type == RTCBOTD_MEDIA_SINK_RECORD ? c->path
                : c->type == RTCBOTD_MEDIA_SINK_GST  ? c->pipeline
                : c->output == RTCBOTD_OUTPUT_ALSA   ? "alsa"
@@ -356,8 +365,10 @@ build_media_sinks (RtcbotdDaemon *self, GError **error)
   for (guint i = 0; i < self->config->media_sinks->len; i++)
     {
       RtcbotdMediaSink *sink = new_sink (self, self->config->media_sinks->pdata[i], 0, error);
-      if (!sink)
+      if (!sink && *error)
         return FALSE;
+      if (!sink)
+        continue;
       g_ptr_array_add (self->media_sinks, sink);
       if (!connect_sink (self, self->config, sink, error))
         return FALSE;
@@ -419,9 +430,10 @@ build_changed_sinks (RtcbotdDaemon *self, RtcbotdConfig *next, GPtrArray *built,
       RtcbotdMediaSink *sink;
       if (sink_unchanged (self, next, c->name))
         continue;
-      if (!(sink = new_sink (self, c, self->generation, error)))
+      if (!(sink = new_sink (self, c, self->generation, error)) && *error)
         return FALSE;
-      g_ptr_array_add (built, sink);
+      if (sink)
+        g_ptr_array_add (built, sink);
     }
   return TRUE;
 }

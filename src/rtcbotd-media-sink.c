@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rtcbotd-backoff.h"
+#include "rtcbotd-config-media.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-recorder.h"
 #include "rtcbotd-sink-bin.h"
@@ -559,6 +560,12 @@ rtcbotd_media_sink_new (const RtcbotdMediaSinkConfig *config, GstElement *pipeli
 {
   RtcbotdMediaSink *self;
 
+  if (config->type == RTCBOTD_MEDIA_SINK_RTP)
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
+                   "%s: this sink type cannot be built yet", config->label);
+      return NULL;
+    }
   /* A fragment that does not parse is the config's fault: refuse it now. */
   if (config->type == RTCBOTD_MEDIA_SINK_GST)
     {
@@ -766,8 +773,7 @@ rtcbotd_media_sink_add_health (RtcbotdMediaSink *self, JsonBuilder *b)
   count (self, &files, &bytes);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (
-      b, (const char *[]){ "record", "speaker", "display", "gst" }[self->config->type]);
+  json_builder_add_string_value (b, rtcbotd_media_sink_type_names[self->config->type]);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, state_name (self));
   if (self->reason)

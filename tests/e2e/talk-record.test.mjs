@@ -1,5 +1,6 @@
-// Talk-back, the daemon side (talk.test.mjs is the page side): Chromium sends its (fake) microphone to the robot. With
-// `peers.audio → record` the daemon answers the audio m-line so the browser
+// Talk-back, the daemon side (talk.test.mjs is the page's side): Chromium
+// sends its (fake) microphone to the robot. With `peers.audio → record` the
+// daemon answers the audio m-line so the browser
 // may send, and ~3 s of it become a file that gst-discoverer-1.0 reports as
 // Opus of about that length. Without such a route the browser's audio is not
 // taken (the m-line is answered as before), and a viewer-token peer's never is.

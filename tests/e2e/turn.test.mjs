@@ -3,8 +3,8 @@
 // (10.97.1.3 and 10.97.2.3; it does not forward packets), and the viewer
 // (10.97.2.2), whose only way to the robot's page is a TCP relay (socat) on
 // the TURN host. The daemon's [daemon] ice-servers names coturn with
-// ice-transport-policy = relay; a Chromium viewer takes the servers and the
-// policy from GET /api/robot, decodes the camera, and its selected
+// ice-transport-policy = relay; rtcbot.js's connect() in Chromium takes the
+// servers and the policy from GET /api/robot, decodes the camera, and its selected
 // candidate pair's local candidate is "relay". Needs root, ip netns, coturn
 // and socat; skipped otherwise.
 
@@ -147,18 +147,14 @@ test("no route between robot and viewer: video through TURN, relay candidates on
     "the viewer must not reach the robot directly");
   const page = await browser.newPage();
   await page.goto("http://10.97.2.3:8080/healthz");
+  // The library's connect() takes the robot's servers and policy from /api/robot itself.
   const result = await page.evaluate(async () => {
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-    const headers = { Authorization: "Bearer turn-test-token-42" };
-    const robot = await (await fetch("/api/robot", { headers })).json();
-    const pc = new RTCPeerConnection({ iceServers: robot.iceServers, iceTransportPolicy: robot.iceTransportPolicy });
-    pc.createDataChannel("default");
-    pc.addTransceiver("video", { direction: "recvonly" });
-    await pc.setLocalDescription(await pc.createOffer());
-    for (let i = 0; i < 100 && pc.iceGatheringState !== "complete"; i++) await sleep(100);
-    const reply = await fetch("/connect", { method: "POST", headers, body: JSON.stringify(pc.localDescription) });
-    if (!reply.ok) throw new Error(`POST /connect: ${reply.status} ${await reply.text()}`);
-    await pc.setRemoteDescription(await reply.json());
+    const rtcbot = await import("/rtcbot.mjs");
+    const token = "turn-test-token-42";
+    const robot = await (await fetch(`/api/robot?token=${token}`)).json();
+    const conn = await rtcbot.connect("/connect", { token });
+    const pc = conn.rtc.pc;
     let frames = 0;
     let local = null;
     for (let i = 0; i < 300 && frames < 60; i++) {
@@ -172,11 +168,14 @@ test("no route between robot and viewer: video through TURN, relay candidates on
         }
       });
     }
-    return { frames, localType: local?.candidateType, policy: robot.iceTransportPolicy,
-      servers: robot.iceServers.map((s) => s.urls) };
+    const config = pc.getConfiguration();
+    await conn.close();
+    return { frames, localType: local?.candidateType, policy: config.iceTransportPolicy,
+      servers: config.iceServers.map((s) => [].concat(s.urls)[0]), robotPolicy: robot.iceTransportPolicy };
   });
   t.diagnostic(JSON.stringify(result));
   assert.equal(result.policy, "relay");
+  assert.equal(result.robotPolicy, "relay");
   assert.deepEqual(result.servers, ["turn:10.97.1.3:3478"]);
   assert.ok(result.frames >= 60, `frames decoded through TURN: ${result.frames}`);
   assert.equal(result.localType, "relay");

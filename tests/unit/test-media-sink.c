@@ -15,7 +15,16 @@ typedef struct
   GPtrArray *sources; /* of RtcbotdSource */
   RtcbotdMediaSink *sink;
   char *dir;
+  guint tick;
 } Fixture;
+
+/* Main context, every 20 ms: what the tests wait for happens on streaming
+ * threads, which wake no main-context source; poll it. */
+static gboolean
+on_tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
 
 static void
 free_sink (RtcbotdMediaSink *sink)
@@ -30,6 +39,7 @@ setup (Fixture *f, gconstpointer data)
   f->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   f->dir = g_dir_make_tmp ("rtcbotd-sink-XXXXXX", NULL);
   g_assert_nonnull (f->dir);
+  f->tick = g_timeout_add (20, on_tick, NULL);
 }
 
 static void
@@ -49,6 +59,7 @@ remove_dir (const char *dir)
 static void
 teardown (Fixture *f, gconstpointer data)
 {
+  g_clear_handle_id (&f->tick, g_source_remove);
   g_clear_pointer (&f->sink, free_sink);
   gst_element_set_state (f->pipeline, GST_STATE_NULL);
   g_clear_pointer (&f->sources, g_ptr_array_unref);
