@@ -14,7 +14,7 @@ BUILD_PACKAGES=(
 RUNTIME_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice fonts-dejavu-core
-  gstreamer1.0-x glib-networking gstreamer1.0-alsa
+  gstreamer1.0-x glib-networking gstreamer1.0-alsa gstreamer1.0-libcamera
 )
 TEST_PACKAGES=(
   chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format clang socat

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-capture.h"
 #include "rtcbotd-config.h"
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
@@ -96,7 +97,9 @@ check_config (const char *path)
   g_autoptr (RtcbotdConfig) config = rtcbotd_config_load_file (path, &error);
   guint sinks = 0;
 
-  if (!config)
+  /* Only to parse the gst fragments: nothing is started. */
+  gst_init (NULL, NULL);
+  if (!config || !rtcbotd_capture_check_config (config, &error))
     {
       g_printerr ("%s\n", error->message);
       return EXIT_CONFIG;
@@ -305,6 +308,11 @@ main (int argc, char **argv)
       return EXIT_OK;
     }
   rtcbotd_log_install (options.verbose);
+  /* libcamera logs to stderr each time a camera manager starts, so at every
+   * retry of a missing camera; its errors reach us through libcamerasrc anyway.
+   * Before any thread: setenv is not thread-safe. */
+  if (!options.verbose)
+    g_setenv ("LIBCAMERA_LOG_LEVELS", "*:ERROR", FALSE);
   if (options.check_config)
     status = check_config (options.check_config);
   else

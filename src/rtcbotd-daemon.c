@@ -5,13 +5,16 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-capture.h"
 #include "rtcbotd-config-media.h"
 #include "rtcbotd-control-plane.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
+#include "rtcbotd-inbound.h"
 #include "rtcbotd-media-sink.h"
 #include "rtcbotd-metrics.h"
 #include "rtcbotd-outbound.h"
+#include "rtcbotd-peer-streams.h"
 #include "rtcbotd-peer.h"
 #include "rtcbotd-process.h"
 #include "rtcbotd-sdp.h"
@@ -123,6 +126,58 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
 }
 
+/* Main context: each media sink that a route from peers.audio or peers.video
+ * names, except those in @fed (may be NULL), gets a pad of @inbound, a stream @peer sends. */
+static void
+feed_stream (RtcbotdDaemon *self, RtcbotdPeer *peer, RtcbotdInbound *inbound, GPtrArray *fed)
+{
+  RtcbotdKind kind = rtcbotd_inbound_get_kind (inbound);
+  g_autoptr (GPtrArray) sinks = rtcbotd_daemon_get_peer_sinks (self, kind);
+
+  for (guint i = 0; i < sinks->len; i++)
+    {
+      g_autoptr (GstPad) pad = NULL;
+      g_autoptr (GError) error = NULL;
+      if (fed && g_ptr_array_find (fed, sinks->pdata[i], NULL))
+        continue;
+      pad = rtcbotd_inbound_acquire_pad (inbound);
+      if (!rtcbotd_media_sink_add_peer_stream (sinks->pdata[i], rtcbotd_peer_get_id (peer), pad,
+                                               &error))
+        g_warning ("peer %u: its %s does not go to %s: %s", rtcbotd_peer_get_id (peer),
+                   rtcbotd_kind_to_string (kind),
+                   rtcbotd_media_sink_get_config (sinks->pdata[i])->label, error->message);
+    }
+}
+
+/* Main context: a stream @peer sends flows. */
+static void
+on_peer_stream (RtcbotdPeer *peer, gpointer inbound, RtcbotdDaemon *self)
+{
+  feed_stream (self, peer, inbound, NULL);
+}
+
+/* Main context, after a reload: media sinks it built (not in @kept) get the
+ * streams connected peers already send. */
+static void
+feed_new_sinks (RtcbotdDaemon *self, GPtrArray *kept)
+{
+  GHashTableIter iter;
+  gpointer peer;
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, &peer))
+    for (guint i = 0; i < rtcbotd_peer_get_streams (peer)->len; i++)
+      feed_stream (self, peer, rtcbotd_peer_get_streams (peer)->pdata[i], kept);
+}
+
+/* Main context: the peer's streams leave the sinks (recordings are finished)
+ * before its elements go. */
+static void
+on_peer_closing (RtcbotdPeer *peer, RtcbotdDaemon *self)
+{
+  rtcbotd_daemon_remove_peer_streams (self, rtcbotd_peer_get_id (peer));
+}
+
 static RtcbotdPeer *
 peer_owning (RtcbotdDaemon *self, GstObject *object)
 {
@@ -169,6 +224,10 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer user_data)
     gst_message_parse_warning (message, &error, &debug);
   peer = peer_owning (self, GST_MESSAGE_SRC (message));
   source = source_owning (self, GST_MESSAGE_SRC (message));
+  /* A stream a peer sends that its depayloader or parser cannot read is counted for /metrics. */
+  if (peer && rtcbotd_peer_count_stream_error (peer, GST_MESSAGE_SRC (message)))
+    g_message ("peer %u: its stream: %s: %s", rtcbotd_peer_get_id (peer),
+               GST_MESSAGE_SRC_NAME (message), error->message);
   if (peer && GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
     {
       /* Usually the peer left without closing: sctpenc cannot write any more. */
@@ -550,6 +609,9 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
                    "the media pipeline does not start (run with --verbose for details)");
       return FALSE;
     }
+  /* Capture bins are locked: each source starts (and retries) its own. */
+  for (guint i = 0; i < self->sources->len; i++)
+    rtcbotd_source_start (self->sources->pdata[i]);
   self->http = rtcbotd_http_new (self, self->config);
   self->control = rtcbotd_control_plane_new (self->config);
   if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error))
@@ -648,6 +710,7 @@ retire_source (RtcbotdDaemon *self, RtcbotdSource *source)
         closed++;
       }
   g_list_free (peers);
+  rtcbotd_source_stop (source);
   g_message ("[source %s]: stopped (reload; %u peer(s) closed)",
              rtcbotd_source_get_config (source)->name, closed);
   /* It outlives the config it was built from: it keeps its own part. */
@@ -715,6 +778,7 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
   g_autoptr (GPtrArray) built
       = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   g_autoptr (GPtrArray) built_sinks = g_ptr_array_new_with_free_func (free_sink_now);
+  g_autoptr (GPtrArray) kept = NULL;
   g_autoptr (GError) local_error = NULL;
 
   if (!self->http || !self->control)
@@ -728,10 +792,13 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
       || !rtcbotd_http_reload (self->http, next, error))
     return FALSE;
   retire_sinks (self, next);
+  /* The sinks still running are fed already; the ones commit_sinks adds are not. */
+  kept = g_ptr_array_copy (self->media_sinks, NULL, NULL);
   commit_sources (self, next, built);
   commit_sinks (self, next, built_sinks);
   old = g_steal_pointer (&self->config);
   self->config = g_steal_pointer (&next);
+  feed_new_sinks (self, kept);
   reload_outbounds (self, self->config);
   if (!rtcbotd_control_plane_reload (self->control, self->config, old,
                                      rtcbotd_http_get_server (self->http), &local_error))
@@ -867,10 +934,11 @@ on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
 }
 
 /* Checks the offer @sdp_text and plans the peer (only source @only's media,
- * when given); returns the tracks, or NULL with @error. */
+ * when given: a WHEP player, which sends nothing); returns the tracks to send
+ * (and in @receives what the peer may send), or NULL with @error. */
 static GArray *
-prepare_offer (RtcbotdDaemon *self, const char *sdp_text, const char *only, char **offer,
-               GError **error)
+prepare_offer (RtcbotdDaemon *self, const char *sdp_text, const char *only, RtcbotdRole role,
+               char **offer, GPtrArray **receives, GError **error)
 {
   g_autoptr (RtcbotdSdp) sdp = NULL;
   g_autoptr (GString) unserved = g_string_new (NULL);
@@ -888,8 +956,13 @@ prepare_offer (RtcbotdDaemon *self, const char *sdp_text, const char *only, char
   if (!(sdp = rtcbotd_sdp_parse (*offer, error)))
     return NULL;
   tracks = plan_tracks (self, sdp, only, &has_data, unserved);
+  /* A WHEP player (@only) sends nothing. */
+  *receives
+      = rtcbotd_peer_streams_plan (self->config, sdp, only ? RTCBOTD_ROLE_VIEWER : role, unserved);
   if (unserved->len)
     g_message ("offer: %s", unserved->str);
+  for (guint m = 0; m < (*receives)->len; m++)
+    has_data |= (*receives)->pdata[m] != NULL; /* something to take is something served */
   if (tracks->len == 0 && !has_data)
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_UNSUPPORTED,
@@ -898,6 +971,7 @@ prepare_offer (RtcbotdDaemon *self, const char *sdp_text, const char *only, char
                                  : "it has no data channel and asks for no media the robot "
                                    "routes to peers");
       g_array_unref (tracks);
+      g_clear_pointer (receives, g_ptr_array_unref);
       return NULL;
     }
   return tracks;
@@ -910,7 +984,8 @@ start_peer (RtcbotdDaemon *self, const char *sdp_text, const char *only, GInetAd
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *offer = NULL;
-  g_autoptr (GArray) tracks = prepare_offer (self, sdp_text, only, &offer, &error);
+  g_autoptr (GPtrArray) receives = NULL;
+  g_autoptr (GArray) tracks = prepare_offer (self, sdp_text, only, role, &offer, &receives, &error);
   AnswerRequest *request = g_task_get_task_data (task);
   RtcbotdPeer *peer;
   guint id;
@@ -933,6 +1008,11 @@ start_peer (RtcbotdDaemon *self, const char *sdp_text, const char *only, GInetAd
   rtcbotd_peer_use_ice_servers (peer, self->config->ice_servers, self->config->ice_relay_only);
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);
+  g_signal_connect (peer, "stream", G_CALLBACK (on_peer_stream), self);
+  g_signal_connect (peer, "closing", G_CALLBACK (on_peer_closing), self);
+  for (guint m = 0; m < receives->len; m++)
+    if (receives->pdata[m])
+      rtcbotd_peer_receive_on (peer, m, receives->pdata[m]);
   rtcbotd_control_plane_add_peer (self->control, peer, role);
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
   g_message ("peer %u: offer with %u track(s) to send%s", id, tracks->len,

@@ -9,7 +9,9 @@
 #include "rtcbotd-error.h"
 #include "rtcbotd-feedback.h"
 #include "rtcbotd-ice.h"
+#include "rtcbotd-inbound.h"
 #include "rtcbotd-peer-private.h"
+#include "rtcbotd-peer-streams.h"
 #include "rtcbotd-peer-stats.h"
 
 #define GATHERING_TIMEOUT_MS 5000
@@ -20,9 +22,6 @@
 #define CLOSE_GRACE_MS 150
 /* Closing takes milliseconds; after this long something is stuck: say what. */
 #define CLOSE_STUCK_S 10
-/* What one peer may make the daemon hold: sinks for media it sends (its data
- * channels are limited in rtcbotd-channels.c). */
-#define MAX_INCOMING_STREAMS 4
 
 typedef enum
 {
@@ -57,8 +56,8 @@ struct _RtcbotdPeer
   GMainContext *context;
   GstElement *pipeline;
   GstElement *webrtc;
-  GArray *branches; /* of Branch */
-  GPtrArray *sinks; /* fakesinks for media the peer sends us; guarded by lock */
+  GArray *branches;            /* of Branch */
+  RtcbotdPeerStreams *streams; /* the media it sends us */
   RtcbotdChannels *channels;
   GTask *answer_task;
   char *offer; /* while negotiating: the answer echoes some of its feedback */
@@ -72,7 +71,6 @@ struct _RtcbotdPeer
   gint media_failed;          /* a branch met an error downstream; atomic */
   guint unlinks_pending;
   gboolean quiet; /* closing is logged at debug level */
-  GMutex lock;
 };
 
 G_DEFINE_FINAL_TYPE (RtcbotdPeer, rtcbotd_peer, G_TYPE_OBJECT)
@@ -82,6 +80,7 @@ enum
   SIGNAL_MESSAGE,
   SIGNAL_CHANNEL_OPENED,
   SIGNAL_CHANNEL_CLOSED,
+  SIGNAL_STREAM,
   SIGNAL_CLOSING,
   SIGNAL_CLOSED,
   SIGNAL_CONNECTED,
@@ -102,7 +101,7 @@ rtcbotd_peer_finalize (GObject *object)
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_array_unref (self->branches);
-  g_ptr_array_unref (self->sinks);
+  g_clear_pointer (&self->streams, rtcbotd_peer_streams_free);
   if (self->channels)
     rtcbotd_channels_close (self->channels);
   g_clear_object (&self->channels);
@@ -112,7 +111,6 @@ rtcbotd_peer_finalize (GObject *object)
   g_clear_object (&self->webrtc);
   g_clear_object (&self->pipeline);
   g_main_context_unref (self->context);
-  g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (rtcbotd_peer_parent_class)->finalize (object);
 }
 
@@ -132,7 +130,10 @@ rtcbotd_peer_class_init (RtcbotdPeerClass *klass)
   signals[SIGNAL_CHANNEL_CLOSED]
       = g_signal_new ("channel-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                       NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  /* The peer starts closing: no message or channel signal follows. */
+  /* A stream the peer sends (an RtcbotdInbound, the peer's until it has closed) flows. */
+  signals[SIGNAL_STREAM] = g_signal_new ("stream", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                         NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
+  /* The peer starts closing: no message, channel or stream signal follows. */
   signals[SIGNAL_CLOSING] = g_signal_new ("closing", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                           0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /* ICE and DTLS are up: media flows from now on. */
@@ -157,8 +158,6 @@ rtcbotd_peer_init (RtcbotdPeer *self)
   self->context = g_main_context_ref_thread_default ();
   self->branches = g_array_new (FALSE, TRUE, sizeof (Branch));
   g_array_set_clear_func (self->branches, (GDestroyNotify)branch_clear);
-  self->sinks = g_ptr_array_new ();
-  g_mutex_init (&self->lock);
 }
 
 /* Runs @func(self) on the peer's main context, keeping the peer alive until then. */
@@ -196,6 +195,12 @@ rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source)
   return FALSE;
 }
 
+GPtrArray *
+rtcbotd_peer_get_streams (RtcbotdPeer *self)
+{
+  return rtcbotd_peer_streams_get_announced (self->streams);
+}
+
 gboolean
 rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
 {
@@ -208,7 +213,17 @@ rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
           || (b->payloader && gst_object_has_as_ancestor (object, GST_OBJECT (b->payloader))))
         return TRUE;
     }
-  return FALSE;
+  return rtcbotd_peer_streams_owning (self->streams, object) != NULL;
+}
+
+gboolean
+rtcbotd_peer_count_stream_error (RtcbotdPeer *self, GstObject *object)
+{
+  RtcbotdInbound *inbound = rtcbotd_peer_streams_owning (self->streams, object);
+
+  if (inbound)
+    rtcbotd_inbound_count_error (inbound);
+  return inbound != NULL;
 }
 
 /* Fails the pending answer, if any, with @error (taken). */
@@ -262,30 +277,50 @@ on_channel_closed (RtcbotdChannels *channels, const char *label, RtcbotdPeer *se
   g_signal_emit (self, signals[SIGNAL_CHANNEL_CLOSED], 0, label);
 }
 
-/* Streaming thread: media the peer sends us has no consumer yet; drop it. */
+/* ---- media the peer sends ---------------------------------------------- */
+
+void
+rtcbotd_peer_receive_on (RtcbotdPeer *self, guint mline, GstCaps *codecs)
+{
+  rtcbotd_peer_streams_receive_on (self->streams, mline, codecs);
+}
+
+typedef struct
+{
+  RtcbotdPeer *peer;
+  RtcbotdInbound *inbound;
+} StreamHop;
+
+/* Main context: a stream the peer sends is linked and flowing. */
+static gboolean
+stream_added (gpointer user_data)
+{
+  StreamHop *h = user_data;
+
+  if (h->peer->state < STATE_CLOSING)
+    {
+      rtcbotd_peer_streams_announce (h->peer->streams, h->inbound);
+      g_signal_emit (h->peer, signals[SIGNAL_STREAM], 0, h->inbound);
+    }
+  g_object_unref (h->peer);
+  g_free (h);
+  return G_SOURCE_REMOVE;
+}
+
+/* Streaming thread: the first packet of a stream the peer sends. */
 static void
 on_pad_added (GstElement *webrtc, GstPad *pad, RtcbotdPeer *self)
 {
-  GstElement *sink;
-  g_autoptr (GstPad) sink_pad = NULL;
-  gboolean full;
+  RtcbotdInbound *inbound;
+  StreamHop *h;
 
-  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC
+      || !(inbound = rtcbotd_peer_streams_take_pad (self->streams, pad)))
     return;
-  g_mutex_lock (&self->lock);
-  full = self->sinks->len >= MAX_INCOMING_STREAMS;
-  g_mutex_unlock (&self->lock);
-  if (full)
-    return; /* webrtcbin drops what nobody links */
-  sink = gst_element_factory_make ("fakesink", NULL);
-  g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
-  gst_bin_add (GST_BIN (self->pipeline), sink);
-  gst_element_sync_state_with_parent (sink);
-  sink_pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_link (pad, sink_pad);
-  g_mutex_lock (&self->lock);
-  g_ptr_array_add (self->sinks, sink);
-  g_mutex_unlock (&self->lock);
+  h = g_new0 (StreamHop, 1);
+  h->peer = g_object_ref (self);
+  h->inbound = inbound;
+  g_main_context_invoke (self->context, stream_added, h);
 }
 
 /* ---- media branches ---------------------------------------------------- */
@@ -613,22 +648,32 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   return TRUE;
 }
 
-/* m-lines the peer offered but gets nothing on are answered inactive. */
+/* Each offered m-line is answered sendonly (we send on it), recvonly (the
+ * peer sends and a route takes it), sendrecv (both) or inactive (neither). */
 static void
-deactivate_unused (RtcbotdPeer *self)
+set_directions (RtcbotdPeer *self)
 {
   for (guint i = 0;; i++)
     {
       g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-      gboolean used = FALSE;
+      GstCaps *receive;
+      gboolean sends = FALSE;
       guint mline;
       g_signal_emit_by_name (self->webrtc, "get-transceiver", i, &transceiver);
       if (!transceiver)
         break;
       g_object_get (transceiver, "mlineindex", &mline, NULL);
       for (guint j = 0; j < self->branches->len; j++)
-        used |= g_array_index (self->branches, Branch, j).track.mline == mline;
-      if (!used)
+        sends |= g_array_index (self->branches, Branch, j).track.mline == mline;
+      receive = rtcbotd_peer_streams_get_codecs (self->streams, mline);
+      if (sends && receive)
+        /* The peer sends in the codec we send: the answer names only that one. */
+        g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV,
+                      NULL);
+      else if (receive)
+        g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                      "codec-preferences", receive, NULL);
+      else if (!sends)
         g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE,
                       NULL);
     }
@@ -736,7 +781,7 @@ remote_set (RtcbotdPeer *self, const GstStructure *reply)
         fail_answer (self, error);
         return;
       }
-  deactivate_unused (self);
+  set_directions (self);
   emit_with_promise (self, "create-answer", NULL, answer_created, RTCBOTD_ERROR_INVALID,
                      "webrtcbin could not answer the offer");
 }
@@ -750,6 +795,7 @@ rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout)
   self->id = id;
   self->timeout = timeout;
   self->pipeline = g_object_ref (pipeline);
+  self->streams = rtcbotd_peer_streams_new (id, pipeline);
   self->webrtc = gst_element_factory_make ("webrtcbin", name);
   if (!self->webrtc)
     return NULL;
@@ -919,11 +965,9 @@ finish_close (RtcbotdPeer *self)
       stop_element (self, b->payloader);
       stop_element (self, b->queue);
     }
-  g_mutex_lock (&self->lock);
-  for (guint i = 0; i < self->sinks->len; i++)
-    stop_element (self, self->sinks->pdata[i]);
-  g_ptr_array_set_size (self->sinks, 0);
-  g_mutex_unlock (&self->lock);
+  /* Nothing pushes into them now that webrtcbin has stopped; the daemon took
+   * them off their media sinks when the peer started closing. */
+  rtcbotd_peer_streams_stop (self->streams);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   self->state = STATE_CLOSED;
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0);
@@ -1074,4 +1118,5 @@ rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics)
     }
   if (self->stats)
     rtcbotd_peer_stats_add_metrics (self->stats, metrics, id);
+  rtcbotd_peer_streams_add_metrics (self->streams, metrics, id);
 }

@@ -3,7 +3,10 @@
  * A peer answers one offer (non-trickle: the answer carries every candidate),
  * then sends each planned track from a source's encoded tee through its own
  * queue ! payloader (the payload type the peer offered) into its webrtcbin,
- * and carries JSON text messages on its data channels. It watches its own
+ * and carries JSON text messages on its data channels. On the m-lines the
+ * daemon lets it send on (rtcbotd_peer_receive_on()), each stream the peer
+ * sends becomes an RtcbotdInbound, announced by "stream" once it flows; the
+ * peer keeps it until it has closed. It watches its own
  * health: ICE failure, a DTLS/SCTP error, or silence from the peer for longer
  * than the configured timeout close it. rtcbotd_peer_close() emits "closing"
  * at once and is otherwise asynchronous: the peer unlinks from the shared tees
@@ -43,6 +46,10 @@ void rtcbotd_peer_add_ice_candidate (RtcbotdPeer *self, guint mline, const char 
 /** Makes @self gather with the STUN/TURN @servers (of RtcbotdIceServer), relayed
  * only if @relay_only; call it before rtcbotd_peer_answer_async(). */
 void rtcbotd_peer_use_ice_servers (RtcbotdPeer *self, GPtrArray *servers, gboolean relay_only);
+
+/** Lets the peer send media on m-line @mline, in one of @codecs (application/x-rtp caps, one
+ * structure per codec, preferred first); call before rtcbotd_peer_answer_async(). */
+void rtcbotd_peer_receive_on (RtcbotdPeer *self, guint mline, GstCaps *codecs);
 
 /** Answers @offer (already checked by rtcbotd_sdp_parse()), sending @tracks (of
  * RtcbotdPeerTrack); @local is the address the offer arrived on, or NULL. */
@@ -97,6 +104,13 @@ gboolean rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source);
 
 /** Returns TRUE when @object is one of the peer's elements or inside one. */
 gboolean rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object);
+
+/** Returns the streams (of RtcbotdInbound) "stream" announced: the peer's, until it closes. */
+GPtrArray *rtcbotd_peer_get_streams (RtcbotdPeer *self);
+
+/** Counts an error that @object, an element of a stream the peer sends, posted; FALSE when
+ * @object is not in one (then it is the peer's own). */
+gboolean rtcbotd_peer_count_stream_error (RtcbotdPeer *self, GstObject *object);
 
 /** Adds the peer's rtcbotd_peer_* series (label peer="ID") to @metrics. */
 void rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics);

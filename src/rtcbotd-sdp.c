@@ -33,6 +33,7 @@ media_new (const char *kind)
 
   media->kind = g_strdup (kind);
   media->wants_receive = TRUE;
+  media->wants_send = TRUE;
   media->codecs = g_ptr_array_new_with_free_func ((GDestroyNotify)codec_free);
   return media;
 }
@@ -145,10 +146,12 @@ parse_attribute (RtcbotdSdpMedia *media, const char *value)
       g_free (media->mid);
       media->mid = g_strdup (value + 4);
     }
-  else if (g_str_equal (value, "sendonly") || g_str_equal (value, "inactive"))
-    media->wants_receive = FALSE;
-  else if (g_str_equal (value, "recvonly") || g_str_equal (value, "sendrecv"))
-    media->wants_receive = TRUE;
+  else if (g_str_equal (value, "sendonly") || g_str_equal (value, "inactive")
+           || g_str_equal (value, "recvonly") || g_str_equal (value, "sendrecv"))
+    {
+      media->wants_receive = g_str_equal (value, "recvonly") || g_str_equal (value, "sendrecv");
+      media->wants_send = g_str_equal (value, "sendonly") || g_str_equal (value, "sendrecv");
+    }
   else if (g_str_has_prefix (value, "rtpmap:") || g_str_has_prefix (value, "fmtp:"))
     {
       parts = g_strsplit (strchr (value, ':') + 1, " ", 2);
@@ -203,6 +206,7 @@ rtcbotd_sdp_parse (const char *text, GError **error)
             return NULL;
           /* A session-level direction applies to every m-line unless it says otherwise. */
           media->wants_receive = session->wants_receive;
+          media->wants_send = session->wants_send;
           g_ptr_array_add (self->media, media);
         }
       else if (line[0] == 'a')
@@ -262,6 +266,25 @@ rtcbotd_sdp_media_find_codec (const RtcbotdSdpMedia *media, RtcbotdCodec codec)
         return c;
       if (codec == RTCBOTD_CODEC_OPUS && g_ascii_strcasecmp (c->name, "opus") == 0
           && c->clock_rate == 48000)
+        return c;
+    }
+  return NULL;
+}
+
+const RtcbotdSdpCodec *
+rtcbotd_sdp_media_find_receivable (const RtcbotdSdpMedia *media, RtcbotdCodec codec)
+{
+  for (guint i = 0; i < media->codecs->len; i++)
+    {
+      const RtcbotdSdpCodec *c = media->codecs->pdata[i];
+      g_autofree char *mode = NULL;
+      if (!c->name || g_ascii_strcasecmp (c->name, rtcbotd_codec_to_string (codec)) != 0
+          || c->clock_rate != (codec == RTCBOTD_CODEC_OPUS ? 48000 : 90000))
+        continue;
+      /* Any H.264 profile can be recorded or decoded; rtph264depay takes
+       * single NAL units and FU-A, not the interleaved mode 2. */
+      mode = codec == RTCBOTD_CODEC_H264 ? fmtp_get (c->fmtp, "packetization-mode") : NULL;
+      if (!mode || g_str_equal (mode, "0") || g_str_equal (mode, "1"))
         return c;
     }
   return NULL;

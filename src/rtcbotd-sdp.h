@@ -33,6 +33,7 @@ typedef struct
   char *mid;              /* or NULL */
   gboolean rejected;      /* port 0 */
   gboolean wants_receive; /* the offerer will receive on it (recvonly or sendrecv) */
+  gboolean wants_send;    /* the offerer will send on it (sendonly or sendrecv) */
   GPtrArray *codecs;      /* of RtcbotdSdpCodec, in preference order */
 } RtcbotdSdpMedia;
 
@@ -50,6 +51,10 @@ void rtcbotd_sdp_free (RtcbotdSdp *self);
 /** Returns the first codec of @media that rtcbotd can send as @codec, or NULL. */
 const RtcbotdSdpCodec *rtcbotd_sdp_media_find_codec (const RtcbotdSdpMedia *media,
                                                      RtcbotdCodec codec);
+
+/** Returns the first codec of @media that rtcbotd can receive as @codec, or NULL. */
+const RtcbotdSdpCodec *rtcbotd_sdp_media_find_receivable (const RtcbotdSdpMedia *media,
+                                                          RtcbotdCodec codec);
 
 /** Returns the offer with aiortc's per-m-line BUNDLE credentials unified and
  * mDNS (.local) candidates removed, ready for webrtcbin. */

@@ -4,6 +4,8 @@
 #include <gst/video/video.h>
 #include <stdatomic.h>
 
+#include "rtcbotd-backoff.h"
+#include "rtcbotd-capture.h"
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-rate-control.h"
@@ -12,6 +14,9 @@
 /* An encoder that has produced nothing for this long is stalled: the source is down. */
 #define STALL_S 5
 #define N_CODECS (RTCBOTD_CODEC_OPUS + 1)
+/* A capture that failed is tried again after 0.5 s, 1 s, 2 s, ... at most 10 s apart. */
+#define RETRY_MIN_MS 500
+#define RETRY_MAX_MS 10000
 
 /* What one codec's encoder produced over the source's life (a torn-down
  * branch's counts stay). Written by streaming threads without a lock, read
@@ -45,18 +50,39 @@ typedef struct
   guint bitrate;            /* kbit/s the encoder runs at now; 0 for Opus */
 } Branch;
 
+typedef enum
+{
+  CAPTURE_STOPPED, /* not started, or on demand and nothing consumes the source */
+  CAPTURE_RUNNING,
+  CAPTURE_FAILED, /* stopped after an error; a retry is pending while something wants it */
+} CaptureState;
+
 struct _RtcbotdSource
 {
   const RtcbotdSourceConfig *config;
   GstElement *pipeline;
   GstElement *raw_tee;
   RtcbotdCodec preferred;
+  gboolean passthrough;    /* the capture gives H.264 that no encoder touches */
+  RtcbotdCapture *capture; /* in the pipeline, state locked: running, or failed until retried */
+  CaptureState capture_state;
+  gint64 capture_started; /* monotonic µs of the last start: a stall counts from there */
+  guint restarts;         /* starts after a failure */
+  RtcbotdBackoff *retry;
+  guint start_id;   /* the first start, once the main loop runs */
+  gboolean stopped; /* for good: a reload retired the source */
+  guint consumers;  /* users of all branches: peers' tracks, recordings */
+  /* The wait from the first consumer to its first key frame: set on the main
+   * context, taken by the encoded tees' streaming threads. */
+  atomic_int_least64_t first_wait;     /* monotonic µs the first consumer came; 0: none waits */
+  atomic_int_least64_t first_frame_us; /* the last such wait */
+  atomic_uint first_frames;            /* waits measured so far */
+  guint first_frames_logged;
   RtcbotdEncoder encoders[N_CODECS]; /* chosen at start-up, per codec; AUTO: none */
   GPtrArray *branches;               /* of Branch, one per codec in use */
   guint branch_serial;
   RtcbotdSourceConfig *owned; /* config, once a reload retired the config it came from */
   char *prefix;        /* of element names: "camera", or "camera.2" once rebuilt by a reload */
-  GPtrArray *capture;  /* capture elements and the raw tee, upstream first (in elements) */
   guint teardowns;     /* branches unlinked but not yet removed */
   GPtrArray *elements; /* every element of ours in the pipeline (a reference each) */
   Counters counters[N_CODECS];
@@ -90,82 +116,19 @@ add_element (RtcbotdSource *self, const char *factory, const char *role, GError 
   return element;
 }
 
-/* A capture element lives as long as the source (branch elements do not). */
-static GstElement *
-add_capture_element (RtcbotdSource *self, const char *factory, const char *role, GError **error)
-{
-  GstElement *element = add_element (self, factory, role, error);
-
-  if (element)
-    g_ptr_array_add (self->capture, element);
-  return element;
-}
-
-static gboolean
-link_chain (RtcbotdSource *self, GstElement **chain, guint n, GError **error)
-{
-  for (guint i = 0; i + 1 < n; i++)
-    if (!gst_element_link (chain[i], chain[i + 1]))
-      {
-        g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "[source %s]: cannot link %s to %s",
-                     self->config->name, GST_ELEMENT_NAME (chain[i]),
-                     GST_ELEMENT_NAME (chain[i + 1]));
-        return FALSE;
-      }
-  return TRUE;
-}
-
-static gboolean
-build_test_video (RtcbotdSource *self, GError **error)
-{
-  const RtcbotdSourceConfig *c = self->config;
-  GstElement *chain[4];
-  guint n = 0;
-  g_autoptr (GstCaps) caps = NULL;
-
-  if (!(chain[n++] = add_capture_element (self, "videotestsrc", "capture", error)))
-    return FALSE;
-  gst_util_set_object_arg (G_OBJECT (chain[0]), "pattern", c->pattern);
-  g_object_set (chain[0], "is-live", TRUE, "horizontal-speed", (gint)c->motion, NULL);
-  if (!(chain[n++] = add_capture_element (self, "capsfilter", "caps", error)))
-    return FALSE;
-  caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
-                              c->width, "height", G_TYPE_INT, c->height, "framerate",
-                              GST_TYPE_FRACTION, c->framerate, 1, NULL);
-  g_object_set (chain[1], "caps", caps, NULL);
-  if (c->clock_overlay)
-    {
-      if (!(chain[n++] = add_capture_element (self, "clockoverlay", "clock", error)))
-        return FALSE;
-      g_object_set (chain[2], "time-format", "%Y-%m-%d %H:%M:%S", "halignment", 2, "valignment", 2,
-                    "shaded-background", TRUE, "font-desc", "Sans 18", NULL);
-    }
-  chain[n++] = self->raw_tee;
-  return link_chain (self, chain, n, error);
-}
-
-static gboolean
-build_test_audio (RtcbotdSource *self, GError **error)
-{
-  GstElement *chain[2];
-
-  if (!(chain[0] = add_capture_element (self, "audiotestsrc", "capture", error)))
-    return FALSE;
-  g_object_set (chain[0], "is-live", TRUE, "freq", self->config->frequency, "volume",
-                self->config->volume, "samplesperbuffer", 960, NULL);
-  chain[1] = self->raw_tee;
-  return link_chain (self, chain, 2, error);
-}
-
 static Branch *branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error);
 
 static const char *
 encoder_name (Branch *branch)
 {
+  if (branch->source->passthrough)
+    return "passthrough";
   return branch->encoder == RTCBOTD_ENCODER_AUTO ? "opusenc"
                                                  : rtcbotd_encoder_factory (branch->encoder);
 }
 static gboolean on_health_check (gpointer user_data);
+static gboolean on_retry (gpointer user_data);
+static void update_health (RtcbotdSource *self);
 
 static void
 branch_free (Branch *branch)
@@ -176,47 +139,44 @@ branch_free (Branch *branch)
   g_free (branch);
 }
 
+/* The codec the source sends when a peer takes anything, its encoders chosen;
+ * NONE with @error if none can. */
+static RtcbotdCodec
+preferred_codec (RtcbotdSource *self, GError **error)
+{
+  if (self->config->kind == RTCBOTD_KIND_AUDIO)
+    return RTCBOTD_CODEC_OPUS;
+  /* A camera's own H.264 needs no encoder, installed or not. */
+  if (self->passthrough)
+    return RTCBOTD_CODEC_H264;
+  return rtcbotd_encoder_choose (self->config, rtcbotd_encoder_usable, NULL, self->encoders, error);
+}
+
 RtcbotdSource *
 rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, guint generation,
                     GError **error)
 {
   RtcbotdSource *self = g_new0 (RtcbotdSource, 1);
-  gboolean ok;
 
   self->config = config;
   self->pipeline = pipeline;
   self->prefix
       = generation ? g_strdup_printf ("%s.%u", config->name, generation) : g_strdup (config->name);
-  self->capture = g_ptr_array_new ();
   self->branches = g_ptr_array_new_with_free_func ((GDestroyNotify)branch_free);
   self->elements = g_ptr_array_new_with_free_func (gst_object_unref);
-  self->preferred
-      = config->kind == RTCBOTD_KIND_AUDIO
-            ? RTCBOTD_CODEC_OPUS
-            : rtcbotd_encoder_choose (config, rtcbotd_encoder_usable, NULL, self->encoders, error);
-  if (self->preferred == RTCBOTD_CODEC_NONE)
+  self->retry = rtcbotd_backoff_new (RETRY_MIN_MS, RETRY_MAX_MS, on_retry, self);
+  /* What can be wrong in the config (a gst fragment that does not parse) fails here, before a
+   * reload changes anything; a missing device only fails when the capture starts. */
+  if (!rtcbotd_capture_decide (config, &self->passthrough, error)
+      || (self->preferred = preferred_codec (self, error)) == RTCBOTD_CODEC_NONE
+      || !(self->raw_tee = add_element (self, "tee", "raw", error)))
     {
       rtcbotd_source_free (self);
       return NULL;
     }
-  if (config->type != RTCBOTD_SOURCE_TEST_VIDEO && config->type != RTCBOTD_SOURCE_TEST_AUDIO)
-    {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
-                   "[source %s]: this source type cannot be built yet", config->name);
-      rtcbotd_source_free (self);
-      return NULL;
-    }
-  self->raw_tee = add_element (self, "tee", "raw", error);
-  if (self->raw_tee)
-    g_object_set (self->raw_tee, "allow-not-linked", TRUE, NULL);
-  ok = self->raw_tee
-       && (config->type == RTCBOTD_SOURCE_TEST_VIDEO ? build_test_video (self, error)
-                                                     : build_test_audio (self, error));
-  if (self->raw_tee) /* after the capture elements: they stop first */
-    g_ptr_array_add (self->capture, self->raw_tee);
+  g_object_set (self->raw_tee, "allow-not-linked", TRUE, NULL);
   /* The preferred encoder runs from the start, so the first viewer waits for nothing. */
-  ok = ok && branch_new (self, self->preferred, error) != NULL;
-  if (!ok)
+  if (!branch_new (self, self->preferred, error))
     {
       rtcbotd_source_free (self);
       return NULL;
@@ -235,15 +195,169 @@ remove_element (RtcbotdSource *self, GstElement *element)
   gst_bin_remove (GST_BIN (self->pipeline), element);
 }
 
+/* ---- the capture bin ------------------------------------------------------ */
+
+/* Takes the capture bin (running or failed) out of the pipeline; main context. */
+static void
+capture_remove (RtcbotdSource *self)
+{
+  g_autoptr (RtcbotdCapture) capture = g_steal_pointer (&self->capture);
+  g_autoptr (GstPad) src = NULL;
+  g_autoptr (GstPad) peer = NULL;
+
+  if (!capture)
+    return;
+  rtcbotd_capture_set_error_func (capture, NULL, NULL);
+  /* Its streaming thread ends here, before the pads are unlinked. */
+  gst_element_set_state (GST_ELEMENT (capture), GST_STATE_NULL);
+  src = gst_element_get_static_pad (GST_ELEMENT (capture), "src");
+  if (src && (peer = gst_pad_get_peer (src)))
+    gst_pad_unlink (src, peer);
+  remove_element (self, GST_ELEMENT (capture));
+  g_ptr_array_remove (self->elements, capture);
+}
+
+static gboolean
+wants_capture (RtcbotdSource *self)
+{
+  return !self->stopped && (!self->config->on_demand || self->consumers > 0);
+}
+
+/* The capture failed: down with @cause (logged once while it stays the same),
+ * the bin stopped (kept until the next attempt, so its late messages are
+ * still ours), and a retry scheduled while something wants the source. */
+static void
+capture_failed (RtcbotdSource *self, const char *cause)
+{
+  g_autofree char *label = rtcbotd_capture_label (self->config);
+
+  self->capture_state = CAPTURE_FAILED;
+  if (self->capture)
+    gst_element_set_state (GST_ELEMENT (self->capture), GST_STATE_NULL);
+  g_free (self->error);
+  self->error = g_strdup_printf ("%s: %s", label, cause);
+  self->error_time = g_get_monotonic_time ();
+  update_health (self);
+  if (wants_capture (self))
+    g_debug ("[source %s]: capture: trying again in %u ms", self->config->name,
+             rtcbotd_backoff_schedule (self->retry));
+  else
+    self->capture_state = CAPTURE_STOPPED;
+}
+
+/* Main context: the first error from inside a capture bin. */
+static void
+on_capture_error (RtcbotdCapture *capture, const char *message, gpointer user_data)
+{
+  RtcbotdSource *self = user_data;
+
+  if (capture == self->capture && self->capture_state == CAPTURE_RUNNING)
+    capture_failed (self, message);
+}
+
+/* A new capture bin: the device probed (v4l2), its caps planned, the elements made. */
+static RtcbotdCapture *
+capture_build (RtcbotdSource *self, GError **error)
+{
+  const RtcbotdSourceConfig *c = self->config;
+  g_autoptr (GstCaps) probed = NULL;
+  g_auto (RtcbotdCapturePlan) plan = { 0 };
+
+  if (c->type == RTCBOTD_SOURCE_V4L2 && !(probed = rtcbotd_capture_probe_v4l2 (c->device, error)))
+    return NULL;
+  if (!rtcbotd_capture_plan (c, probed, self->passthrough, &plan, error))
+    return NULL;
+  return rtcbotd_capture_new (c, self->prefix, &plan, error);
+}
+
+/* Builds and starts a capture bin in place of any failed one; main context. */
+static void
+capture_start (RtcbotdSource *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GstPad) src = NULL;
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (self->raw_tee, "sink");
+  g_autoptr (GstClock) clock = gst_element_get_clock (self->pipeline);
+  GstElement *bin;
+
+  if (self->capture_state == CAPTURE_FAILED)
+    self->restarts++;
+  capture_remove (self);
+  rtcbotd_backoff_cancel (self->retry);
+  if (!(self->capture = capture_build (self, &error)))
+    {
+      capture_failed (self, error->message);
+      return;
+    }
+  bin = GST_ELEMENT (self->capture);
+  /* Locked: the pipeline's state changes pass it by, and a failing device fails only it. */
+  gst_element_set_locked_state (bin, TRUE);
+  gst_bin_add (GST_BIN (self->pipeline), bin);
+  g_ptr_array_add (self->elements, gst_object_ref (bin));
+  src = gst_element_get_static_pad (bin, "src");
+  gst_pad_link (src, sink);
+  rtcbotd_capture_set_error_func (self->capture, on_capture_error, self);
+  /* What the pipeline gives its children when it plays, which a locked bin misses. */
+  if (clock)
+    gst_element_set_clock (bin, clock);
+  gst_element_set_base_time (bin, gst_element_get_base_time (self->pipeline));
+  gst_element_set_start_time (bin, GST_CLOCK_TIME_NONE);
+  self->capture_state = CAPTURE_RUNNING;
+  self->capture_started = g_get_monotonic_time ();
+  if (gst_element_set_state (bin, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    {
+      g_autofree char *cause = rtcbotd_capture_dup_error (self->capture);
+      capture_failed (self, cause ? cause : "does not start");
+      return;
+    }
+  g_debug ("[source %s]: capture started", self->config->name);
+}
+
+/* Stops the capture (on demand, nothing consumes the source; or for good). */
+static void
+capture_stop (RtcbotdSource *self)
+{
+  rtcbotd_backoff_cancel (self->retry);
+  capture_remove (self);
+  self->capture_state = CAPTURE_STOPPED;
+  g_debug ("[source %s]: capture stopped", self->config->name);
+}
+
+/* Main context: the backoff's retry. */
+static gboolean
+on_retry (gpointer user_data)
+{
+  RtcbotdSource *self = user_data;
+
+  if (wants_capture (self))
+    capture_start (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context, once after rtcbotd_source_start(): the pipeline plays by now. */
+static gboolean
+on_start (gpointer user_data)
+{
+  RtcbotdSource *self = user_data;
+
+  self->start_id = 0;
+  gst_element_sync_state_with_parent (self->raw_tee);
+  if (wants_capture (self) && self->capture_state == CAPTURE_STOPPED)
+    capture_start (self);
+  return G_SOURCE_REMOVE;
+}
+
 void
 rtcbotd_source_free (RtcbotdSource *self)
 {
   if (!self)
     return;
   g_clear_handle_id (&self->health_id, g_source_remove);
+  g_clear_handle_id (&self->start_id, g_source_remove);
   /* Capture first: its streaming thread stops before anything downstream goes. */
-  for (guint i = 0; i < self->capture->len; i++)
-    remove_element (self, self->capture->pdata[i]);
+  capture_remove (self);
+  g_clear_pointer (&self->retry, rtcbotd_backoff_free);
+  remove_element (self, self->raw_tee);
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *branch = self->branches->pdata[i];
@@ -251,7 +365,6 @@ rtcbotd_source_free (RtcbotdSource *self)
       remove_element (self, branch->encoder_bin);
       remove_element (self, branch->tee);
     }
-  g_ptr_array_unref (self->capture);
   g_ptr_array_unref (self->branches);
   g_ptr_array_unref (self->elements);
   g_free (self->prefix);
@@ -271,8 +384,17 @@ rtcbotd_source_take_config (RtcbotdSource *self, RtcbotdSourceConfig *config)
 void
 rtcbotd_source_start (RtcbotdSource *self)
 {
-  for (guint i = 0; i < self->capture->len; i++)
-    gst_element_sync_state_with_parent (self->capture->pdata[i]);
+  if (!self->start_id)
+    self->start_id = g_idle_add (on_start, self);
+}
+
+void
+rtcbotd_source_stop (RtcbotdSource *self)
+{
+  g_clear_handle_id (&self->start_id, g_source_remove);
+  /* For good: neither a retry nor a consumer starts it again. */
+  self->stopped = TRUE;
+  capture_stop (self);
 }
 
 gboolean
@@ -297,10 +419,11 @@ rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
   static const RtcbotdCodec video[] = { RTCBOTD_CODEC_H264, RTCBOTD_CODEC_VP8 };
 
   *offered = NULL;
-  if (self->config->kind == RTCBOTD_KIND_AUDIO)
+  /* Audio is Opus; a camera's own H.264 is all a passthrough source has. */
+  if (self->config->kind == RTCBOTD_KIND_AUDIO || self->passthrough)
     {
-      *offered = rtcbotd_sdp_media_find_codec (media, RTCBOTD_CODEC_OPUS);
-      return *offered ? RTCBOTD_CODEC_OPUS : RTCBOTD_CODEC_NONE;
+      *offered = rtcbotd_sdp_media_find_codec (media, self->preferred);
+      return *offered ? self->preferred : RTCBOTD_CODEC_NONE;
     }
   for (guint i = 0; i < G_N_ELEMENTS (video); i++)
     {
@@ -409,6 +532,44 @@ remove_elements (RtcbotdSource *self, Branch *branch)
     }
 }
 
+/* In place of an encoder for a camera's own H.264: a parser that repeats
+ * SPS/PPS before every key frame, as the encoders do. */
+static GstElement *
+make_passthrough (RtcbotdSource *self, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  GstElement *bin
+      = gst_parse_bin_from_description ("h264parse config-interval=-1 ! capsfilter "
+                                        "caps=video/x-h264,stream-format=byte-stream,alignment=au",
+                                        TRUE, &local_error);
+
+  if (!bin)
+    g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "[source %s]: passthrough: %s",
+                 self->config->name, local_error->message);
+  return bin;
+}
+
+/* Streaming thread of an encoded tee: ends the wait of a first consumer at
+ * the first key frame (the first frame it can show). An atomic exchange, so
+ * only one branch takes it. */
+static GstPadProbeReturn
+on_first_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  RtcbotdSource *self = user_data;
+  gint64 since;
+
+  if (atomic_load_explicit (&self->first_wait, memory_order_relaxed) == 0
+      || GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info), GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_OK;
+  since = atomic_exchange (&self->first_wait, 0);
+  if (since)
+    {
+      atomic_store (&self->first_frame_us, g_get_monotonic_time () - since);
+      atomic_fetch_add (&self->first_frames, 1);
+    }
+  return GST_PAD_PROBE_OK;
+}
+
 static Branch *
 branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
 {
@@ -424,7 +585,10 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   branch->source = self;
   branch->codec = codec;
   branch->encoder = self->encoders[codec];
-  if (!(branch->encoder_bin = rtcbotd_encoder_make (codec, branch->encoder, self->config, error)))
+  branch->encoder_bin = self->passthrough
+                            ? make_passthrough (self, error)
+                            : rtcbotd_encoder_make (codec, branch->encoder, self->config, error);
+  if (!branch->encoder_bin)
     return NULL;
   gst_bin_add (GST_BIN (self->pipeline), branch->encoder_bin);
   g_ptr_array_add (self->elements, gst_object_ref (branch->encoder_bin));
@@ -446,9 +610,10 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
       return NULL;
     }
   g_mutex_init (&branch->lock);
-  if (codec != RTCBOTD_CODEC_OPUS)
+  /* A passthrough has no bitrate of ours to set: the camera decides. */
+  if (codec != RTCBOTD_CODEC_OPUS && !self->passthrough)
     branch->bitrate = self->config->bitrate;
-  if (codec != RTCBOTD_CODEC_OPUS && self->config->bitrate_mode == RTCBOTD_BITRATE_MIN_PEER)
+  if (branch->bitrate && self->config->bitrate_mode == RTCBOTD_BITRATE_MIN_PEER)
     branch->rate
         = rtcbotd_rate_control_new (self->config->bitrate, RTCBOTD_RATE_CONTROL_FLOOR_KBPS);
   queue_src = gst_element_get_static_pad (branch->queue, "src");
@@ -460,6 +625,7 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   branch->started = g_get_monotonic_time ();
   gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                      on_encoded, branch->counters, NULL);
+  gst_pad_add_probe (tee_sink, GST_PAD_PROBE_TYPE_BUFFER, on_first_frame, self, NULL);
   g_signal_connect (branch->queue, "overrun", G_CALLBACK (on_overrun), branch->counters);
   gst_element_sync_state_with_parent (branch->tee);
   gst_element_sync_state_with_parent (branch->encoder_bin);
@@ -499,6 +665,13 @@ rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   if (!branch && !(branch = branch_new (self, codec, error)))
     return NULL;
   branch->users++;
+  if (self->consumers++ == 0)
+    {
+      atomic_store (&self->first_wait, g_get_monotonic_time ());
+      if (self->config->on_demand && self->capture_state == CAPTURE_STOPPED && !self->start_id
+          && !self->stopped)
+        capture_start (self);
+    }
   return gst_element_request_pad_simple (branch->tee, "src_%u");
 }
 
@@ -534,7 +707,15 @@ rtcbotd_source_unuse (RtcbotdSource *self, RtcbotdCodec codec)
   Branch *branch = find_branch (self, codec);
   guint index;
 
-  if (!branch || branch->users == 0 || --branch->users > 0 || codec == self->preferred)
+  if (!branch || branch->users == 0)
+    return;
+  if (--self->consumers == 0)
+    {
+      atomic_store (&self->first_wait, 0);
+      if (self->config->on_demand)
+        capture_stop (self);
+    }
+  if (--branch->users > 0 || codec == self->preferred)
     return;
 
   if (g_ptr_array_find (self->branches, branch, &index))
@@ -592,17 +773,16 @@ rtcbotd_source_describe_chain (RtcbotdSource *self)
 {
   const RtcbotdSourceConfig *c = self->config;
   Branch *branch = find_branch (self, self->preferred);
-  GstElement *capture = self->capture->len > 1 ? self->capture->pdata[0] : NULL;
+  g_autofree char *input = rtcbotd_capture_describe_input (c);
   g_autofree char *summary
-      = rtcbotd_encoder_summary (self->preferred, self->encoders[self->preferred], c);
+      = self->passthrough
+            ? g_strdup ("h264parse → H.264 (the camera's own, passed through, no encoder)")
+            : rtcbotd_encoder_summary (self->preferred, self->encoders[self->preferred], c);
   g_autofree char *size = c->kind == RTCBOTD_KIND_VIDEO && c->width
                               ? g_strdup_printf (" %ux%u@%u", c->width, c->height, c->framerate)
                               : g_strdup ("");
 
-  return g_strdup_printf ("%s%s → %s%s",
-                          capture ? GST_OBJECT_NAME (gst_element_get_factory (capture))
-                                  : rtcbotd_kind_to_string (c->kind),
-                          size, summary, branch ? "" : " (not running)");
+  return g_strdup_printf ("%s%s → %s%s", input, size, summary, branch ? "" : " (not running)");
 }
 
 char *
@@ -639,11 +819,15 @@ down_reason (RtcbotdSource *self)
 {
   gint64 now = g_get_monotonic_time ();
 
+  /* A capture that does not run makes no frames: only its error counts. */
+  if (self->capture_state != CAPTURE_RUNNING)
+    return g_strdup (self->error);
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *branch = self->branches->pdata[i];
-      gint64 last = MAX (branch->started, atomic_load_explicit (&branch->counters->last_frame,
-                                                                memory_order_relaxed));
+      gint64 last
+          = MAX (MAX (branch->started, self->capture_started),
+                 atomic_load_explicit (&branch->counters->last_frame, memory_order_relaxed));
       if (self->error && last <= self->error_time)
         return g_strdup (self->error);
       if (now - last > STALL_S * G_USEC_PER_SEC)
@@ -663,9 +847,26 @@ update_health (RtcbotdSource *self)
   if (reason)
     g_warning ("[source %s]: down: %s", self->config->name, reason);
   else
-    g_message ("[source %s]: up", self->config->name);
+    {
+      g_message ("[source %s]: up", self->config->name);
+      rtcbotd_backoff_reset (self->retry);
+    }
   g_free (self->reason);
   self->reason = g_steal_pointer (&reason);
+}
+
+/* Logs each new first-frame wait (measured on a streaming thread) from here. */
+static void
+log_first_frame (RtcbotdSource *self)
+{
+  guint measured = atomic_load (&self->first_frames);
+
+  if (measured == self->first_frames_logged)
+    return;
+  self->first_frames_logged = measured;
+  g_message ("[source %s]: first key frame %.0f ms after the first consumer (%s)",
+             self->config->name, atomic_load (&self->first_frame_us) / 1000.0,
+             self->config->on_demand ? "on demand: capture started for it" : "capture running");
 }
 
 /* Main context, every second: a stall is noticed and logged even when nobody asks. */
@@ -675,10 +876,19 @@ on_health_check (gpointer user_data)
   RtcbotdSource *self = user_data;
 
   update_health (self);
+  log_first_frame (self);
   /* Steps up (and stale estimates) need a clock, not only new reports. */
   for (guint i = 0; i < self->branches->len; i++)
     update_rate (self, self->branches->pdata[i]);
   return G_SOURCE_CONTINUE;
+}
+
+static const char *
+capture_state_name (RtcbotdSource *self)
+{
+  return self->capture_state == CAPTURE_RUNNING  ? "running"
+         : self->capture_state == CAPTURE_FAILED ? "retrying"
+                                                 : "stopped";
 }
 
 void
@@ -715,6 +925,15 @@ rtcbotd_source_add_health (RtcbotdSource *self, JsonBuilder *builder)
     }
   json_builder_set_member_name (builder, "frames");
   json_builder_add_int_value (builder, frames);
+  json_builder_set_member_name (builder, "capture");
+  json_builder_add_string_value (builder, capture_state_name (self));
+  json_builder_set_member_name (builder, "restarts");
+  json_builder_add_int_value (builder, self->restarts);
+  if (atomic_load (&self->first_frames) > 0)
+    {
+      json_builder_set_member_name (builder, "first-frame-ms");
+      json_builder_add_double_value (builder, atomic_load (&self->first_frame_us) / 1000.0);
+    }
   json_builder_end_object (builder);
 }
 
@@ -728,6 +947,14 @@ rtcbotd_source_add_metrics (RtcbotdSource *self, RtcbotdMetrics *m)
                          "1 while every encoder of the source produces frames, 0 when it is "
                          "down (stalled or failed; /healthz says why).",
                          self->reason ? 0 : 1, "source", name, NULL);
+  rtcbotd_metrics_gauge (m, "rtcbotd_source_capturing",
+                         "1 while the source's capture runs; 0 while it is stopped (on "
+                         "demand, nothing consumes it) or failed and waiting to retry.",
+                         self->capture_state == CAPTURE_RUNNING, "source", name, NULL);
+  if (atomic_load (&self->first_frames) > 0)
+    rtcbotd_metrics_gauge (m, "rtcbotd_source_first_frame_seconds",
+                           "From the last first consumer (after none) to its first key frame.",
+                           atomic_load (&self->first_frame_us) / 1e6, "source", name, NULL);
   for (RtcbotdCodec codec = RTCBOTD_CODEC_NONE + 1; codec < N_CODECS; codec++)
     {
       Counters *c = &self->counters[codec];

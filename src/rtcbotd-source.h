@@ -1,7 +1,14 @@
 /* rtcbotd-source.h — one configured media source, captured and encoded once.
  *
- * A source adds its elements to the daemon's pipeline: capture ! raw tee,
- * then one branch per codec in use (leaky queue ! encoder ! encoded tee). A
+ * A source adds its elements to the daemon's pipeline: a capture bin
+ * (rtcbotd-capture: device to raw media, or a camera's own H.264) ! raw tee,
+ * then one branch per codec in use (leaky queue ! encoder ! encoded tee; for
+ * H.264 passed through, a parser instead of the encoder). The capture bin's
+ * state is locked: the source starts it, and when it fails (a device missing
+ * or unplugged, a gst fragment's error) the source is down with the cause,
+ * logged once, and builds a new bin with backoff until it works. With
+ * on-demand the capture runs only while something consumes the source
+ * (rtcbotd_source_acquire() .. rtcbotd_source_unuse()). A
  * peer takes a request pad of the encoded tee for each track, so any number of
  * viewers share one encoder per codec. Key frames are requested here,
  * rate-limited, whether a peer joins or sends a PLI. The source's preferred
@@ -39,8 +46,12 @@ void rtcbotd_source_free (RtcbotdSource *self);
  * to be freed (a reload retiring @self while peers still leave). */
 void rtcbotd_source_take_config (RtcbotdSource *self, RtcbotdSourceConfig *config);
 
-/** Brings a source built into a running pipeline to the pipeline's state. */
+/** Starts @self once the main loop runs (the pipeline playing by then): its capture,
+ * unless on demand with no consumer; retried with backoff while it fails. */
 void rtcbotd_source_start (RtcbotdSource *self);
+
+/** Stops @self's capture for good (a reload retired it), freeing its device for its successor. */
+void rtcbotd_source_stop (RtcbotdSource *self);
 
 /** Returns TRUE when no peer uses @self and no encoder is being torn down. */
 gboolean rtcbotd_source_is_idle (RtcbotdSource *self);
@@ -55,7 +66,8 @@ RtcbotdCodec rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpM
 /** Returns the codec @self encodes from the start (what recordings take: no second encoder). */
 RtcbotdCodec rtcbotd_source_get_preferred_codec (RtcbotdSource *self);
 
-/** Returns a new request pad of the encoded stream in @codec, building its encoder if needed. */
+/** Returns a new request pad of the encoded stream in @codec, building its encoder if needed
+ * and, for the first consumer of an on-demand source, starting the capture. */
 GstPad *rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error);
 
 /** Gives back a pad from rtcbotd_source_acquire() that its user has already unlinked

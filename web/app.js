@@ -13,6 +13,7 @@
 
 import { Cameras, FALLBACK_ROBOT } from "./cameras.js";
 import { Drive } from "./drive.js";
+import { GlassToGlass } from "./glass.js";
 import { TalkButton } from "./talk.js";
 import { logMessage } from "./telemetry.js";
 
@@ -67,6 +68,8 @@ const cameras = new Cameras({
     latency: document.getElementById("hud-latency"),
   },
 });
+
+new GlassToGlass(el.video, document.getElementById("hud-g2g-row"), document.getElementById("hud-g2g")).start();
 
 const drive = new Drive({
   panel: document.getElementById("drive"),

@@ -527,6 +527,7 @@ class RTCBotClient:
         self.first_video_size = None
         self.video_frames = 0
         self.frames_by_track = {}  # video track id -> decoded frames
+        self.last_frame_by_track = {}  # video track id -> the newest decoded av.VideoFrame
         self.audio_frames = 0
         self.audio_samples = 0
         self.tracks = []
@@ -604,6 +605,7 @@ class RTCBotClient:
                     self._first_video.set()
                 self.video_frames += 1
                 self.frames_by_track[track.id] = self.frames_by_track.get(track.id, 0) + 1
+                self.last_frame_by_track[track.id] = frame
             else:
                 if self.first_audio_at is None:
                     self.first_audio_at = now

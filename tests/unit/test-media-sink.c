@@ -94,6 +94,9 @@ build (Fixture *f, const char *text, const char *name, GError **error)
       return FALSE;
   g_assert_cmpint (gst_element_set_state (f->pipeline, GST_STATE_PLAYING), !=,
                    GST_STATE_CHANGE_FAILURE);
+  /* As the daemon does: each source starts its own (locked) capture bin. */
+  for (guint i = 0; i < f->sources->len; i++)
+    rtcbotd_source_start (f->sources->pdata[i]);
   return TRUE;
 }
 

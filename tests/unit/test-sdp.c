@@ -246,6 +246,7 @@ test_parse_codecs (void)
   g_assert_cmpstr (video->mid, ==, "video0");
   g_assert_false (video->rejected);
   g_assert_true (video->wants_receive);
+  g_assert_true (video->wants_send);
   g_assert_cmpuint (video->codecs->len, ==, 4);
   codec = media_codec (sdp, 0, 0);
   g_assert_cmpuint (codec->pt, ==, 102);
@@ -264,6 +265,7 @@ test_parse_codecs (void)
   g_assert_cmpstr (audio->kind, ==, "audio");
   g_assert_true (audio->rejected);
   g_assert_false (audio->wants_receive);
+  g_assert_true (audio->wants_send);
   codec = media_codec (sdp, 1, 0);
   g_assert_cmpstr (codec->name, ==, "opus");
   g_assert_cmpuint (codec->clock_rate, ==, 48000);
@@ -271,12 +273,43 @@ test_parse_codecs (void)
   g_assert_null (inactive->mid);
   g_assert_false (inactive->rejected);
   g_assert_false (inactive->wants_receive);
+  g_assert_false (inactive->wants_send);
 
   g_assert_cmpstr (data->kind, ==, "application");
   g_assert_cmpstr (data->mid, ==, "data");
   g_assert_cmpuint (data->codecs->len, ==, 0);
   /* No direction of its own: the session-level a=sendonly applies. */
   g_assert_false (data->wants_receive);
+  g_assert_true (data->wants_send);
+}
+
+/* What a peer may send us: any H.264 profile in packetization mode 0 or 1. */
+static void
+test_find_receivable (void)
+{
+  g_autoptr (RtcbotdSdp) sdp
+      = parse_ok ("v=0\r\n"
+                  "m=video 9 UDP/TLS/RTP/SAVPF 100 102 104 96\r\n"
+                  "a=recvonly\r\n"
+                  "a=rtpmap:100 H264/90000\r\n"
+                  "a=fmtp:100 packetization-mode=2;profile-level-id=42e01f\r\n"
+                  "a=rtpmap:102 H264/90000\r\n"
+                  "a=fmtp:102 packetization-mode=1;profile-level-id=64001f\r\n"
+                  "a=rtpmap:104 VP8/48000\r\n"
+                  "a=rtpmap:96 VP8/90000\r\n"
+                  "m=audio 9 UDP/TLS/RTP/SAVPF 0 111\r\n"
+                  "a=rtpmap:111 OPUS/48000/2\r\n");
+  const RtcbotdSdpMedia *video = sdp->media->pdata[0], *audio = sdp->media->pdata[1];
+
+  g_assert_true (video->wants_receive);
+  g_assert_false (video->wants_send);
+  /* High profile cannot be sent (the encoders make baseline) but can be recorded. */
+  g_assert_null (rtcbotd_sdp_media_find_codec (video, RTCBOTD_CODEC_H264));
+  g_assert_cmpuint (rtcbotd_sdp_media_find_receivable (video, RTCBOTD_CODEC_H264)->pt, ==, 102);
+  g_assert_cmpuint (rtcbotd_sdp_media_find_receivable (video, RTCBOTD_CODEC_VP8)->pt, ==, 96);
+  g_assert_null (rtcbotd_sdp_media_find_receivable (video, RTCBOTD_CODEC_OPUS));
+  g_assert_true (audio->wants_receive && audio->wants_send);
+  g_assert_cmpuint (rtcbotd_sdp_media_find_receivable (audio, RTCBOTD_CODEC_OPUS)->pt, ==, 111);
 }
 
 static void
@@ -640,6 +673,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/sdp/parse/not-utf8", test_parse_error_not_utf8);
   g_test_add_func ("/sdp/parse/codecs", test_parse_codecs);
   g_test_add_func ("/sdp/parse/aiortc", test_parse_aiortc);
+  g_test_add_func ("/sdp/find-receivable", test_find_receivable);
   g_test_add_func ("/sdp/find-codec/h264", test_find_codec_h264);
   g_test_add_func ("/sdp/find-codec/vp8-opus", test_find_codec_vp8_opus);
   g_test_add_func ("/sdp/prepare/aiortc", test_prepare_aiortc);

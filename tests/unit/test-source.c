@@ -22,6 +22,15 @@ static const char config_text[] = "[source cam]\n"
                                   "from = cam\n"
                                   "to = peers\n";
 
+static gboolean
+has_capture (gpointer data)
+{
+  Fixture *f = data;
+
+  f->capture = gst_bin_get_by_name (GST_BIN (f->pipeline), "cam-capture");
+  return f->capture != NULL;
+}
+
 static void
 setup (Fixture *f, gconstpointer data)
 {
@@ -38,10 +47,11 @@ setup (Fixture *f, gconstpointer data)
   f->source
       = rtcbotd_source_new (rtcbotd_config_find_source (f->config, "cam"), f->pipeline, 0, &error);
   g_assert_no_error (error);
-  f->capture = gst_bin_get_by_name (GST_BIN (f->pipeline), "cam-capture");
-  g_assert_nonnull (f->capture);
   g_assert_cmpint (gst_element_set_state (f->pipeline, GST_STATE_PLAYING), !=,
                    GST_STATE_CHANGE_FAILURE);
+  /* The capture bin is built when the source starts, once the loop runs. */
+  rtcbotd_source_start (f->source);
+  g_assert_true (rtcbotd_test_wait_until (has_capture, f, 5000));
 }
 
 static void
@@ -188,6 +198,189 @@ test_error (Fixture *f, gconstpointer data)
   g_assert_true (rtcbotd_test_wait_until (is_up, f, 5000));
 }
 
+/* ---- sources without the fixture: on demand, and a capture that fails ------ */
+
+typedef struct
+{
+  RtcbotdConfig *config;
+  GstElement *pipeline;
+  RtcbotdSource *source;
+} Plain;
+
+static void
+plain_start (Plain *p, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+
+  p->config = rtcbotd_test_config_ok (text);
+  p->pipeline = gst_object_ref_sink (gst_pipeline_new (NULL));
+  p->source = rtcbotd_source_new (p->config->sources->pdata[0], p->pipeline, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gst_element_set_state (p->pipeline, GST_STATE_PLAYING), !=,
+                   GST_STATE_CHANGE_FAILURE);
+  rtcbotd_source_start (p->source);
+}
+
+static void
+plain_stop (Plain *p)
+{
+  gst_element_set_state (p->pipeline, GST_STATE_NULL);
+  g_clear_pointer (&p->source, rtcbotd_source_free);
+  g_clear_object (&p->pipeline);
+  g_clear_pointer (&p->config, rtcbotd_config_free);
+}
+
+static JsonNode *
+plain_health (Plain *p)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  rtcbotd_source_add_health (p->source, b);
+  return json_builder_get_root (b);
+}
+
+static const char *
+plain_member (Plain *p, const char *member, gint64 *number)
+{
+  g_autoptr (JsonNode) root = plain_health (p);
+  JsonObject *o = json_node_get_object (root);
+  static char text[64];
+
+  if (number)
+    *number = json_object_has_member (o, member) ? json_object_get_int_member (o, member) : -1;
+  g_strlcpy (text,
+             json_object_has_member (o, member) && !number
+                 ? json_object_get_string_member (o, member)
+                 : "",
+             sizeof text);
+  return text;
+}
+
+static gboolean
+plain_has_frames (gpointer data)
+{
+  gint64 frames;
+
+  plain_member (data, "frames", &frames);
+  return frames >= 5;
+}
+
+static gboolean
+plain_capturing (gpointer data)
+{
+  Plain *p = data;
+  g_autoptr (GstElement) capture = gst_bin_get_by_name (GST_BIN (p->pipeline), "cam-capture");
+
+  return capture != NULL;
+}
+
+static gboolean
+plain_not_capturing (gpointer data)
+{
+  return !plain_capturing (data);
+}
+
+/* on-demand = yes: no capture until the first consumer, none after the last. */
+static void
+test_on_demand (void)
+{
+  Plain p = { 0 };
+  GstPad *pad;
+  g_autoptr (GstElement) tee = NULL;
+  gint64 frames, later, first_ms;
+
+  if (!gst_element_factory_find ("x264enc"))
+    {
+      g_test_skip ("x264enc is not installed");
+      return;
+    }
+  plain_start (&p, "[source cam]\ntype = test-video\nwidth = 160\nheight = 120\n"
+                   "encoder = x264\non-demand = yes\n");
+  rtcbotd_test_run_for (300);
+  g_assert_false (plain_capturing (&p));
+  g_assert_cmpstr (plain_member (&p, "capture", NULL), ==, "stopped");
+  g_assert_cmpstr (plain_member (&p, "state", NULL), ==, "up");
+  pad = rtcbotd_source_acquire (p.source, RTCBOTD_CODEC_H264, NULL);
+  g_assert_nonnull (pad);
+  g_assert_true (plain_capturing (&p));
+  g_assert_true (rtcbotd_test_wait_until (plain_has_frames, &p, 10000));
+  g_assert_cmpstr (plain_member (&p, "capture", NULL), ==, "running");
+  plain_member (&p, "first-frame-ms", &first_ms);
+  g_assert_cmpint (first_ms, >=, 0);
+  g_assert_cmpint (first_ms, <, 5000);
+  tee = gst_pad_get_parent_element (pad);
+  gst_element_release_request_pad (tee, pad);
+  gst_object_unref (pad);
+  rtcbotd_source_unuse (p.source, RTCBOTD_CODEC_H264);
+  g_assert_true (rtcbotd_test_wait_until (plain_not_capturing, &p, 1000));
+  g_assert_cmpstr (plain_member (&p, "capture", NULL), ==, "stopped");
+  plain_member (&p, "frames", &frames);
+  rtcbotd_test_run_for (6000); /* past the stall limit: stopped is not down */
+  plain_member (&p, "frames", &later);
+  g_assert_cmpint (later, ==, frames);
+  g_assert_cmpstr (plain_member (&p, "state", NULL), ==, "up");
+  plain_stop (&p);
+}
+
+static gboolean
+restarted_twice (gpointer data)
+{
+  gint64 restarts;
+
+  plain_member (data, "restarts", &restarts);
+  return restarts >= 2;
+}
+
+/* A capture that fails at every start: down with the cause, logged once
+ * (a second warning would fail the test), retried with backoff. */
+static void
+test_retry (void)
+{
+  Plain p = { 0 };
+  g_autoptr (RtcbotdMetrics) m = rtcbotd_metrics_new ();
+  g_autofree char *text = NULL;
+  gint64 t0 = g_get_monotonic_time ();
+
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "[source cam]: down: gst pipeline: Resource not found. (No such file "
+                         "\"/nonexistent/camera\")");
+  plain_start (&p, "[source cam]\ntype = gst\nencoder = vp8\n"
+                   "pipeline = filesrc location=/nonexistent/camera ! decodebin\n");
+  /* 0.5 s, then 1 s: two restarts take at least 1.5 s. */
+  g_assert_true (rtcbotd_test_wait_until (restarted_twice, &p, 5000));
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 1500 * 1000);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (plain_member (&p, "state", NULL), ==, "down");
+  g_assert_cmpstr (plain_member (&p, "capture", NULL), ==, "retrying");
+  g_assert_true (g_str_has_prefix (plain_member (&p, "reason", NULL), "gst pipeline: Resource"));
+  rtcbotd_source_add_metrics (p.source, m);
+  text = rtcbotd_metrics_to_text (m);
+  g_assert_cmpfloat (sample (text, "rtcbotd_source_up{source=\"cam\"}"), ==, 0);
+  g_assert_cmpfloat (sample (text, "rtcbotd_source_capturing{source=\"cam\"}"), ==, 0);
+  plain_stop (&p);
+}
+
+/* A gst fragment that makes H.264 is passed through: a parser, no encoder. */
+static void
+test_passthrough (void)
+{
+  Plain p = { 0 };
+  g_autofree char *chain = NULL;
+
+  if (!gst_element_factory_find ("x264enc"))
+    {
+      g_test_skip ("x264enc is not installed");
+      return;
+    }
+  plain_start (&p, "[source cam]\ntype = gst\npipeline = videotestsrc is-live=true ! "
+                   "video/x-raw,width=160,height=120 ! x264enc tune=zerolatency ! h264parse\n");
+  chain = rtcbotd_source_describe (p.source);
+  g_assert_cmpstr (chain, ==, "H264 via passthrough (0 peers)");
+  g_assert_true (rtcbotd_test_wait_until (plain_has_frames, &p, 10000));
+  g_assert_cmpstr (plain_member (&p, "state", NULL), ==, "up");
+  plain_stop (&p);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -197,5 +390,8 @@ main (int argc, char **argv)
   ADD ("/source/counts", test_counts);
   ADD ("/source/stall", test_stall);
   ADD ("/source/error", test_error);
+  g_test_add_func ("/source/on-demand", test_on_demand);
+  g_test_add_func ("/source/retry", test_retry);
+  g_test_add_func ("/source/passthrough", test_passthrough);
   return g_test_run ();
 }
