@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+"""`rtcbotd relay` and [daemon] relay: robots behind NAT, RTCBot's rtcbot.dev protocol.
+
+A relay (build/src/rtcbotd relay) on loopback; daemons that hold a websocket
+to it with [daemon] relay = ws://127.0.0.1:PORT/ID; aiortc clients shaped like
+RTCBot's Python RTCConnection that POST their offer to the relay's /ID and
+decode video and echo data-channel messages through the peer it sets up.
+Also a robot written here that behaves exactly like RTCBot's (aiohttp
+websocket: one offer, one answer, close), the 404/409/504 cases, secrets,
+tokens forwarded through the relay, a 64 KiB+ offer and a daemon restart.
+TAP output.
+"""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
+
+from rtcbotd_test import (  # noqa: E402
+    Daemon, HTTPStatusError, RTCBotClient, TestFailure, check, note, run_tap, wait_until)
+
+import aiohttp  # noqa: E402
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc.mediastreams import VideoStreamTrack  # noqa: E402
+
+MEDIA = """\
+[source camera]
+type = test-video
+width = 320
+height = 240
+framerate = 15
+encoder = vp8
+
+[route media]
+from = camera
+to = peers
+
+[route echo]
+from = peers.messages
+to = peers
+"""
+
+SECRET = "s3cret-robot-key"
+TOKEN = "driver-token-1234"
+
+
+class Relay(Daemon):
+    """`rtcbotd relay` with @args; the same lifecycle and diagnostics as Daemon."""
+
+    def __init__(self, args=(), name="relay"):
+        super().__init__("", args=args, name=name)
+
+    def start_sync(self, timeout=15.0):
+        cmd = [os.environ.get("RTCBOTD") or str(Path(__file__).resolve().parents[2]
+                                                / "build" / "src" / "rtcbotd"),
+               "relay", "--listen", "127.0.0.1:0", "-v"] + self.args
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        Daemon.running.add(self)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._url_event.wait(timeout) or self.url is None:
+            self.kill()
+            raise TestFailure(f"relay did not start\n{self.tail()}")
+        return self
+
+    def ws_url(self, robot_id):
+        return self.url.replace("http://", "ws://") + robot_id
+
+    async def robots(self):
+        return (await self.healthz())["robots"]
+
+    async def wait_robots(self, n, timeout=15.0):
+        try:
+            await wait_until(lambda: self._robots_are(n), timeout, interval=0.05)
+        except asyncio.TimeoutError:
+            raise TestFailure(f"relay: robots stayed {await self.robots()}, expected {n}\n"
+                              f"{self.tail()}") from None
+
+    async def _robots_are(self, n):
+        return await self.robots() == n
+
+
+def robot_config(relay, robot_id, extra=""):
+    return f"[daemon]\ncontrol = shared\nrelay = {relay.ws_url(robot_id)}\n{extra}\n" + MEDIA
+
+
+async def post(url, body, headers=None, timeout=15.0):
+    async with aiohttp.ClientSession() as s:
+        async with s.post(url, data=body, headers=headers,
+                          timeout=aiohttp.ClientTimeout(total=timeout)) as r:
+            return r.status, r.headers.get("Content-Type", ""), await r.text()
+
+
+async def client_through(relay, robot_id, name, headers=None):
+    """An RTCBot-shaped client that reaches the robot through the relay; returns it
+    connected, with its first frame decoded and one message echoed."""
+    c = RTCBotClient(relay.url, audio=False, name=name, headers=headers)
+    await c.prepare()
+    await c.post(path=robot_id, timeout=15)
+    await c.wait_first_video(15)
+    await c.wait_open(10)
+    c.send({"from": name})
+    seen = []
+    # The echo route sends to every peer: skip the others' echoes and the daemon's notices.
+    while not seen or seen[-1] != {"from": name}:
+        check(len(seen) < 10, f"{name}: no echo of its own message among {seen}")
+        seen.append((await c.recv(10))[1])
+    return c
+
+
+async def test_many_clients_one_socket():
+    """Two clients in a row and two at once reach one daemon through one socket."""
+    async with Relay() as relay:
+        async with Daemon(robot_config(relay, "robot-1")) as daemon:
+            await daemon.wait_output("relay: connected to")
+            check("rtcbotd-relay.1" in daemon.output(), "the extension is negotiated")
+            await relay.wait_robots(1)
+            clients = [await client_through(relay, "robot-1", "first")]
+            clients += await asyncio.gather(*(client_through(relay, "robot-1", f"c{i}")
+                                              for i in range(2)))
+            note("POST -> first frame via relay: " + ", ".join(
+                f"{c.first_video_at - c.t_post:.3f} s" for c in clients))
+            health = await daemon.healthz()
+            check(health["relay"]["state"] == "connected", f"healthz relay {health['relay']}")
+            check(health["relay"]["connects"] == 1, "one socket served every client")
+            check(health["relay"]["answered"] == 3, f"three answers: {health['relay']}")
+            check(relay.output().count("connected (rtcbotd-relay.1") == 1, "one robot socket")
+            metrics = await daemon.get_text("metrics")
+            check("rtcbotd_relay_connected 1" in metrics, "metrics: connected")
+            for c in clients:
+                await c.close()
+
+
+async def test_unknown_id():
+    async with Relay() as relay:
+        status, ctype, body = await post(relay.url + "nobody-here", "{}")
+        check(status == 404, f"404 for an unknown id, got {status}")
+        check("No connection is active here" in body, body)
+        check((await relay.healthz())["status"] == "ok", "relay still up")
+
+
+async def test_id_taken():
+    async with Relay() as relay:
+        async with Daemon(robot_config(relay, "taken")):
+            await relay.wait_robots(1)
+            async with aiohttp.ClientSession() as s:
+                try:
+                    async with s.ws_connect(relay.ws_url("taken")):
+                        raise TestFailure("a second robot got the id")
+                except aiohttp.WSServerHandshakeError as e:
+                    check(e.status == 409, f"409 for a second robot, got {e.status}")
+            second = Daemon(robot_config(relay, "taken"), name="second")
+            async with second:
+                await second.wait_output("another robot holds this id")
+            await relay.wait_robots(1)
+
+
+async def rtcbot_robot(relay, robot_id, exchanges, served):
+    """A robot as RTCBot writes it (rtcbot.dev/test.py): connect, take one offer,
+    answer it with aiortc, close; again for each exchange."""
+    pcs = []
+    for _ in range(exchanges):
+        async with aiohttp.ClientSession() as s:
+            async with s.ws_connect(relay.ws_url(robot_id)) as ws:
+                served.append("connected")
+                msg = await ws.receive()
+                offer = json.loads(msg.data)
+                pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+                pcs.append(pc)
+                pc.addTrack(VideoStreamTrack())
+
+                @pc.on("datachannel")
+                def on_channel(channel):
+                    channel.on("message", lambda m, ch=channel: ch.send(m))
+
+                await pc.setRemoteDescription(RTCSessionDescription(**offer))
+                await pc.setLocalDescription(await pc.createAnswer())
+                await ws.send_str(json.dumps({"sdp": pc.localDescription.sdp,
+                                              "type": pc.localDescription.type}))
+                await ws.close()
+                served.append("answered")
+    return pcs
+
+
+async def test_rtcbot_robot():
+    """RTCBot's robot behaviour works unchanged: one exchange per socket."""
+    async with Relay() as relay:
+        served = []
+        robot = asyncio.ensure_future(rtcbot_robot(relay, "classic", 2, served))
+        await relay.wait_robots(1)
+        first = await client_through(relay, "classic", "one")
+        second = await client_through(relay, "classic", "two")
+        pcs = await asyncio.wait_for(robot, 10)
+        check(served == ["connected", "answered"] * 2, f"robot saw {served}")
+        check(relay.output().count("connected (RTCBot protocol") >= 1, relay.tail())
+        for c in (first, second):
+            await c.close()
+        for pc in pcs:
+            await pc.close()
+
+
+async def test_silent_robot():
+    """A robot that never answers: 504 with a JSON error after 10 s; the relay stays up."""
+    async with Relay() as relay:
+        async with aiohttp.ClientSession() as s:
+            async with s.ws_connect(relay.ws_url("mute")) as ws:
+                t0 = time.monotonic()
+                status, ctype, body = await post(relay.url + "mute", '{"type":"offer"}')
+                took = time.monotonic() - t0
+                check(status == 504, f"504, got {status} {body}")
+                check(ctype.startswith("application/json") and "error" in json.loads(body),
+                      f"JSON error: {ctype} {body}")
+                check(9 <= took <= 13, f"after about 10 s, not {took:.1f}")
+                msg = await ws.receive()
+                check(msg.type == aiohttp.WSMsgType.TEXT and msg.data == '{"type":"offer"}',
+                      f"the robot got the body verbatim: {msg}")
+        check((await relay.healthz())["status"] == "ok", "relay still up")
+
+
+async def test_large_offer():
+    """A 64 KiB+ offer (a real SDP, padded with attribute lines) passes both ways."""
+    async with Relay() as relay:
+        async with Daemon(robot_config(relay, "big")) as daemon:
+            await relay.wait_robots(1)
+            c = RTCBotClient(relay.url, audio=False, name="big")
+            await c.prepare()
+            pad = "".join(f"a=x-padding-{i}:{'x' * 1000}\r\n" for i in range(70))
+            head, sep, rest = c.offer["sdp"].partition("m=")
+            c.offer["sdp"] = head + pad + sep + rest
+            check(len(json.dumps(c.offer)) > 64 * 1024, "the offer is over 64 KiB")
+            await c.post(path="big", timeout=15)
+            await c.wait_first_video(15)
+            await c.close()
+
+
+async def test_restart():
+    """The daemon goes away and comes back: it registers again, a client connects again."""
+    async with Relay() as relay:
+        config = robot_config(relay, "phoenix")
+        async with Daemon(config):
+            await relay.wait_robots(1)
+            c = await client_through(relay, "phoenix", "before")
+            await c.close()
+        await relay.wait_robots(0)
+        async with Daemon(config, name="again"):
+            await relay.wait_robots(1)
+            c = await client_through(relay, "phoenix", "after")
+            await c.close()
+
+
+async def test_secrets():
+    """With --secrets only listed ids are held, each with its secret: 401/403 else."""
+    with tempfile.NamedTemporaryFile("w", suffix=".secrets") as f:
+        f.write(f"# id secret\nguarded {SECRET}\n")
+        f.flush()
+        async with Relay(args=["--secrets", f.name]) as relay:
+            async with aiohttp.ClientSession() as s:
+                for headers, want in (({}, 401), ({"Authorization": "Bearer wrong-secret"}, 403)):
+                    try:
+                        async with s.ws_connect(relay.ws_url("guarded"), headers=headers):
+                            raise TestFailure(f"robot with {headers} got the id")
+                    except aiohttp.WSServerHandshakeError as e:
+                        check(e.status == want, f"{headers}: {want}, got {e.status}")
+            wrong = Daemon(robot_config(relay, "guarded", "relay-secret = not-the-secret"),
+                           name="wrong")
+            async with wrong:
+                await wrong.wait_output("check [daemon] relay-secret")
+                check(await relay.robots() == 0, "refused robot holds nothing")
+            right = Daemon(robot_config(relay, "guarded", f"relay-secret = {SECRET}"),
+                           name="right")
+            async with right:
+                await relay.wait_robots(1)
+                c = await client_through(relay, "guarded", "guarded-client")
+                await c.close()
+
+
+async def test_token_through_relay():
+    """With [daemon] token the relay forwards the client's token: without it 401."""
+    async with Relay() as relay:
+        async with Daemon(robot_config(relay, "locked", f"token = {TOKEN}")):
+            await relay.wait_robots(1)
+            status, _, body = await post(relay.url + "locked", '{"type":"offer","sdp":""}')
+            check(status == 401, f"401 without the token, got {status} {body}")
+            c = await client_through(relay, "locked", "with-token",
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+            await c.close()
+
+
+async def test_direct_vs_relay():
+    """Connection set-up, POST to first frame, direct and through the relay (noted)."""
+    async with Relay() as relay:
+        async with Daemon(robot_config(relay, "timed")) as daemon:
+            await relay.wait_robots(1)
+            times = {"direct": [], "relay": []}
+            for _ in range(3):
+                for how in times:
+                    c = RTCBotClient(daemon.url if how == "direct" else relay.url,
+                                     audio=False, name=how)
+                    await c.prepare()
+                    await c.post(path="connect" if how == "direct" else "timed", timeout=15)
+                    times[how].append(await c.wait_first_video(15))
+                    await c.close()
+                    await daemon.wait_peers(0, 20)
+            for how, ts in times.items():
+                note(f"POST -> first frame {how}: " + ", ".join(f"{t:.3f} s" for t in ts))
+
+
+if __name__ == "__main__":
+    run_tap([
+        ("one socket: three clients through the relay decode video and echo", test_many_clients_one_socket),
+        ("unknown id: 404", test_unknown_id),
+        ("a second robot for a held id: 409", test_id_taken),
+        ("a robot that behaves like RTCBot's: one exchange per socket", test_rtcbot_robot),
+        ("a robot that never answers: 504 after 10 s", test_silent_robot),
+        ("a 64 KiB+ offer passes", test_large_offer),
+        ("daemon restart: it registers again", test_restart),
+        ("--secrets: 401, 403, wrong relay-secret refused, right one works", test_secrets),
+        ("[daemon] token: the client's token travels through the relay", test_token_through_relay),
+        ("set-up time direct vs relay", test_direct_vs_relay),
+    ], timeout=120)
