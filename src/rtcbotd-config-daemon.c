@@ -8,11 +8,24 @@
 #include "rtcbotd-ice-server.h"
 #include "rtcbotd-relay-protocol.h"
 
-static const char *const daemon_keys[]
-    = { "listen",          "web-root",      "max-peers",   "peer-timeout",
-        "control",         "control-token", "token",       "viewer-token",
-        "tls-certificate", "tls-key",       "ice-servers", "ice-transport-policy",
-        "relay",           "relay-secret",  NULL };
+/* One key a line, so that additions merge. */
+/* clang-format off */
+static const char *const daemon_keys[] = { "listen",
+                                           "web-root",
+                                           "max-peers",
+                                           "peer-timeout",
+                                           "control",
+                                           "control-token",
+                                           "token",
+                                           "viewer-token",
+                                           "tls-certificate",
+                                           "tls-key",
+                                           "ice-servers",
+                                           "ice-transport-policy",
+                                           "relay",
+                                           "relay-secret",
+                                           NULL };
+/* clang-format on */
 static const char *const controls[] = { "single", "shared", NULL };
 
 /* A token travels in an Authorization header, a URL and a cookie: printable
