@@ -19,7 +19,7 @@
 /* An RTCBot robot reconnects after every exchange: a POST that arrives in
  * between waits for it rather than getting 404. */
 #define GRACE_US (5 * G_USEC_PER_SEC)
-#define SWEEP_S 5
+#define SWEEP_S 1
 #define CLOSE_REPLACED 4000
 
 typedef struct _Slot Slot;
@@ -636,8 +636,24 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
 }
 
+/* No robot came back to @slot: what waits for one gets RTCBot's 404 now.
+ * Frees @slot. */
+static void
+refuse_waiting (Slot *slot, gint64 now)
+{
+  GList *waiting = g_list_copy (slot->waiting.head);
+
+  if (!waiting)
+    slot_maybe_remove (slot, now);
+  /* The last one's reply forgets the slot. */
+  for (GList *l = waiting; l; l = l->next)
+    pending_fail (l->data, SOUP_STATUS_NOT_FOUND, "No connection is active here");
+  g_list_free (waiting);
+}
+
 /* Main context, every SWEEP_S: closes robots that stopped answering pings,
- * forgets ids whose grace is over. */
+ * refuses what waits for a robot that did not come back, forgets ids whose
+ * grace is over. */
 static gboolean
 on_sweep (gpointer user_data)
 {
@@ -654,8 +670,8 @@ on_sweep (gpointer user_data)
                      (int)(DEAD_US / G_USEC_PER_SEC));
           soup_websocket_connection_close (slot->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
         }
-      else
-        slot_maybe_remove (slot, now);
+      else if (!slot->conn && now - slot->left_at >= GRACE_US)
+        refuse_waiting (slot, now);
     }
   g_list_free (slots);
   return G_SOURCE_CONTINUE;

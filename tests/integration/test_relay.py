@@ -14,7 +14,7 @@ TAP output.
 import asyncio
 import json
 import os
-import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -55,13 +55,13 @@ TOKEN = "driver-token-1234"
 class Relay(Daemon):
     """`rtcbotd relay` with @args; the same lifecycle and diagnostics as Daemon."""
 
-    def __init__(self, args=(), name="relay"):
-        super().__init__("", args=args, name=name)
+    def __init__(self, args=(), name="relay", listen="127.0.0.1:0"):
+        super().__init__("", args=args, name=name, listen=listen)
 
     def start_sync(self, timeout=15.0):
         cmd = [os.environ.get("RTCBOTD") or str(Path(__file__).resolve().parents[2]
                                                 / "build" / "src" / "rtcbotd"),
-               "relay", "--listen", "127.0.0.1:0", "-v"] + self.args
+               "relay", "--listen", self.listen, "-v"] + self.args
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         Daemon.running.add(self)
@@ -257,6 +257,62 @@ async def test_restart():
             await c.close()
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_relay_restart():
+    """The relay goes away: the daemon says so once, retries with backoff, and is
+    back when the relay is; /healthz and /metrics follow."""
+    listen = f"127.0.0.1:{free_port()}"
+    relay = Relay(listen=listen)
+    async with relay:
+        daemon = Daemon(robot_config(relay, "patient"), args=["-v"])
+        async with daemon:
+            await relay.wait_robots(1)
+            await relay.stop()
+            await daemon.wait_output("relay: disconnected from")
+            # Retries at 0.5, 1, 2 s...: the failure is logged once, then only as debug.
+            await daemon.wait_output("relay: cannot connect", count=3, timeout=15)
+            lines = [l for l in daemon.output().splitlines() if "relay: cannot connect" in l]
+            check(sum("DEBUG" not in l for l in lines) == 1, "logged once:\n" + "\n".join(lines))
+            health = await daemon.healthz()
+            check(health["relay"]["state"] != "connected", f"healthz relay {health['relay']}")
+            check("rtcbotd_relay_connected 0" in await daemon.get_text("metrics"), "metrics: 0")
+            again = Relay(listen=listen, name="relay-again")
+            async with again:
+                await again.wait_robots(1, timeout=40)
+                await daemon.wait_output("relay: connected to", count=2)
+                c = await client_through(again, "patient", "after-relay-restart")
+                await c.close()
+
+
+async def test_reload():
+    """SIGHUP with another relay URL: the daemon moves to the new id."""
+    async with Relay() as relay:
+        daemon = Daemon(robot_config(relay, "old-id"))
+        async with daemon:
+            await relay.wait_robots(1)
+            daemon.reload(robot_config(relay, "new-id"))
+            await daemon.wait_output("configuration reloaded")
+            await daemon.wait_output("relay: connected to " + relay.ws_url("new-id"))
+            await relay.wait_robots(1)
+            # Within the 5 s a robot has to come back, a POST waits; then 404.
+            t0 = time.monotonic()
+            status, _, body = await post(relay.url + "old-id", "{}")
+            took = time.monotonic() - t0
+            check(status == 404 and took < 7, f"the old id is free: {status} {body} {took:.1f} s")
+            c = await client_through(relay, "new-id", "after-reload")
+            await c.close()
+            # A reload that leaves the relay alone keeps the socket.
+            daemon.reload(robot_config(relay, "new-id", "max-peers = 4"))
+            await daemon.wait_output("configuration reloaded", count=2)
+            check(daemon.output().count("relay: connected to") == 2, daemon.tail())
+            check((await daemon.healthz())["relay"]["connects"] == 1, "the same socket")
+
+
 async def test_secrets():
     """With --secrets only listed ids are held, each with its secret: 401/403 else."""
     with tempfile.NamedTemporaryFile("w", suffix=".secrets") as f:
@@ -323,6 +379,8 @@ if __name__ == "__main__":
         ("a robot that never answers: 504 after 10 s", test_silent_robot),
         ("a 64 KiB+ offer passes", test_large_offer),
         ("daemon restart: it registers again", test_restart),
+        ("the relay restarts: the daemon reconnects with backoff, logs once", test_relay_restart),
+        ("SIGHUP with a new relay URL: the daemon moves", test_reload),
         ("--secrets: 401, 403, wrong relay-secret refused, right one works", test_secrets),
         ("[daemon] token: the client's token travels through the relay", test_token_through_relay),
         ("set-up time direct vs relay", test_direct_vs_relay),
