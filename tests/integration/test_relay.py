@@ -28,6 +28,7 @@ from rtcbotd_test import (  # noqa: E402
     Daemon, HTTPStatusError, RTCBotClient, TestFailure, check, note, run_tap, wait_until)
 
 import aiohttp  # noqa: E402
+import aiohttp.web  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.mediastreams import VideoStreamTrack  # noqa: E402
 
@@ -257,6 +258,90 @@ async def test_restart():
             await c.close()
 
 
+class RTCBotRelay:
+    """RTCBot's own relay server (rtcbot.dev/main.py) as its source behaves:
+    one text message per robot websocket, 8 KiB messages, 409/404, 10 s."""
+
+    MSG_MAX = 8 * 1024
+
+    def __init__(self):
+        self.conns = {}
+        self.runner = None
+        self.url = None
+        self.robot_sockets = 0
+
+    async def ws_handler(self, request):
+        cid = request.match_info["cid"]
+        if request.headers.get("Connection") != "Upgrade":
+            return aiohttp.web.Response(text="<html>page</html>", content_type="text/html")
+        if cid in self.conns:
+            return aiohttp.web.Response(status=409, text="Already have a connection here")
+        ws = aiohttp.web.WebSocketResponse(max_msg_size=self.MSG_MAX, heartbeat=60.0)
+        await ws.prepare(request)
+        self.robot_sockets += 1
+        self.conns[cid] = {"ws": ws, "recv": None}
+        msg = await ws.receive()
+        recv = self.conns[cid]["recv"]
+        if recv is not None:
+            recv.put_nowait(msg.data if msg.type == aiohttp.WSMsgType.TEXT else "")
+        del self.conns[cid]
+        await ws.close()
+        return ws
+
+    async def post_handler(self, request):
+        cid = request.match_info["cid"]
+        if cid not in self.conns:
+            return aiohttp.web.Response(status=404, text="No connection is active here")
+        conn = self.conns[cid]
+        conn["recv"] = asyncio.Queue(1)
+        await conn["ws"].send_str(await request.text())
+        try:
+            answer = await asyncio.wait_for(conn["recv"].get(), 10)
+        except asyncio.TimeoutError:
+            await conn["ws"].close()
+            answer = ""
+        return aiohttp.web.Response(text=answer, content_type="application/json")
+
+    async def __aenter__(self):
+        app = aiohttp.web.Application(client_max_size=self.MSG_MAX)
+        app.router.add_get("/{cid}", self.ws_handler)
+        app.router.add_post("/{cid}", self.post_handler)
+        self.runner = aiohttp.web.AppRunner(app)
+        await self.runner.setup()
+        site = aiohttp.web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}/"
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.runner.cleanup()
+
+    def ws_url(self, robot_id):
+        return self.url.replace("http://", "ws://") + robot_id
+
+
+async def test_rtcbot_relay():
+    """The daemon against RTCBot's own relay: one exchange per socket, reconnect each time."""
+    async with RTCBotRelay() as relay:
+        daemon = Daemon(robot_config(relay, "rtcbot-dev"))
+        async with daemon:
+            await daemon.wait_output("relay: connected to")
+            check("RTCBot protocol: one client per socket" in daemon.output(), daemon.tail())
+            clients = []
+            for i in range(2):
+                await wait_until(lambda: "rtcbot-dev" in relay.conns, 10)
+                clients.append(await client_through(relay, "rtcbot-dev", f"rtcbot-{i}"))
+            await wait_until(lambda: relay.robot_sockets == 3, 10)
+            health = await daemon.healthz()
+            check(health["relay"]["mode"] == "rtcbot" and health["relay"]["answered"] == 2,
+                  f"healthz relay {health['relay']}")
+            check(daemon.output().count("relay: connected to") == 1,
+                  "reconnecting after each exchange is not news")
+            for c in clients:
+                await c.close()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -379,6 +464,7 @@ if __name__ == "__main__":
         ("a robot that never answers: 504 after 10 s", test_silent_robot),
         ("a 64 KiB+ offer passes", test_large_offer),
         ("daemon restart: it registers again", test_restart),
+        ("the daemon against RTCBot's own relay: one exchange per socket", test_rtcbot_relay),
         ("the relay restarts: the daemon reconnects with backoff, logs once", test_relay_restart),
         ("SIGHUP with a new relay URL: the daemon moves", test_reload),
         ("--secrets: 401, 403, wrong relay-secret refused, right one works", test_secrets),
