@@ -262,7 +262,13 @@ robot_message_multiplex (Slot *slot, const char *text, gsize length)
   if (m->kind == RTCBOTD_RELAY_ANSWER)
     pending_finish (p, SOUP_STATUS_OK, "application/json", m->body);
   else
-    pending_fail (p, m->status, m->error);
+    {
+      /* max-peers: as the daemon says on /connect. */
+      if (m->status == SOUP_STATUS_SERVICE_UNAVAILABLE)
+        soup_message_headers_replace (soup_server_message_get_response_headers (p->msg),
+                                      "Retry-After", "5");
+      pending_fail (p, m->status, m->error);
+    }
 }
 
 /* A frame from a robot; main context. */
