@@ -34,6 +34,7 @@ struct _RtcbotdRelayClient
   char *viewer_token;
   SoupSession *session;
   GCancellable *cancellable; /* of the connection attempt under way */
+  SoupMessage *handshake;    /* ... and its request */
   SoupWebsocketConnection *conn;
   GInetAddress *local; /* handed to the peers as the address offers came to */
   gboolean multiplex;  /* the relay granted RTCBOTD_RELAY_SUBPROTOCOL */
@@ -295,11 +296,12 @@ on_connected (GObject *object, GAsyncResult *result, gpointer user_data)
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return; /* freed or replaced: @user_data may be gone */
   self = user_data;
-  msg = g_object_get_data (G_OBJECT (self->cancellable), "msg");
+  msg = g_steal_pointer (&self->handshake);
   g_clear_object (&self->cancellable);
   if (conn)
     {
       use_connection (self, conn, msg);
+      g_object_unref (msg);
       return;
     }
   status = soup_message_get_status (msg);
@@ -310,6 +312,7 @@ on_connected (GObject *object, GAsyncResult *result, gpointer user_data)
                              ? " (HTTP 401/403: check [daemon] relay-secret)"
                              : "");
   go_down (self, text);
+  g_object_unref (msg);
 }
 
 /* ws://h/p -> http://h/p: libsoup's messages take http(s) URIs. */
@@ -328,9 +331,11 @@ connect_now (RtcbotdRelayClient *self)
 {
   char *protocols[] = { (char *)RTCBOTD_RELAY_SUBPROTOCOL, NULL };
   g_autofree char *url = http_url (self->url);
-  SoupMessage *msg = soup_message_new ("GET", url);
+  SoupMessage *msg;
 
-  if (!msg)
+  if (self->cancellable || self->conn)
+    return; /* one socket at a time */
+  if (!(msg = soup_message_new ("GET", url)))
     {
       go_down (self, "the URL is not valid");
       return;
@@ -344,7 +349,7 @@ connect_now (RtcbotdRelayClient *self)
   if (self->state != STATE_CONNECTED)
     self->state = STATE_CONNECTING;
   self->cancellable = g_cancellable_new ();
-  g_object_set_data_full (G_OBJECT (self->cancellable), "msg", msg, g_object_unref);
+  self->handshake = msg;
   soup_session_websocket_connect_async (self->session, msg, NULL, protocols, G_PRIORITY_DEFAULT,
                                         self->cancellable, on_connected, self);
 }
@@ -401,6 +406,7 @@ rtcbotd_relay_client_free (RtcbotdRelayClient *self)
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->handshake);
   if (self->conn)
     {
       g_signal_handlers_disconnect_by_data (self->conn, self);

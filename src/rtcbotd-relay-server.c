@@ -334,6 +334,14 @@ fail_sent (Slot *slot, const char *message)
   g_list_free (sent);
 }
 
+/* A replaced robot's socket is gone; main context. */
+static void
+on_replaced_closed (SoupWebsocketConnection *conn, gpointer user_data)
+{
+  g_signal_handlers_disconnect_by_func (conn, on_replaced_closed, user_data);
+  g_object_unref (conn);
+}
+
 /* A robot's socket is gone; main context. Its slot may outlive it (grace, waiting POSTs). */
 static void
 on_robot_closed (SoupWebsocketConnection *conn, gpointer user_data)
@@ -341,11 +349,6 @@ on_robot_closed (SoupWebsocketConnection *conn, gpointer user_data)
   Slot *slot = user_data;
 
   g_signal_handlers_disconnect_by_data (conn, slot);
-  if (conn != slot->conn)
-    {
-      g_object_unref (conn); /* replaced by a robot with the secret */
-      return;
-    }
   g_message ("%s: robot %s left (close code %u)", slot->id, slot->peer,
              soup_websocket_connection_get_close_code (conn));
   g_clear_object (&slot->conn);
@@ -379,10 +382,13 @@ robot_arrived (RtcbotdRelayServer *self, const char *id, SoupWebsocketConnection
     {
       /* Only a robot with the id's secret gets here while the id is held. */
       g_message ("%s: robot %s replaces robot %s", id, peer, slot->peer);
+      SoupWebsocketConnection *old = g_steal_pointer (&slot->conn);
+
       fail_sent (slot, "the robot was replaced before answering");
-      soup_websocket_connection_close (slot->conn, CLOSE_REPLACED, "replaced");
-      /* on_robot_closed drops that reference when the old socket is gone. */
-      g_steal_pointer (&slot->conn);
+      g_signal_handlers_disconnect_by_data (old, slot);
+      /* The reference goes when the old socket is closed. */
+      g_signal_connect (old, "closed", G_CALLBACK (on_replaced_closed), NULL);
+      soup_websocket_connection_close (old, CLOSE_REPLACED, "replaced");
     }
   slot->conn = g_object_ref (conn);
   g_free (slot->peer);
