@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,7 @@ class Relay(Daemon):
         return self
 
     def ws_url(self, robot_id):
-        return self.url.replace("http://", "ws://") + robot_id
+        return self.url.replace("https://", "wss://").replace("http://", "ws://") + robot_id
 
     async def robots(self):
         return (await self.healthz())["robots"]
@@ -411,6 +412,16 @@ async def test_secrets():
                             raise TestFailure(f"robot with {headers} got the id")
                     except aiohttp.WSServerHandshakeError as e:
                         check(e.status == want, f"{headers}: {want}, got {e.status}")
+                # The secret in the query works too; a robot with the secret takes the
+                # id over from a socket that still holds it (close code 4000).
+                async with s.ws_connect(relay.ws_url("guarded") + f"?secret={SECRET}") as first:
+                    async with s.ws_connect(relay.ws_url("guarded"),
+                                            headers={"Authorization": f"Bearer {SECRET}"}):
+                        msg = await first.receive(timeout=5)
+                        check(msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4000,
+                              f"the old socket is closed with 4000: {msg}")
+                        await relay.wait_robots(1)
+                await relay.wait_robots(0)
             wrong = Daemon(robot_config(relay, "guarded", "relay-secret = not-the-secret"),
                            name="wrong")
             async with wrong:
@@ -422,6 +433,32 @@ async def test_secrets():
                 await relay.wait_robots(1)
                 c = await client_through(relay, "guarded", "guarded-client")
                 await c.close()
+
+
+async def test_tls():
+    """--tls-certificate: https and wss, verified against the certificate."""
+    with tempfile.TemporaryDirectory(prefix="rtcbotd-relay-tls-") as tmp:
+        cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                        "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", str(key), "-out", str(cert)],
+                       check=True, capture_output=True, timeout=30)
+        ctx = ssl.create_default_context(cafile=str(cert))
+        relay = Relay(args=["--tls-certificate", str(cert), "--tls-key", str(key)])
+        relay.ssl = ctx
+        async with relay:
+            check(relay.url.startswith("https://"), relay.url)
+            async with aiohttp.ClientSession() as s:
+                async with s.ws_connect(relay.ws_url("tls-robot"), ssl=ctx) as ws:
+                    async def answer():
+                        msg = await ws.receive()
+                        await ws.send_str("answer to " + msg.data)
+                    robot = asyncio.ensure_future(answer())
+                    async with s.post(relay.url + "tls-robot", data="offer", ssl=ctx) as r:
+                        check(r.status == 200 and await r.text() == "answer to offer",
+                              f"{r.status} {await r.text()}")
+                    await robot
 
 
 async def test_token_through_relay():
@@ -468,6 +505,7 @@ if __name__ == "__main__":
         ("the relay restarts: the daemon reconnects with backoff, logs once", test_relay_restart),
         ("SIGHUP with a new relay URL: the daemon moves", test_reload),
         ("--secrets: 401, 403, wrong relay-secret refused, right one works", test_secrets),
+        ("--tls-certificate: https and wss", test_tls),
         ("[daemon] token: the client's token travels through the relay", test_token_through_relay),
         ("set-up time direct vs relay", test_direct_vs_relay),
     ], timeout=120)
