@@ -21,6 +21,8 @@
 #define GRACE_US (5 * G_USEC_PER_SEC)
 #define SWEEP_S 1
 #define CLOSE_REPLACED 4000
+/* POSTs one id may have in flight; more get 503, so a flood cannot grow the queue. */
+#define MAX_PENDING 32
 
 typedef struct _Slot Slot;
 
@@ -517,6 +519,14 @@ serve_post (RtcbotdRelayServer *self, SoupServerMessage *msg, const char *id, GH
   if (!body || g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
     {
       reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 256 KiB");
+      return;
+    }
+  if (slot->waiting.length + g_hash_table_size (slot->sent) >= MAX_PENDING)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
+                                    "5");
+      reply_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+                   "too many offers wait for this robot; try again later");
       return;
     }
   if (body->len == 0 || !g_utf8_validate_len ((const char *)body->data, body->len, NULL)
