@@ -87,6 +87,9 @@ class Relay(Daemon):
             raise TestFailure(f"relay: robots stayed {await self.robots()}, expected {n}\n"
                               f"{self.tail()}") from None
 
+    async def healthz_value(self, key, value):
+        return (await self.healthz())[key] == value
+
     async def _robots_are(self, n):
         return await self.robots() == n
 
@@ -216,8 +219,18 @@ async def test_silent_robot():
         async with aiohttp.ClientSession() as s:
             async with s.ws_connect(relay.ws_url("mute")) as ws:
                 t0 = time.monotonic()
-                status, ctype, body = await post(relay.url + "mute", '{"type":"offer"}')
+                timed = asyncio.ensure_future(post(relay.url + "mute", '{"type":"offer"}'))
+                await wait_until(lambda: relay._robots_are(1), 5)
+                # 32 in flight at most: 31 more wait, the next is refused at once.
+                others = [asyncio.ensure_future(post(relay.url + "mute", "{}")) for _ in range(31)]
+                await wait_until(
+                    lambda: relay.healthz_value("requests-waiting", 32), 10, interval=0.05)
+                status, _, body = await post(relay.url + "mute", "{}")
+                check(status == 503, f"the 33rd offer: 503, got {status} {body}")
+                status, ctype, body = await timed
                 took = time.monotonic() - t0
+                statuses = {r[0] for r in await asyncio.gather(*others)}
+                check(statuses == {504}, f"the others time out too: {statuses}")
                 check(status == 504, f"504, got {status} {body}")
                 check(ctype.startswith("application/json") and "error" in json.loads(body),
                       f"JSON error: {ctype} {body}")
@@ -498,7 +511,7 @@ if __name__ == "__main__":
         ("unknown id: 404", test_unknown_id),
         ("a second robot for a held id: 409", test_id_taken),
         ("a robot that behaves like RTCBot's: one exchange per socket", test_rtcbot_robot),
-        ("a robot that never answers: 504 after 10 s", test_silent_robot),
+        ("a robot that never answers: 504 after 10 s; 503 beyond 32 offers", test_silent_robot),
         ("a 64 KiB+ offer passes", test_large_offer),
         ("daemon restart: it registers again", test_restart),
         ("the daemon against RTCBot's own relay: one exchange per socket", test_rtcbot_relay),
