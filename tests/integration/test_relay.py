@@ -486,6 +486,56 @@ async def test_token_through_relay():
             await c.close()
 
 
+async def test_valgrind():
+    """The relay under valgrind: robots of both kinds, clients, 404, 403, a malformed
+    envelope, SIGTERM; no report involving rtcbotd's code."""
+    import test_valgrind as vg  # noqa: E402 - its helpers, not its tests
+
+    with tempfile.TemporaryDirectory(prefix="rtcbotd-relay-vg-") as tmp:
+        log = Path(tmp) / "valgrind.log"
+        secrets = Path(tmp) / "secrets"
+        secrets.write_text(f"vg-robot {SECRET}\nvg-classic {SECRET}\n")
+        wrapper, real = vg.valgrind_wrapper(tmp, log), os.environ.get("RTCBOTD")
+        relay = Relay(args=["--secrets", str(secrets)], name="relay-valgrind")
+        os.environ["RTCBOTD"] = wrapper
+        try:
+            await relay.start(timeout=120)
+        finally:
+            if real is None:
+                del os.environ["RTCBOTD"]
+            else:
+                os.environ["RTCBOTD"] = real
+        try:
+            async with Daemon(robot_config(relay, "vg-robot", f"relay-secret = {SECRET}")):
+                await relay.wait_robots(1, timeout=60)
+                c = await client_through(relay, "vg-robot", "vg-client")
+                await c.close()
+            served = []
+            async with aiohttp.ClientSession() as s:
+                async with s.ws_connect(relay.ws_url("vg-classic") + f"?secret={SECRET}",
+                                        protocols=["rtcbotd-relay.1"]) as ws:
+                    await ws.send_str("not an envelope")
+                    await ws.send_bytes(b"\xff")
+                    post_task = asyncio.ensure_future(post(relay.url + "vg-classic", "offer"))
+                    offer = json.loads((await ws.receive()).data)
+                    await ws.send_str(json.dumps({"type": "error", "request": offer["request"],
+                                                  "status": 503, "error": "busy"}))
+                    status, _, _ = await post_task
+                    check(status == 503, f"an error envelope's status: {status}")
+                    served.append(status)
+            status, _, _ = await post(relay.url + "nobody", "{}")
+            check(status == 404, f"404 under valgrind, got {status}")
+            async with aiohttp.ClientSession() as s:
+                try:
+                    async with s.ws_connect(relay.ws_url("not-listed")):
+                        raise TestFailure("an unlisted id was held")
+                except aiohttp.WSServerHandshakeError as e:
+                    check(e.status == 403, f"403 for an unlisted id, got {e.status}")
+        finally:
+            await relay.stop(timeout=60)
+        vg.check_report(relay, log)
+
+
 async def test_direct_vs_relay():
     """Connection set-up, POST to first frame, direct and through the relay (noted)."""
     async with Relay() as relay:
@@ -521,4 +571,5 @@ if __name__ == "__main__":
         ("--tls-certificate: https and wss", test_tls),
         ("[daemon] token: the client's token travels through the relay", test_token_through_relay),
         ("set-up time direct vs relay", test_direct_vs_relay),
+        ("the relay under valgrind", test_valgrind),
     ], timeout=120)
