@@ -757,5 +757,7 @@ rtcbotd_daemon_status_text (RtcbotdDaemon *self)
                                                                              : "down");
   if (self->control)
     rtcbotd_control_plane_append_status (self->control, status);
+  if (self->relay)
+    g_string_append_printf (status, "; relay %s", rtcbotd_relay_client_get_state (self->relay));
   return g_string_free (status, FALSE);
 }
