@@ -229,7 +229,8 @@ static void
 on_closed (SoupWebsocketConnection *conn, gpointer user_data)
 {
   RtcbotdRelayClient *self = user_data;
-  g_autofree char *text = NULL;
+  g_autofree char *text = g_strdup_printf ("disconnected from %s (close code %u)", self->url,
+                                           soup_websocket_connection_get_close_code (conn));
 
   g_signal_handlers_disconnect_by_data (conn, self);
   g_clear_object (&self->conn);
@@ -240,8 +241,6 @@ on_closed (SoupWebsocketConnection *conn, gpointer user_data)
       connect_now (self);
       return;
     }
-  text = g_strdup_printf ("disconnected from %s (close code %u)", self->url,
-                          soup_websocket_connection_get_close_code (conn));
   go_down (self, text);
 }
 
