@@ -14,6 +14,7 @@ TAP output.
 import asyncio
 import json
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -486,6 +487,47 @@ async def test_token_through_relay():
             await c.close()
 
 
+def relay_exit(*args):
+    exe = os.environ.get("RTCBOTD") or str(Path(__file__).resolve().parents[2] / "build/src/rtcbotd")
+    r = subprocess.run([exe, "relay", *args], capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stderr
+
+
+async def test_command_line():
+    """Usage errors exit 64, a bad secrets file 78 naming the line; SIGHUP reloads it."""
+    with tempfile.TemporaryDirectory(prefix="rtcbotd-relay-cli-") as tmp:
+        bad = Path(tmp) / "bad"
+        bad.write_text("robot-1 0123456789\nrobot-2\n")
+        for args, code, text in (
+                (["--bogus"], 64, "Unknown option"),
+                (["extra"], 64, 'unexpected argument "extra"'),
+                (["--listen", "nowhere"], 64, "--listen"),
+                (["--tls-certificate", "x.pem"], 64, "--tls-certificate and --tls-key go together"),
+                (["--secrets", str(Path(tmp) / "missing")], 78, "--secrets"),
+                (["--secrets", str(bad)], 78, f'{bad}:2: expected "ID SECRET" (two fields)')):
+            got, err = relay_exit(*args)
+            check(got == code and text in err, f"{args}: exit {got} (want {code}): {err!r}")
+        secrets = Path(tmp) / "secrets"
+        secrets.write_text(f"first {SECRET}\n")
+        async with Relay(args=["--secrets", str(secrets)]) as relay:
+            bad_text = "first\n"
+            secrets.write_text(bad_text)
+            relay.proc.send_signal(signal.SIGHUP)
+            await relay.wait_output("keeping the secrets in use")
+            secrets.write_text(f"second {SECRET}\n")
+            relay.proc.send_signal(signal.SIGHUP)
+            await relay.wait_output("1 robot id(s) with a secret", count=2)
+            async with aiohttp.ClientSession() as s:
+                headers = {"Authorization": f"Bearer {SECRET}"}
+                async with s.ws_connect(relay.ws_url("second"), headers=headers):
+                    await relay.wait_robots(1)
+                try:
+                    async with s.ws_connect(relay.ws_url("first"), headers=headers):
+                        raise TestFailure("an id removed from the secrets file was held")
+                except aiohttp.WSServerHandshakeError as e:
+                    check(e.status == 403, f"403 for the removed id, got {e.status}")
+
+
 async def test_valgrind():
     """The relay under valgrind: robots of both kinds, clients, 404, 403, a malformed
     envelope, SIGTERM; no report involving rtcbotd's code."""
@@ -571,5 +613,6 @@ if __name__ == "__main__":
         ("--tls-certificate: https and wss", test_tls),
         ("[daemon] token: the client's token travels through the relay", test_token_through_relay),
         ("set-up time direct vs relay", test_direct_vs_relay),
+        ("rtcbotd relay: usage errors, secrets file errors, SIGHUP reloads the secrets", test_command_line),
         ("the relay under valgrind", test_valgrind),
     ], timeout=120)
