@@ -33,11 +33,12 @@ struct _RtcbotdDaemon
   guint next_peer_id;
   RtcbotdControlPlane *control;
   RtcbotdHttp *http;
+  guint64 accepted;       /* /connect requests answered */
+  guint64 refused_busy;   /* ... refused for max-peers (503) */
+  guint64 refused_offer;  /* ... refused for their offer (400) */
+  guint64 refused_failed; /* ... that failed here (500) */
+
   RtcbotdRelayClient *relay; /* [daemon] relay; NULL: none */
-  guint64 accepted;          /* /connect requests answered */
-  guint64 refused_busy;      /* ... refused for max-peers (503) */
-  guint64 refused_offer;     /* ... refused for their offer (400) */
-  guint64 refused_failed;    /* ... that failed here (500) */
 };
 
 G_DEFINE_FINAL_TYPE (RtcbotdDaemon, rtcbotd_daemon, G_TYPE_OBJECT)
