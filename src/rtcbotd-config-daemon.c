@@ -24,6 +24,7 @@ static const char *const daemon_keys[] = { "listen",
                                            "ice-transport-policy",
                                            "relay",
                                            "relay-secret",
+                                           "relay-ca",
                                            NULL };
 /* clang-format on */
 static const char *const controls[] = { "single", "shared", NULL };
@@ -212,6 +213,33 @@ check_relay_url (RtcbotdConfigReader *reader, const char *g, const char *url, GE
   return TRUE;
 }
 
+/* Loads the CA file now, so that --check-config catches a broken one. */
+static gboolean
+parse_relay_ca (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  g_autoptr (GTlsDatabase) database = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!rtcbotd_config_reader_get_string (reader, g, "relay-ca", NULL, &self->relay_ca, error))
+    return FALSE;
+  if (!self->relay_ca)
+    return TRUE;
+  if (!self->relay || !g_str_has_prefix (self->relay, "wss://"))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "relay-ca", "needs a wss:// relay");
+      return FALSE;
+    }
+  if (!check_file (reader, g, "relay-ca", self->relay_ca, error))
+    return FALSE;
+  if (!(database = g_tls_file_database_new (self->relay_ca, &local_error)))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "relay-ca", "\"%s\": %s", self->relay_ca,
+                                   local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 parse_relay (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
 {
@@ -227,7 +255,7 @@ parse_relay (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GE
       rtcbotd_config_reader_error (reader, error, g, "relay-secret", "needs relay as well");
       return FALSE;
     }
-  return TRUE;
+  return parse_relay_ca (self, reader, g, error);
 }
 
 static gboolean

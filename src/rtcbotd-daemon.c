@@ -227,10 +227,11 @@ apply_relay (RtcbotdDaemon *self)
 {
   const RtcbotdConfig *c = self->config;
 
-  if (self->relay && !rtcbotd_relay_client_is_for (self->relay, c->relay, c->relay_secret))
+  if (self->relay
+      && !rtcbotd_relay_client_is_for (self->relay, c->relay, c->relay_secret, c->relay_ca))
     g_clear_pointer (&self->relay, rtcbotd_relay_client_free);
   if (c->relay && !self->relay)
-    self->relay = rtcbotd_relay_client_new (self, c->relay, c->relay_secret);
+    self->relay = rtcbotd_relay_client_new (self, c->relay, c->relay_secret, c->relay_ca);
   if (self->relay)
     rtcbotd_relay_client_set_tokens (self->relay, c->token, c->viewer_token);
 }

@@ -30,6 +30,7 @@ struct _RtcbotdRelayClient
   RtcbotdDaemon *daemon; /* not owned: it owns us */
   char *url;
   char *secret;
+  char *ca;
   char *token;
   char *viewer_token;
   SoupSession *session;
@@ -378,14 +379,23 @@ on_watch (gpointer user_data)
 }
 
 RtcbotdRelayClient *
-rtcbotd_relay_client_new (RtcbotdDaemon *daemon, const char *url, const char *secret)
+rtcbotd_relay_client_new (RtcbotdDaemon *daemon, const char *url, const char *secret,
+                          const char *ca)
 {
   RtcbotdRelayClient *self = g_new0 (RtcbotdRelayClient, 1);
+  g_autoptr (GTlsDatabase) database = NULL;
+  g_autoptr (GError) error = NULL;
 
   self->daemon = daemon;
   self->url = g_strdup (url);
   self->secret = g_strdup (secret);
+  self->ca = g_strdup (ca);
   self->session = soup_session_new_with_options ("user-agent", "rtcbotd ", NULL);
+  /* Checked at load; a file broken since then leaves the system's CAs. */
+  if (ca && !(database = g_tls_file_database_new (ca, &error)))
+    g_warning ("[daemon] relay-ca \"%s\": %s", ca, error->message);
+  if (database)
+    soup_session_set_tls_database (self->session, database);
   self->backoff = rtcbotd_backoff_new (BACKOFF_MIN_MS, BACKOFF_MAX_MS, on_retry, self);
   self->exchanges = g_ptr_array_new ();
   self->watch_id = g_timeout_add_seconds (WATCH_S, on_watch, self);
@@ -418,6 +428,7 @@ rtcbotd_relay_client_free (RtcbotdRelayClient *self)
   g_clear_object (&self->local);
   g_free (self->url);
   g_free (self->secret);
+  g_free (self->ca);
   g_free (self->token);
   g_free (self->viewer_token);
   g_free (self->last_failure);
@@ -435,9 +446,11 @@ rtcbotd_relay_client_set_tokens (RtcbotdRelayClient *self, const char *token,
 }
 
 gboolean
-rtcbotd_relay_client_is_for (RtcbotdRelayClient *self, const char *url, const char *secret)
+rtcbotd_relay_client_is_for (RtcbotdRelayClient *self, const char *url, const char *secret,
+                             const char *ca)
 {
-  return g_strcmp0 (self->url, url) == 0 && g_strcmp0 (self->secret, secret) == 0;
+  return g_strcmp0 (self->url, url) == 0 && g_strcmp0 (self->secret, secret) == 0
+         && g_strcmp0 (self->ca, ca) == 0;
 }
 
 const char *

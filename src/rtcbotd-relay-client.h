@@ -8,7 +8,8 @@
  * clients (envelopes with request ids, concurrent offers); any other relay is
  * spoken to as RTCBot's robots speak: one answer per socket, then close and
  * connect again. With [daemon] relay-secret the request carries
- * Authorization: Bearer SECRET. Access: without [daemon] token every client
+ * Authorization: Bearer SECRET; with relay-ca a wss:// relay's certificate is
+ * checked against that file's CAs instead of the system's. Access: without [daemon] token every client
  * drives, as on /connect; with one, the relay forwards the token the client
  * gave it (Authorization: Bearer or ?token= on its POST) and the client gets
  * the role that token gives, or 401/403 through the relay — a relay that
@@ -28,10 +29,11 @@ G_BEGIN_DECLS
 typedef struct _RtcbotdDaemon RtcbotdDaemon;
 typedef struct _RtcbotdRelayClient RtcbotdRelayClient;
 
-/** Creates the client of @url (ws:// or wss://) for @daemon, with @secret (may be NULL);
- * it connects at once. */
+/** Creates the client of @url (ws:// or wss://) for @daemon, with @secret and @ca (a PEM
+ * file of the CAs to trust for wss://, else the system's; both may be NULL); it connects at
+ * once. */
 RtcbotdRelayClient *rtcbotd_relay_client_new (RtcbotdDaemon *daemon, const char *url,
-                                              const char *secret);
+                                              const char *secret, const char *ca);
 
 /** Closes the socket and frees @self; answers still being made are dropped. */
 void rtcbotd_relay_client_free (RtcbotdRelayClient *self);
@@ -40,9 +42,9 @@ void rtcbotd_relay_client_free (RtcbotdRelayClient *self);
 void rtcbotd_relay_client_set_tokens (RtcbotdRelayClient *self, const char *token,
                                       const char *viewer_token);
 
-/** Returns TRUE when @self is the client of @url with @secret. */
-gboolean rtcbotd_relay_client_is_for (RtcbotdRelayClient *self, const char *url,
-                                      const char *secret);
+/** Returns TRUE when @self is the client of @url with @secret and @ca. */
+gboolean rtcbotd_relay_client_is_for (RtcbotdRelayClient *self, const char *url, const char *secret,
+                                      const char *ca);
 
 /** Returns "connecting", "connected" or "down". */
 const char *rtcbotd_relay_client_get_state (RtcbotdRelayClient *self);

@@ -450,7 +450,8 @@ async def test_secrets():
 
 
 async def test_tls():
-    """--tls-certificate: https and wss, verified against the certificate."""
+    """--tls-certificate: https and wss, verified against the certificate; the daemon
+    over wss:// checks the relay's certificate ([daemon] relay-ca)."""
     with tempfile.TemporaryDirectory(prefix="rtcbotd-relay-tls-") as tmp:
         cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -473,6 +474,20 @@ async def test_tls():
                         check(r.status == 200 and await r.text() == "answer to offer",
                               f"{r.status} {await r.text()}")
                     await robot
+            # The daemon over wss://: refused without the CA, connected with relay-ca.
+            untrusting = Daemon(robot_config(relay, "tls-daemon"), name="untrusting")
+            async with untrusting:
+                await untrusting.wait_output("relay: cannot connect to wss://")
+                check(await relay.robots() == 0, "no robot over an unverified wss://")
+            trusting = Daemon(robot_config(relay, "tls-daemon", f"relay-ca = {cert}"),
+                              name="trusting")
+            async with trusting:
+                await relay.wait_robots(1)
+                c = RTCBotClient(relay.url, audio=False, name="tls-client", ssl=ctx)
+                await c.prepare()
+                await c.post(path="tls-daemon", timeout=15)
+                await c.wait_first_video(15)
+                await c.close()
 
 
 async def test_token_through_relay():
@@ -610,7 +625,7 @@ if __name__ == "__main__":
         ("the relay restarts: the daemon reconnects with backoff, logs once", test_relay_restart),
         ("SIGHUP with a new relay URL: the daemon moves", test_reload),
         ("--secrets: 401, 403, wrong relay-secret refused, right one works", test_secrets),
-        ("--tls-certificate: https and wss", test_tls),
+        ("--tls-certificate: https and wss; the daemon over wss:// with relay-ca", test_tls),
         ("[daemon] token: the client's token travels through the relay", test_token_through_relay),
         ("set-up time direct vs relay", test_direct_vs_relay),
         ("rtcbotd relay: usage errors, secrets file errors, SIGHUP reloads the secrets", test_command_line),

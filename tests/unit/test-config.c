@@ -346,7 +346,7 @@ test_unknown_keys (void)
                              "listen, web-root, max-peers, peer-timeout, control, "
                              "control-token, token, viewer-token, "
                              "tls-certificate, tls-key, ice-servers, ice-transport-policy, "
-                             "relay, relay-secret");
+                             "relay, relay-secret, relay-ca");
   rtcbotd_test_config_error (
       VIDEO "device = /dev/video0\n",
       "test.conf:3: [source camera] device: unknown key; accepted: type, width, height, "
