@@ -4,19 +4,21 @@
  * rtcbot.dev) so that clients who cannot reach the robot POST their offer to
  * the relay instead; each offer is answered exactly as POST /connect would
  * answer it (rtcbotd_daemon_connect_async). It asks for the subprotocol
- * RTCBOTD_RELAY_SUBPROTOCOL: a relay that grants it keeps the socket for many
- * clients (envelopes with request ids, concurrent offers); any other relay is
- * spoken to as RTCBot's robots speak: one answer per socket, then close and
- * connect again. With [daemon] relay-secret the request carries
- * Authorization: Bearer SECRET; with relay-ca a wss:// relay's certificate is
- * checked against that file's CAs instead of the system's. Access: without [daemon] token every client
- * drives, as on /connect; with one, the relay forwards the token the client
- * gave it (Authorization: Bearer or ?token= on its POST) and the client gets
- * the role that token gives, or 401/403 through the relay — a relay that
- * does not forward tokens (RTCBot's) then reaches nobody. Reconnects with
- * backoff when the socket drops; logs connect and disconnect once per
- * change of state. Owned by the daemon, replaced when a reload changes the
- * URL or the secret; main context only.
+ * RTCBOTD_RELAY_SUBPROTOCOL: a relay that grants it keeps the socket for
+ * many clients (envelopes with request ids, concurrent offers); any other
+ * relay is spoken to as RTCBot's robots speak: one answer per socket, then
+ * close and connect again. With [daemon] relay-secret the request carries
+ * Authorization: Bearer SECRET; with relay-ca a wss:// relay's certificate
+ * is checked against that file's CAs instead of the system's.
+ *
+ * Access: without [daemon] token every client drives, as on /connect; with
+ * one, the relay forwards the token the client gave it (Authorization:
+ * Bearer or ?token= on its POST) and the client gets the role that token
+ * gives, or 401/403 through the relay — a relay that does not forward tokens
+ * (RTCBot's) then reaches nobody. Reconnects with backoff when the socket
+ * drops; logs connect and disconnect once per change of state. Owned by the
+ * daemon, replaced when a reload changes the URL, the secret or the CA
+ * file; main context only.
  */
 #pragma once
 
