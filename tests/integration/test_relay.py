@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
 from rtcbotd_test import (  # noqa: E402
-    Daemon, HTTPStatusError, RTCBotClient, TestFailure, check, note, run_tap, wait_until)
+    Daemon, RTCBotClient, TestFailure, check, note, run_tap, wait_until)
 
 import aiohttp  # noqa: E402
 import aiohttp.web  # noqa: E402
@@ -245,7 +245,7 @@ async def test_silent_robot():
 async def test_large_offer():
     """A 64 KiB+ offer (a real SDP, padded with attribute lines) passes both ways."""
     async with Relay() as relay:
-        async with Daemon(robot_config(relay, "big")) as daemon:
+        async with Daemon(robot_config(relay, "big")):
             await relay.wait_robots(1)
             c = RTCBotClient(relay.url, audio=False, name="big")
             await c.prepare()
