@@ -170,7 +170,14 @@ async def test_id_taken():
             await relay.wait_robots(1)
 
 
-async def rtcbot_robot(relay, robot_id, exchanges, served):
+def pad_sdp(sdp, lines=70):
+    """@sdp with @lines session-level attribute lines of 1000 bytes: over 64 KiB."""
+    pad = "".join(f"a=x-padding-{i}:{'x' * 1000}\r\n" for i in range(lines))
+    head, sep, rest = sdp.partition("m=")
+    return head + pad + sep + rest
+
+
+async def rtcbot_robot(relay, robot_id, exchanges, served, pad=False):
     """A robot as RTCBot writes it (rtcbot.dev/test.py): connect, take one offer,
     answer it with aiortc, close; again for each exchange."""
     pcs = []
@@ -190,7 +197,8 @@ async def rtcbot_robot(relay, robot_id, exchanges, served):
 
                 await pc.setRemoteDescription(RTCSessionDescription(**offer))
                 await pc.setLocalDescription(await pc.createAnswer())
-                await ws.send_str(json.dumps({"sdp": pc.localDescription.sdp,
+                sdp = pc.localDescription.sdp
+                await ws.send_str(json.dumps({"sdp": pad_sdp(sdp) if pad else sdp,
                                               "type": pc.localDescription.type}))
                 await ws.close()
                 served.append("answered")
@@ -243,19 +251,30 @@ async def test_silent_robot():
 
 
 async def test_large_offer():
-    """A 64 KiB+ offer (a real SDP, padded with attribute lines) passes both ways."""
+    """64 KiB+ offers (real SDPs, padded with attribute lines) reach the daemon and
+    are answered; a robot's 64 KiB+ answer reaches the client."""
     async with Relay() as relay:
         async with Daemon(robot_config(relay, "big")):
             await relay.wait_robots(1)
             c = RTCBotClient(relay.url, audio=False, name="big")
             await c.prepare()
-            pad = "".join(f"a=x-padding-{i}:{'x' * 1000}\r\n" for i in range(70))
-            head, sep, rest = c.offer["sdp"].partition("m=")
-            c.offer["sdp"] = head + pad + sep + rest
+            c.offer["sdp"] = pad_sdp(c.offer["sdp"])
             check(len(json.dumps(c.offer)) > 64 * 1024, "the offer is over 64 KiB")
             await c.post(path="big", timeout=15)
             await c.wait_first_video(15)
             await c.close()
+        served = []
+        robot = asyncio.ensure_future(rtcbot_robot(relay, "big-answer", 1, served, pad=True))
+        await relay.wait_robots(1)
+        c = RTCBotClient(relay.url, audio=False, name="big-answer")
+        await c.prepare()
+        c.offer["sdp"] = pad_sdp(c.offer["sdp"])
+        await c.post(path="big-answer", timeout=15)
+        check(len(json.dumps(c.answer)) > 64 * 1024, "the answer is over 64 KiB")
+        await c.wait_first_video(15)
+        await c.close()
+        for pc in await robot:
+            await pc.close()
 
 
 async def test_restart():
@@ -619,7 +638,7 @@ if __name__ == "__main__":
         ("a second robot for a held id: 409", test_id_taken),
         ("a robot that behaves like RTCBot's: one exchange per socket", test_rtcbot_robot),
         ("a robot that never answers: 504 after 10 s; 503 beyond 32 offers", test_silent_robot),
-        ("a 64 KiB+ offer passes", test_large_offer),
+        ("64 KiB+ offers and answers pass", test_large_offer),
         ("daemon restart: it registers again", test_restart),
         ("the daemon against RTCBot's own relay: one exchange per socket", test_rtcbot_relay),
         ("the relay restarts: the daemon reconnects with backoff, logs once", test_relay_restart),
