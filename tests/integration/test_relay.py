@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "common"))
 
 from rtcbotd_test import (  # noqa: E402
-    Daemon, RTCBotClient, TestFailure, check, note, run_tap, wait_until)
+    Daemon, RTCBotClient, TestFailure, check, note, raw_http, run_tap, wait_until)
 
 import aiohttp  # noqa: E402
 import aiohttp.web  # noqa: E402
@@ -151,6 +151,63 @@ async def test_unknown_id():
         status, ctype, body = await post(relay.url + "nobody-here", "{}")
         check(status == 404, f"404 for an unknown id, got {status}")
         check("No connection is active here" in body, body)
+        check((await relay.healthz())["status"] == "ok", "relay still up")
+
+
+async def test_malformed():
+    """What clients and robots may send wrong: statuses, never a crash."""
+    async with Relay() as relay:
+        host, port = relay.host, relay.port
+        cases = [
+            ("PUT", "/some-id", None, {}, 405),
+            ("GET", "/bad%2Fid", None, {}, 404),
+            ("GET", "/" + "x" * 129, None, {}, 404),
+            ("POST", "/bad id", b"{}", {}, 400),  # not even a valid request line for libsoup
+            ("GET", "/some-id", None, {"Connection": "Upgrade", "Upgrade": "websocket"}, 400),
+            ("GET", "/some-id", None, {"Connection": "Upgrade", "Upgrade": "websocket",
+                                       "Sec-WebSocket-Version": "13",
+                                       "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                                       "Sec-WebSocket-Protocol": "other"}, 400),
+            ("POST", "/some-id", b"x" * (300 * 1024), {}, 413),
+        ]
+        for method, path, body, headers, want in cases:
+            chunked = headers.pop("chunked", False)
+            r = await raw_http(host, port, method, path, body=body, headers=headers,
+                               chunked=chunked)
+            check(r.status == want, f"{method} {path[:40]}: {want}, got {r.status} {r.body[:100]!r}")
+        r = await raw_http(host, port, "OPTIONS", "/some-id",
+                           headers={"Origin": "https://page.example",
+                                    "Access-Control-Request-Method": "POST"})
+        check(r.status == 204 and r.headers.get("access-control-allow-origin") == "*"
+              and "POST" in r.headers.get("access-control-allow-methods", ""),
+              f"CORS preflight: {r}")
+        r = await raw_http(host, port, "GET", "/some-id")
+        check(r.status == 200 and b"RTCPeerConnection" in r.body, f"the viewer page: {r}")
+        async with aiohttp.ClientSession() as s:
+            async with s.ws_connect(relay.ws_url("held"), protocols=["rtcbotd-relay.1"]) as ws:
+                for junk in ("", "{", "[]", '{"type":"answer","request":"999","body":"x"}',
+                             '{"type":"offer","request":"1","body":"x"}'):
+                    await ws.send_str(junk)
+                await ws.send_bytes(b"\x00\xff")
+                r = await raw_http(host, port, "POST", "/held", body=b"\xff\xfe")
+                check(r.status == 400, f"a body that is not UTF-8: 400, got {r.status}")
+                # Chunked, so no Content-Length to refuse early: read, capped, then 413.
+                r = await raw_http(host, port, "POST", "/held", body=b"x" * (300 * 1024),
+                                   chunked=True)
+                check(r.status == 413, f"a chunked body over 256 KiB: 413, got {r.status}")
+                task = asyncio.ensure_future(post(relay.url + "held", "offer"))
+                offer = json.loads((await ws.receive()).data)
+                await ws.send_str(json.dumps({"type": "answer", "request": offer["request"],
+                                              "body": "{}"}))
+                status, ctype, body = await task
+                check((status, body) == (200, "{}"), f"still serving: {status} {body}")
+            # A frame over 256 KiB ends the robot's connection, not the relay.
+            async with s.ws_connect(relay.ws_url("big-frame")) as ws:
+                await ws.send_str("x" * (300 * 1024))
+                msg = await ws.receive(timeout=10)
+                check(msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                   aiohttp.WSMsgType.ERROR), f"the big frame ends it: {msg}")
+        await relay.wait_robots(0)
         check((await relay.healthz())["status"] == "ok", "relay still up")
 
 
@@ -635,6 +692,7 @@ if __name__ == "__main__":
     run_tap([
         ("one socket: three clients through the relay decode video and echo", test_many_clients_one_socket),
         ("unknown id: 404", test_unknown_id),
+        ("malformed requests and frames: statuses, the relay stays up", test_malformed),
         ("a second robot for a held id: 409", test_id_taken),
         ("a robot that behaves like RTCBot's: one exchange per socket", test_rtcbot_robot),
         ("a robot that never answers: 504 after 10 s; 503 beyond 32 offers", test_silent_robot),
