@@ -669,6 +669,25 @@ async def test_valgrind():
         vg.check_report(relay, log)
 
 
+async def test_busy_and_bad_offer():
+    """The daemon's refusals come through with their status: 503 + Retry-After, 400."""
+    async with Relay() as relay:
+        async with Daemon(robot_config(relay, "busy", "max-peers = 1")):
+            await relay.wait_robots(1)
+            status, _, body = await post(relay.url + "busy", "not an offer")
+            check(status == 400 and "not JSON" in json.loads(body)["error"], f"400: {body}")
+            first = await client_through(relay, "busy", "the-one")
+            second = RTCBotClient(relay.url, audio=False, name="one-too-many")
+            await second.prepare()
+            async with aiohttp.ClientSession() as s:
+                async with s.post(relay.url + "busy", data=json.dumps(second.offer)) as r:
+                    check(r.status == 503 and r.headers.get("Retry-After") == "5"
+                          and "max-peers" in (await r.json())["error"],
+                          f"503 through the relay: {r.status} {r.headers} {await r.text()}")
+            await second.close()
+            await first.close()
+
+
 async def test_direct_vs_relay():
     """Connection set-up, POST to first frame, direct and through the relay (noted)."""
     async with Relay() as relay:
@@ -704,6 +723,7 @@ if __name__ == "__main__":
         ("--secrets: 401, 403, wrong relay-secret refused, right one works", test_secrets),
         ("--tls-certificate: https and wss; the daemon over wss:// with relay-ca", test_tls),
         ("[daemon] token: the client's token travels through the relay", test_token_through_relay),
+        ("the daemon's 503 and 400 come through the relay", test_busy_and_bad_offer),
         ("set-up time direct vs relay", test_direct_vs_relay),
         ("rtcbotd relay: usage errors, secrets file errors, SIGHUP reloads the secrets", test_command_line),
         ("the relay under valgrind", test_valgrind),
