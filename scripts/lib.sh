@@ -14,11 +14,12 @@ BUILD_PACKAGES=(
 RUNTIME_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice fonts-dejavu-core
-  gstreamer1.0-x glib-networking
+  gstreamer1.0-x glib-networking gstreamer1.0-alsa
 )
 TEST_PACKAGES=(
-  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format socat
+  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format clang socat
   systemd systemd-container groff-base man-db python3-prometheus-client openssl coturn
+  gstreamer1.0-plugins-base-apps
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

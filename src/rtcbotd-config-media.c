@@ -5,7 +5,8 @@
 
 const char *const rtcbotd_media_source_type_names[]
     = { "test-video", "test-audio", "v4l2", "libcamera", "alsa", "pulse", "gst", NULL };
-const char *const rtcbotd_media_sink_type_names[] = { "record", "speaker", "display", "gst", NULL };
+const char *const rtcbotd_media_sink_type_names[]
+    = { "record", "speaker", "display", "gst", "rtp", NULL };
 
 /* The keys every video source has, besides its own. */
 #define VIDEO_KEYS                                                                                 \
@@ -26,6 +27,8 @@ static const char *const record_keys[]
 static const char *const speaker_keys[] = { "type", "output", "device", NULL };
 static const char *const display_keys[] = { "type", "output", NULL };
 static const char *const gst_sink_keys[] = { "type", "pipeline", "media", NULL };
+static const char *const rtp_keys[]
+    = { "type", "host", "video-port", "audio-port", "video-pt", "audio-pt", NULL };
 
 /* Indexed by RtcbotdEncoder. */
 static const char *const encoders[] = { "auto", "x264", "openh264", "vp8", "h264-hw", NULL };
@@ -82,6 +85,7 @@ rtcbotd_media_sink_config_free (RtcbotdMediaSinkConfig *sink)
   g_free (sink->device);
   g_free (sink->pipeline);
   g_free (sink->pipeline_where);
+  g_free (sink->host);
   g_free (sink->fingerprint);
   g_free (sink);
 }
@@ -471,6 +475,44 @@ parse_gst_sink (RtcbotdMediaSinkConfig *k, RtcbotdConfigReader *reader, const ch
   return TRUE;
 }
 
+static gboolean
+parse_rtp (RtcbotdMediaSinkConfig *k, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  if (!rtcbotd_config_reader_check_keys (reader, g, rtp_keys, error)
+      || !rtcbotd_config_reader_get_string (reader, g, "host", NULL, &k->host, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "video-port", 0, 0, 65535, &k->video_port,
+                                          error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "audio-port", 0, 0, 65535, &k->audio_port,
+                                          error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "video-pt", 96, 96, 127, &k->video_pt, error)
+      || !rtcbotd_config_reader_get_uint (reader, g, "audio-pt", 111, 96, 127, &k->audio_pt, error))
+    return FALSE;
+  if (!k->host)
+    {
+      rtcbotd_config_reader_error (reader, error, g, "host",
+                                   "missing; an rtp sink needs the address of the SFU that "
+                                   "receives the stream (e.g. host = 10.0.0.2)");
+      return FALSE;
+    }
+  if (!k->video_port && !k->audio_port)
+    {
+      rtcbotd_config_reader_error (reader, error, g, "video-port",
+                                   "an rtp sink needs video-port, audio-port or both (the "
+                                   "mountpoint's UDP ports)");
+      return FALSE;
+    }
+  if (k->video_port && k->video_port == k->audio_port)
+    {
+      rtcbotd_config_reader_error (reader, error, g, "audio-port",
+                                   "%u is video-port too; each stream needs a port of its own",
+                                   k->audio_port);
+      return FALSE;
+    }
+  k->takes_video = k->video_port != 0;
+  k->takes_audio = k->audio_port != 0;
+  return TRUE;
+}
+
 RtcbotdMediaSinkConfig *
 rtcbotd_config_parse_media_sink (RtcbotdConfigReader *reader, const char *group, const char *name,
                                  const char *type, GError **error)
@@ -492,6 +534,9 @@ rtcbotd_config_parse_media_sink (RtcbotdConfigReader *reader, const char *group,
         break;
       case RTCBOTD_MEDIA_SINK_GST:
         ok = parse_gst_sink (k, reader, group, error);
+        break;
+      case RTCBOTD_MEDIA_SINK_RTP:
+        ok = parse_rtp (k, reader, group, error);
         break;
     }
   if (!ok)

@@ -66,6 +66,7 @@ typedef enum
   RTCBOTD_MEDIA_SINK_SPEAKER, /* audio out: alsa or pulse */
   RTCBOTD_MEDIA_SINK_DISPLAY, /* video on a local screen: kmssink or autovideosink */
   RTCBOTD_MEDIA_SINK_GST,     /* a user-written pipeline fragment fed raw media */
+  RTCBOTD_MEDIA_SINK_RTP, /* RTP over UDP to an SFU (Janus, MediaMTX), without a second encode */
 } RtcbotdMediaSinkType;
 
 typedef enum
@@ -176,6 +177,12 @@ typedef struct
   /* gst */
   char *pipeline;       /* the fragment, fed raw media on its first element's sink pad */
   char *pipeline_where; /* "FILE:LINE: [sink NAME] pipeline" */
+  /* rtp */
+  char *host;       /* where the RTP goes: an address or a name */
+  guint video_port; /* UDP port of the video stream; 0: no video */
+  guint audio_port; /* UDP port of the audio stream; 0: no audio */
+  guint video_pt;   /* RTP payload types, as the SFU's mountpoint expects */
+  guint audio_pt;
   char *fingerprint;
 } RtcbotdMediaSinkConfig;
 

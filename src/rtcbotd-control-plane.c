@@ -21,6 +21,7 @@
 #define ORIGIN_KEY "rtcbotd-origin"   /* an endpoint's origin, RTCBOTD_ORIGIN_ENDPOINT | serial */
 #define REFUSED_KEY "rtcbotd-refused" /* gint64: when a peer was last refused something */
 #define WATCHER_KEY "rtcbotd-watcher" /* set on a peer that came with the viewer token */
+#define ASKED_KEY "rtcbotd-asked"     /* set on a peer that sent {"rtcbotd":"role"} */
 
 struct _RtcbotdControlPlane
 {
@@ -299,14 +300,17 @@ may_drive (RtcbotdControlPlane *self, RtcbotdPeer *peer)
 }
 
 /* Tells @peer its role, in single mode (shared mode stays silent, as RTCBot),
- * and always to a watcher, which will never drive. */
+ * and always to a watcher, which will never drive; only to a peer that asked
+ * with {"rtcbotd":"role"}: a page written for RTCBot gets on "default"
+ * nothing but what the routes send, exactly as from RTCBot. */
 static void
 tell_role (RtcbotdControlPlane *self, guint id)
 {
   RtcbotdPeer *peer = g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
   g_autofree char *text = NULL;
 
-  if (!peer || (!rtcbotd_arbiter_is_single (self->arbiter) && !is_watcher (peer)))
+  if (!peer || !g_object_get_data (G_OBJECT (peer), ASKED_KEY)
+      || (!rtcbotd_arbiter_is_single (self->arbiter) && !is_watcher (peer)))
     return;
   if (is_watcher (peer))
     text = g_strdup ("{\"rtcbotd\":\"role\",\"role\":\"viewer\",\"watch-only\":true}");
@@ -414,7 +418,11 @@ handle_command (RtcbotdControlPlane *self, RtcbotdPeer *peer, JsonObject *comman
   else if (g_str_equal (name, "take-control"))
     take_control (self, peer, command);
   else if (g_str_equal (name, "role"))
-    tell_role (self, id);
+    {
+      /* From now on the peer hears its role whenever it changes. */
+      g_object_set_data (G_OBJECT (peer), ASKED_KEY, GINT_TO_POINTER (TRUE));
+      tell_role (self, id);
+    }
   else
     {
       g_autofree char *message

@@ -5,9 +5,11 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-build-config.h"
+#include "rtcbotd-config-media.h"
 #include "rtcbotd-control-plane.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http.h"
+#include "rtcbotd-media-sink.h"
 #include "rtcbotd-metrics.h"
 #include "rtcbotd-peer.h"
 #include "rtcbotd-process.h"
@@ -18,6 +20,8 @@
 
 #define STOP_TIMEOUT_US (3 * G_USEC_PER_SEC)
 #define REAP_INTERVAL_MS 200
+/* How long stopping or a reload waits for a recording's last file to be written. */
+#define SINK_FINISH_TIMEOUT_MS 5000
 
 struct _RtcbotdDaemon
 {
@@ -25,8 +29,9 @@ struct _RtcbotdDaemon
   RtcbotdConfig *config;
   GstElement *pipeline;
   guint bus_watch_id;
-  GPtrArray *sources; /* of RtcbotdSource, routed to peers */
-  GPtrArray *retired; /* of RtcbotdSource: replaced by a reload, freed once no peer uses them */
+  GPtrArray *sources;     /* of RtcbotdSource, routed to peers */
+  GPtrArray *retired;     /* of RtcbotdSource: replaced by a reload, freed once no peer uses them */
+  GPtrArray *media_sinks; /* of RtcbotdMediaSink: record, speaker, display, gst */
   guint reap_id;
   guint generation;  /* reloads so far, to name rebuilt sources' elements */
   GHashTable *peers; /* id -> RtcbotdPeer */
@@ -62,6 +67,7 @@ rtcbotd_daemon_finalize (GObject *object)
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
   g_clear_pointer (&self->retired, g_ptr_array_unref);
+  g_clear_pointer (&self->media_sinks, g_ptr_array_unref);
   g_clear_pointer (&self->control, rtcbotd_control_plane_free);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->config, rtcbotd_config_free);
@@ -83,6 +89,7 @@ rtcbotd_daemon_init (RtcbotdDaemon *self)
   self->peers = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
   self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
+  self->media_sinks = g_ptr_array_new ();
   self->next_peer_id = 1;
 }
 
@@ -196,6 +203,38 @@ warm_up (GError **error)
   return TRUE;
 }
 
+/* TRUE when a route sends source @source to media sink @sink (NULL: to any). */
+static gboolean
+routed_to_sink (const RtcbotdConfig *config, const char *source, const char *sink)
+{
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *r = config->routes->pdata[i];
+      gboolean from = FALSE, to = FALSE;
+      for (guint j = 0; j < r->from->len && !r->messages; j++)
+        {
+          const RtcbotdRouteEnd *end = r->from->pdata[j];
+          from |= end->type == RTCBOTD_NODE_NAMED && g_str_equal (end->name, source);
+        }
+      for (guint j = 0; j < r->to->len && from; j++)
+        {
+          const RtcbotdRouteEnd *end = r->to->pdata[j];
+          to |= end->type == RTCBOTD_NODE_MEDIA_SINK && (!sink || g_str_equal (end->name, sink));
+        }
+      if (to)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* A source runs when something consumes it: the peers or a media sink. */
+static gboolean
+source_wanted (const RtcbotdConfig *config, const char *name)
+{
+  return rtcbotd_config_source_routed_to_peers (config, name)
+         || routed_to_sink (config, name, NULL);
+}
+
 static gboolean
 build_sources (RtcbotdDaemon *self, GError **error)
 {
@@ -205,17 +244,16 @@ build_sources (RtcbotdDaemon *self, GError **error)
       RtcbotdSource *source;
       g_autofree char *chain = NULL;
 
-      if (!rtcbotd_config_source_routed_to_peers (self->config, c->name))
+      if (!source_wanted (self->config, c->name))
         {
-          g_message ("[source %s]: not routed to peers; not started", c->name);
+          g_message ("[source %s]: not routed to peers or a sink; not started", c->name);
           continue;
         }
       if (!(source = rtcbotd_source_new (c, self->pipeline, 0, error)))
         return FALSE;
       g_ptr_array_add (self->sources, source);
-      chain = rtcbotd_source_describe (source);
-      g_message ("[source %s]: %s %s, %s", c->name, rtcbotd_kind_to_string (c->kind),
-                 c->type == RTCBOTD_SOURCE_TEST_VIDEO ? "test pattern" : "test tone", chain);
+      chain = rtcbotd_source_describe_chain (source);
+      g_message ("[source %s]: %s", c->name, chain);
     }
   return TRUE;
 }
@@ -236,6 +274,201 @@ apply_relay (RtcbotdDaemon *self)
     rtcbotd_relay_client_set_tokens (self->relay, c->token, c->viewer_token);
 }
 
+/* ---- media sinks -------------------------------------------------------- */
+
+static RtcbotdSource *find_source (GPtrArray *sources, const char *name, guint *index);
+
+/* Feeds @sink the running sources that @config routes to it. */
+static gboolean
+connect_sink (RtcbotdDaemon *self, const RtcbotdConfig *config, RtcbotdMediaSink *sink,
+              GError **error)
+{
+  const char *name = rtcbotd_media_sink_get_config (sink)->name;
+
+  for (guint i = 0; i < config->sources->len; i++)
+    {
+      const char *source_name = ((RtcbotdSourceConfig *)config->sources->pdata[i])->name;
+      RtcbotdSource *source = find_source (self->sources, source_name, NULL);
+      if (source && routed_to_sink (config, source_name, name)
+          && !rtcbotd_media_sink_add_source (sink, source, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static RtcbotdMediaSink *
+new_sink (RtcbotdDaemon *self, const RtcbotdMediaSinkConfig *c, guint generation, GError **error)
+{
+  RtcbotdMediaSink *sink;
+
+  /* Accepted by the config layer, built by another part later: ignored here, not fatal. */
+  if (c->type == RTCBOTD_MEDIA_SINK_RTP)
+    {
+      g_warning ("%s: the rtp sink is not built yet; ignored", c->label);
+      return NULL;
+    }
+  if ((sink = rtcbotd_media_sink_new (c, self->pipeline, generation, error)))
+    g_message ("%s: %s %s", c->label,
+               c->type == RTCBOTD_MEDIA_SINK_RECORD ? "record to"
+               : c->type == RTCBOTD_MEDIA_SINK_GST  ? "gst,"
+                                                    : rtcbotd_media_sink_type_names[c->type],
+               c->type == RTCBOTD_MEDIA_SINK_RECORD ? c->path
+               : c->type == RTCBOTD_MEDIA_SINK_GST  ? c->pipeline
+               : c->output == RTCBOTD_OUTPUT_ALSA   ? "alsa"
+               : c->output == RTCBOTD_OUTPUT_PULSE  ? "pulse"
+               : c->output == RTCBOTD_OUTPUT_KMS    ? "kms"
+                                                    : "auto");
+  return sink;
+}
+
+static gboolean
+build_media_sinks (RtcbotdDaemon *self, GError **error)
+{
+  for (guint i = 0; i < self->config->media_sinks->len; i++)
+    {
+      RtcbotdMediaSink *sink = new_sink (self, self->config->media_sinks->pdata[i], 0, error);
+      if (!sink && *error)
+        return FALSE;
+      if (!sink)
+        continue;
+      g_ptr_array_add (self->media_sinks, sink);
+      if (!connect_sink (self, self->config, sink, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static RtcbotdMediaSink *
+find_sink (GPtrArray *sinks, const char *name, guint *index)
+{
+  for (guint i = 0; i < sinks->len; i++)
+    if (g_str_equal (rtcbotd_media_sink_get_config (sinks->pdata[i])->name, name))
+      {
+        if (index)
+          *index = i;
+        return sinks->pdata[i];
+      }
+  return NULL;
+}
+
+/* TRUE when the running sink @name can stay as it is under @next: same group,
+ * fed by the same sources, none of them rebuilt. */
+static gboolean
+sink_unchanged (RtcbotdDaemon *self, RtcbotdConfig *next, const char *name)
+{
+  if (!find_sink (self->media_sinks, name, NULL)
+      || !rtcbotd_config_same (next, self->config, RTCBOTD_CONFIG_MEDIA_SINK, name))
+    return FALSE;
+  for (guint i = 0; i < next->sources->len; i++)
+    {
+      const char *source = ((RtcbotdSourceConfig *)next->sources->pdata[i])->name;
+      gboolean now = routed_to_sink (next, source, name);
+      if (now != routed_to_sink (self->config, source, name)
+          || (now && !rtcbotd_config_same (next, self->config, RTCBOTD_CONFIG_SOURCE, source)))
+        return FALSE;
+    }
+  for (guint i = 0; i < self->config->sources->len; i++)
+    {
+      const char *source = ((RtcbotdSourceConfig *)self->config->sources->pdata[i])->name;
+      if (routed_to_sink (self->config, source, name) && !rtcbotd_config_find_source (next, source))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+free_sink_now (gpointer sink)
+{
+  rtcbotd_media_sink_free (sink, 0);
+}
+
+/* Builds, not yet fed, the media sinks that @next adds or changes. */
+static gboolean
+build_changed_sinks (RtcbotdDaemon *self, RtcbotdConfig *next, GPtrArray *built, GError **error)
+{
+  for (guint i = 0; i < next->media_sinks->len; i++)
+    {
+      const RtcbotdMediaSinkConfig *c = next->media_sinks->pdata[i];
+      RtcbotdMediaSink *sink;
+      if (sink_unchanged (self, next, c->name))
+        continue;
+      if (!(sink = new_sink (self, c, self->generation, error)) && *error)
+        return FALSE;
+      if (sink)
+        g_ptr_array_add (built, sink);
+    }
+  return TRUE;
+}
+
+/* Finishes and frees the running sinks that @next removes or changes
+ * (their files end here); before the sources they use may go. */
+static void
+retire_sinks (RtcbotdDaemon *self, RtcbotdConfig *next)
+{
+  for (guint i = self->media_sinks->len; i > 0; i--)
+    {
+      RtcbotdMediaSink *sink = self->media_sinks->pdata[i - 1];
+      const char *name = rtcbotd_media_sink_get_config (sink)->name;
+      if (sink_unchanged (self, next, name))
+        continue;
+      g_message ("%s: stopped (reload)", rtcbotd_media_sink_get_config (sink)->label);
+      g_ptr_array_remove_index (self->media_sinks, i - 1);
+      rtcbotd_media_sink_free (sink, SINK_FINISH_TIMEOUT_MS);
+    }
+}
+
+/* After the sources are in place: the kept sinks take their config from
+ * @next, the @built ones are fed and join. */
+static void
+commit_sinks (RtcbotdDaemon *self, RtcbotdConfig *next, GPtrArray *built)
+{
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    rtcbotd_config_take_unchanged (
+        next, self->config, RTCBOTD_CONFIG_MEDIA_SINK,
+        rtcbotd_media_sink_get_config (self->media_sinks->pdata[i])->name);
+  while (built->len > 0)
+    {
+      RtcbotdMediaSink *sink = g_ptr_array_steal_index (built, 0);
+      g_autoptr (GError) error = NULL;
+      if (!connect_sink (self, next, sink, &error))
+        g_warning ("reload: %s", error->message);
+      g_ptr_array_add (self->media_sinks, sink);
+    }
+}
+
+GPtrArray *
+rtcbotd_daemon_get_peer_sinks (RtcbotdDaemon *self, RtcbotdKind kind)
+{
+  RtcbotdNodeType node
+      = kind == RTCBOTD_KIND_AUDIO ? RTCBOTD_NODE_PEERS_AUDIO : RTCBOTD_NODE_PEERS_VIDEO;
+  GPtrArray *sinks = g_ptr_array_new ();
+
+  for (guint i = 0; i < self->config->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *r = self->config->routes->pdata[i];
+      gboolean from = FALSE;
+      for (guint j = 0; j < r->from->len; j++)
+        from |= ((RtcbotdRouteEnd *)r->from->pdata[j])->type == node;
+      for (guint j = 0; j < r->to->len && from; j++)
+        {
+          const RtcbotdRouteEnd *end = r->to->pdata[j];
+          RtcbotdMediaSink *sink = end->type == RTCBOTD_NODE_MEDIA_SINK
+                                       ? find_sink (self->media_sinks, end->name, NULL)
+                                       : NULL;
+          if (sink && !g_ptr_array_find (sinks, sink, NULL))
+            g_ptr_array_add (sinks, sink);
+        }
+    }
+  return sinks;
+}
+
+void
+rtcbotd_daemon_remove_peer_streams (RtcbotdDaemon *self, guint peer_id)
+{
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    rtcbotd_media_sink_remove_peer (self->media_sinks->pdata[i], peer_id);
+}
+
 gboolean
 rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
 {
@@ -246,7 +479,7 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
   self->pipeline = gst_object_ref_sink (gst_pipeline_new ("rtcbotd"));
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_watch_id = gst_bus_add_watch (bus, on_bus_message, self);
-  if (!build_sources (self, error))
+  if (!build_sources (self, error) || !build_media_sinks (self, error))
     return FALSE;
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
@@ -287,7 +520,7 @@ build_changed_sources (RtcbotdDaemon *self, RtcbotdConfig *config, GPtrArray *bu
     {
       const RtcbotdSourceConfig *c = config->sources->pdata[i];
       RtcbotdSource *source;
-      if (!rtcbotd_config_source_routed_to_peers (config, c->name)
+      if (!source_wanted (config, c->name)
           || (find_source (self->sources, c->name, NULL)
               && rtcbotd_config_same (config, self->config, RTCBOTD_CONFIG_SOURCE, c->name)))
         continue;
@@ -368,7 +601,7 @@ commit_sources (RtcbotdDaemon *self, RtcbotdConfig *config, GPtrArray *built)
     {
       const char *name = ((RtcbotdSourceConfig *)config->sources->pdata[i])->name;
       RtcbotdSource *source;
-      if (!rtcbotd_config_source_routed_to_peers (config, name))
+      if (!source_wanted (config, name))
         continue;
       if ((source = find_source (built, name, &index)))
         {
@@ -411,6 +644,7 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
   g_autoptr (RtcbotdConfig) old = NULL;
   g_autoptr (GPtrArray) built
       = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
+  g_autoptr (GPtrArray) built_sinks = g_ptr_array_new_with_free_func (free_sink_now);
   g_autoptr (GError) local_error = NULL;
 
   if (!self->http || !self->control)
@@ -420,9 +654,12 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
     }
   /* What can fail comes first: until it has succeeded nothing has changed. */
   if (!build_changed_sources (self, next, built, error)
+      || !build_changed_sinks (self, next, built_sinks, error)
       || !rtcbotd_http_reload (self->http, next, error))
     return FALSE;
+  retire_sinks (self, next);
   commit_sources (self, next, built);
+  commit_sinks (self, next, built_sinks);
   old = g_steal_pointer (&self->config);
   self->config = g_steal_pointer (&next);
   if (!rtcbotd_control_plane_reload (self->control, self->config, old,
@@ -452,6 +689,11 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
   while (g_hash_table_size (self->peers) > 0 && g_get_monotonic_time () < deadline)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (1000);
+  /* While the pipeline still plays: the recordings' last files get written. */
+  for (guint i = 0; self->media_sinks && i < self->media_sinks->len; i++)
+    rtcbotd_media_sink_free (self->media_sinks->pdata[i], SINK_FINISH_TIMEOUT_MS);
+  if (self->media_sinks)
+    g_ptr_array_set_size (self->media_sinks, 0);
   if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_handle_id (&self->bus_watch_id, g_source_remove);
@@ -461,7 +703,8 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
 /* Plans which source each offered m-line carries: video m-lines take the
  * routed video sources in order, audio m-lines the audio ones. */
 static GArray *
-plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GString *unserved)
+plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, const char *only, gboolean *has_data,
+             GString *unserved)
 {
   GArray *tracks = g_array_new (FALSE, TRUE, sizeof (RtcbotdPeerTrack));
   guint next[2] = { 0, 0 }; /* next source index to try, per kind */
@@ -484,7 +727,10 @@ plan_tracks (RtcbotdDaemon *self, const RtcbotdSdp *sdp, gboolean *has_data, GSt
           RtcbotdSource *source = self->sources->pdata[next[kind]];
           const RtcbotdSdpCodec *offered;
           RtcbotdPeerTrack track = { .mline = m, .source = source };
-          if (rtcbotd_source_get_config (source)->kind != kind)
+          if (rtcbotd_source_get_config (source)->kind != kind
+              || (only && !g_str_equal (rtcbotd_source_get_config (source)->name, only))
+              || !rtcbotd_config_source_routed_to_peers (self->config,
+                                                         rtcbotd_source_get_config (source)->name))
             continue;
           track.codec = rtcbotd_source_choose_codec (source, media, &offered);
           if (track.codec == RTCBOTD_CODEC_NONE)
@@ -517,11 +763,19 @@ count_refused (RtcbotdDaemon *self, const GError *error)
     self->refused_failed++;
 }
 
+/* What a peer's answer is wanted as: RTCBot's JSON, or WHEP's plain SDP. */
+typedef struct
+{
+  gboolean plain_sdp;
+  guint peer_id;
+} AnswerRequest;
+
 static void
 on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
 {
   RtcbotdPeer *peer = RTCBOTD_PEER (object);
   g_autoptr (GTask) task = user_data;
+  AnswerRequest *request = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autofree char *sdp = rtcbotd_peer_answer_finish (peer, result, &error);
 
@@ -535,16 +789,18 @@ on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
     }
   RTCBOTD_DAEMON (g_task_get_source_object (task))->accepted++;
   g_message ("peer %u: answered", rtcbotd_peer_get_id (peer));
-  g_task_return_pointer (task, rtcbotd_signaling_answer_json (sdp), g_free);
+  if (request->plain_sdp)
+    g_task_return_pointer (task, g_steal_pointer (&sdp), g_free);
+  else
+    g_task_return_pointer (task, rtcbotd_signaling_answer_json (sdp), g_free);
 }
 
-/* Checks the request and plans the peer; returns the tracks, or NULL with @error. */
+/* Checks the offer @sdp_text and plans the peer (only source @only's media,
+ * when given); returns the tracks, or NULL with @error. */
 static GArray *
-prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error)
+prepare_offer (RtcbotdDaemon *self, const char *sdp_text, const char *only, char **offer,
+               GError **error)
 {
-  gsize length;
-  const char *data = g_bytes_get_data (body, &length);
-  g_autofree char *sdp_text = NULL;
   g_autoptr (RtcbotdSdp) sdp = NULL;
   g_autoptr (GString) unserved = g_string_new (NULL);
   GArray *tracks;
@@ -557,12 +813,10 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error
                    self->config->max_peers);
       return NULL;
     }
-  if (!(sdp_text = rtcbotd_signaling_parse_offer (data, length, error)))
-    return NULL;
   *offer = rtcbotd_sdp_prepare_offer (sdp_text);
   if (!(sdp = rtcbotd_sdp_parse (*offer, error)))
     return NULL;
-  tracks = plan_tracks (self, sdp, &has_data, unserved);
+  tracks = plan_tracks (self, sdp, only, &has_data, unserved);
   if (unserved->len)
     g_message ("offer: %s", unserved->str);
   if (tracks->len == 0 && !has_data)
@@ -578,14 +832,15 @@ prepare_connect (RtcbotdDaemon *self, GBytes *body, char **offer, GError **error
   return tracks;
 }
 
-void
-rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
-                              RtcbotdRole role, GAsyncReadyCallback callback, gpointer user_data)
+/* Creates a peer answering @sdp_text; @task (taken) gets the answer. */
+static void
+start_peer (RtcbotdDaemon *self, const char *sdp_text, const char *only, GInetAddress *local,
+            RtcbotdRole role, GTask *task)
 {
-  g_autoptr (GTask) task = g_task_new (self, NULL, callback, user_data);
   g_autoptr (GError) error = NULL;
   g_autofree char *offer = NULL;
-  g_autoptr (GArray) tracks = prepare_connect (self, body, &offer, &error);
+  g_autoptr (GArray) tracks = prepare_offer (self, sdp_text, only, &offer, &error);
+  AnswerRequest *request = g_task_get_task_data (task);
   RtcbotdPeer *peer;
   guint id;
 
@@ -593,13 +848,15 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
     {
       count_refused (self, error);
       g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
       return;
     }
-  id = self->next_peer_id++;
+  id = request->peer_id = self->next_peer_id++;
   if (!(peer = rtcbotd_peer_new (id, self->pipeline, self->config->peer_timeout)))
     {
       g_task_return_new_error (task, RTCBOTD_ERROR, RTCBOTD_ERROR_INTERNAL,
                                "cannot create a webrtcbin");
+      g_object_unref (task);
       return;
     }
   rtcbotd_peer_use_ice_servers (peer, self->config->ice_servers, self->config->ice_relay_only);
@@ -609,7 +866,74 @@ rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *l
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
   g_message ("peer %u: offer with %u track(s) to send%s", id, tracks->len,
              role == RTCBOTD_ROLE_VIEWER ? " (viewer token: watches only)" : "");
-  rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, g_steal_pointer (&task));
+  rtcbotd_peer_answer_async (peer, offer, tracks, local, on_answered, task);
+}
+
+static GTask *
+answer_task (RtcbotdDaemon *self, gboolean plain_sdp, GAsyncReadyCallback callback,
+             gpointer user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  AnswerRequest *request = g_new0 (AnswerRequest, 1);
+
+  request->plain_sdp = plain_sdp;
+  g_task_set_task_data (task, request, g_free);
+  return task;
+}
+
+void
+rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddress *local,
+                              RtcbotdRole role, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task = answer_task (self, FALSE, callback, user_data);
+  g_autoptr (GError) error = NULL;
+  gsize length;
+  const char *data = g_bytes_get_data (body, &length);
+  g_autofree char *sdp_text = rtcbotd_signaling_parse_offer (data, length, &error);
+
+  if (!sdp_text)
+    {
+      count_refused (self, error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      g_object_unref (task);
+      return;
+    }
+  start_peer (self, sdp_text, NULL, local, role, task);
+}
+
+void
+rtcbotd_daemon_answer_sdp_async (RtcbotdDaemon *self, const char *offer, const char *source,
+                                 GInetAddress *local, RtcbotdRole role,
+                                 GAsyncReadyCallback callback, gpointer user_data)
+{
+  start_peer (self, offer, source, local, role, answer_task (self, TRUE, callback, user_data));
+}
+
+char *
+rtcbotd_daemon_answer_sdp_finish (RtcbotdDaemon *self, GAsyncResult *result, guint *peer_id,
+                                  GError **error)
+{
+  AnswerRequest *request = g_task_get_task_data (G_TASK (result));
+
+  *peer_id = request->peer_id;
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+rtcbotd_daemon_close_peer (RtcbotdDaemon *self, guint id, const char *reason)
+{
+  RtcbotdPeer *peer = g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
+
+  if (!peer)
+    return FALSE;
+  rtcbotd_peer_close (peer, reason);
+  return TRUE;
+}
+
+RtcbotdPeer *
+rtcbotd_daemon_find_peer (RtcbotdDaemon *self, guint id)
+{
+  return g_hash_table_lookup (self->peers, GUINT_TO_POINTER (id));
 }
 
 char *
@@ -624,6 +948,9 @@ all_up (RtcbotdDaemon *self)
 {
   for (guint i = 0; i < self->sources->len; i++)
     if (!rtcbotd_source_is_up (self->sources->pdata[i]))
+      return FALSE;
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    if (!rtcbotd_media_sink_is_up (self->media_sinks->pdata[i]))
       return FALSE;
   return !self->control || rtcbotd_control_plane_all_up (self->control);
 }
@@ -668,6 +995,15 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
     {
       json_builder_set_member_name (b, rtcbotd_source_get_config (self->sources->pdata[i])->name);
       rtcbotd_source_add_health (self->sources->pdata[i], b);
+    }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "sinks");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    {
+      json_builder_set_member_name (
+          b, rtcbotd_media_sink_get_config (self->media_sinks->pdata[i])->name);
+      rtcbotd_media_sink_add_health (self->media_sinks->pdata[i], b);
     }
   json_builder_end_object (b);
   if (self->control)
@@ -736,6 +1072,8 @@ rtcbotd_daemon_metrics_text (RtcbotdDaemon *self)
   add_peer_metrics (self, m);
   for (guint i = 0; i < self->sources->len; i++)
     rtcbotd_source_add_metrics (self->sources->pdata[i], m);
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    rtcbotd_media_sink_add_metrics (self->media_sinks->pdata[i], m);
   if (self->control)
     rtcbotd_control_plane_add_metrics (self->control, m);
   if (self->relay)
@@ -757,6 +1095,10 @@ rtcbotd_daemon_status_text (RtcbotdDaemon *self)
                             !playing                                         ? "stopped"
                             : rtcbotd_source_is_up (self->sources->pdata[i]) ? "up"
                                                                              : "down");
+  for (guint i = 0; i < self->media_sinks->len; i++)
+    g_string_append_printf (status, "%s%s %s", i ? ", " : "; sinks: ",
+                            rtcbotd_media_sink_get_config (self->media_sinks->pdata[i])->name,
+                            rtcbotd_media_sink_is_up (self->media_sinks->pdata[i]) ? "up" : "down");
   if (self->control)
     rtcbotd_control_plane_append_status (self->control, status);
   if (self->relay)

@@ -13,6 +13,7 @@
 
 #include "rtcbotd-access.h"
 #include "rtcbotd-config.h"
+#include "rtcbotd-peer.h"
 
 G_BEGIN_DECLS
 
@@ -44,6 +45,21 @@ void rtcbotd_daemon_connect_async (RtcbotdDaemon *self, GBytes *body, GInetAddre
 /** Returns the answer as JSON text, or NULL with @error set. */
 char *rtcbotd_daemon_connect_finish (RtcbotdDaemon *self, GAsyncResult *result, GError **error);
 
+/** Answers the plain SDP @offer (WHEP) with @source's media only, the peer getting @role. */
+void rtcbotd_daemon_answer_sdp_async (RtcbotdDaemon *self, const char *offer, const char *source,
+                                      GInetAddress *local, RtcbotdRole role,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+
+/** Returns the answer SDP and the new peer's id in *@peer_id, or NULL with @error set. */
+char *rtcbotd_daemon_answer_sdp_finish (RtcbotdDaemon *self, GAsyncResult *result, guint *peer_id,
+                                        GError **error);
+
+/** Closes peer @id for @reason; FALSE when there is no such peer. */
+gboolean rtcbotd_daemon_close_peer (RtcbotdDaemon *self, guint id, const char *reason);
+
+/** Returns peer @id, or NULL when it is gone. */
+RtcbotdPeer *rtcbotd_daemon_find_peer (RtcbotdDaemon *self, guint id);
+
 /** Returns the /healthz document as JSON text. */
 char *rtcbotd_daemon_health_json (RtcbotdDaemon *self);
 
@@ -53,8 +69,17 @@ char *rtcbotd_daemon_metrics_text (RtcbotdDaemon *self);
 /** Returns the number of peers (negotiating, connected or closing). */
 guint rtcbotd_daemon_get_n_peers (RtcbotdDaemon *self);
 
-/** Returns one line for the service manager: "2 peers; sources: camera up; endpoints: arduino
- * down". */
+/** Returns one line for the service manager: "2 peers; sources: camera up; sinks: rec up;
+ * endpoints: arduino down". */
 char *rtcbotd_daemon_status_text (RtcbotdDaemon *self);
+
+/** Returns the media sinks (record, speaker, display, gst) that routes feed
+ * with the peers' @kind media (peers.video, peers.audio); a new array, the
+ * sinks stay the daemon's and are valid until the main loop runs again. */
+GPtrArray *rtcbotd_daemon_get_peer_sinks (RtcbotdDaemon *self, RtcbotdKind kind);
+
+/** Stops feeding @peer_id's streams into every media sink (the peer left);
+ * their pads are unlinked when it returns. */
+void rtcbotd_daemon_remove_peer_streams (RtcbotdDaemon *self, guint peer_id);
 
 G_END_DECLS

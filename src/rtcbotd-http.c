@@ -13,6 +13,7 @@
 #include "rtcbotd-metrics.h"
 #include "rtcbotd-robot-info.h"
 #include "rtcbotd-signaling.h"
+#include "rtcbotd-whep.h"
 
 #define RESOURCE_PREFIX "/org/rtcbotd/web/"
 #define BODY_KEY "rtcbotd-body"       /* GByteArray of the request body, capped */
@@ -25,11 +26,18 @@ struct _RtcbotdHttp
   RtcbotdDaemon *daemon;
   const RtcbotdConfig *config;
   SoupServer *server;
+  RtcbotdWhep *whep;
 };
 
-static void
-reply (SoupServerMessage *msg, guint status, const char *content_type, const char *body,
-       gsize length)
+gboolean
+rtcbotd_http_is_gone (SoupServerMessage *msg)
+{
+  return g_object_get_data (G_OBJECT (msg), GONE_KEY) != NULL;
+}
+
+void
+rtcbotd_http_reply (SoupServerMessage *msg, guint status, const char *content_type,
+                    const char *body, gsize length)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
 
@@ -38,12 +46,12 @@ reply (SoupServerMessage *msg, guint status, const char *content_type, const cha
   soup_server_message_set_response (msg, content_type, SOUP_MEMORY_COPY, body, length);
 }
 
-static void
-reply_error (SoupServerMessage *msg, guint status, const char *message)
+void
+rtcbotd_http_reply_error (SoupServerMessage *msg, guint status, const char *message)
 {
   g_autofree char *json = rtcbotd_signaling_error_json (message);
 
-  reply (msg, status, "application/json", json, strlen (json));
+  rtcbotd_http_reply (msg, status, "application/json", json, strlen (json));
 }
 
 /* Before the body is read: refuse what is too large at once, and from then on
@@ -103,7 +111,8 @@ on_got_headers (SoupServerMessage *msg, RtcbotdHttp *self)
   RtcbotdAccess access;
   RtcbotdRole role;
 
-  if (need == RTCBOTD_NEED_NOTHING)
+  /* A CORS preflight never carries credentials, and its reply gives nothing away. */
+  if (need == RTCBOTD_NEED_NOTHING || g_str_equal (soup_server_message_get_method (msg), "OPTIONS"))
     return;
   token = request_token (msg);
   access
@@ -118,9 +127,9 @@ on_got_headers (SoupServerMessage *msg, RtcbotdHttp *self)
   if (access == RTCBOTD_ACCESS_MISSING)
     soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                   "WWW-Authenticate", "Bearer realm=\"rtcbotd\"");
-  reply_error (msg,
-               access == RTCBOTD_ACCESS_MISSING ? SOUP_STATUS_UNAUTHORIZED : SOUP_STATUS_FORBIDDEN,
-               rtcbotd_access_describe (access));
+  rtcbotd_http_reply_error (
+      msg, access == RTCBOTD_ACCESS_MISSING ? SOUP_STATUS_UNAUTHORIZED : SOUP_STATUS_FORBIDDEN,
+      rtcbotd_access_describe (access));
 }
 
 /* A new request, nothing read yet; main context. */
@@ -150,7 +159,8 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
       && soup_message_headers_get_content_length (headers) > RTCBOTD_HTTP_MAX_BODY)
     {
-      reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 64 KiB");
+      rtcbotd_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                                "request body over 64 KiB");
       return;
     }
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
@@ -240,11 +250,11 @@ serve_static (SoupServerMessage *msg, const char *name, GBytes *asset)
   gsize length;
   const char *data = g_bytes_get_data (asset, &length);
 
-  reply (msg, SOUP_STATUS_OK, content_type_for (name), data, length);
+  rtcbotd_http_reply (msg, SOUP_STATUS_OK, content_type_for (name), data, length);
 }
 
-static guint
-status_for (const GError *error)
+guint
+rtcbotd_http_status_for (const GError *error)
 {
   if (error->domain != RTCBOTD_ERROR)
     return SOUP_STATUS_INTERNAL_SERVER_ERROR;
@@ -270,13 +280,13 @@ on_connect_done (GObject *object, GAsyncResult *result, gpointer user_data)
   if (g_object_get_data (G_OBJECT (msg), GONE_KEY))
     return;
   if (answer)
-    reply (msg, SOUP_STATUS_OK, "application/json", answer, strlen (answer));
+    rtcbotd_http_reply (msg, SOUP_STATUS_OK, "application/json", answer, strlen (answer));
   else
     {
-      if (status_for (error) == SOUP_STATUS_SERVICE_UNAVAILABLE)
+      if (rtcbotd_http_status_for (error) == SOUP_STATUS_SERVICE_UNAVAILABLE)
         soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Retry-After",
                                       "5");
-      reply_error (msg, status_for (error), error->message);
+      rtcbotd_http_reply_error (msg, rtcbotd_http_status_for (error), error->message);
     }
   soup_server_message_unpause (msg);
 }
@@ -297,6 +307,19 @@ serve_connect (RtcbotdHttp *self, SoupServerMessage *msg)
 }
 
 static void
+serve_whep (RtcbotdHttp *self, SoupServerMessage *msg, const char *path)
+{
+  GByteArray *body = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+  GSocketAddress *local = soup_server_message_get_local_address (msg);
+  g_autoptr (GBytes) bytes = g_bytes_new (body->data, body->len);
+  GInetAddress *address = NULL;
+
+  if (G_IS_INET_SOCKET_ADDRESS (local))
+    address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
+  rtcbotd_whep_handle (self->whep, msg, path, bytes, request_role (self, msg), address);
+}
+
+static void
 handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
          gpointer user_data)
 {
@@ -309,32 +332,38 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
   const char *asset_name = g_str_equal (path, "/") ? "index.html" : path + 1;
   g_autoptr (GBytes) asset = NULL;
 
-  if (!is_connect && !is_status && !(asset = load_asset (self, asset_name)))
-    reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
+  if (rtcbotd_whep_owns_path (path) && !g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
+    serve_whep (self, msg, path);
+  else if (rtcbotd_whep_owns_path (path))
+    rtcbotd_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                              "request body over 64 KiB");
+  else if (!is_connect && !is_status && !(asset = load_asset (self, asset_name)))
+    rtcbotd_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
   else if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
-    reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 64 KiB");
+    rtcbotd_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                              "request body over 64 KiB");
   else if (is_connect ? !g_str_equal (method, "POST") : !is_get)
     {
       soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
                                     is_connect ? "POST" : "GET, HEAD");
-      reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed here");
+      rtcbotd_http_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed here");
     }
   else if (is_connect)
     serve_connect (self, msg);
   else if (g_str_equal (path, "/healthz"))
     {
       g_autofree char *json = rtcbotd_daemon_health_json (self->daemon);
-      reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
+      rtcbotd_http_reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
     }
   else if (g_str_equal (path, "/api/robot"))
     {
       g_autofree char *json = rtcbotd_robot_info_json (self->config);
-      reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
+      rtcbotd_http_reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
     }
   else if (g_str_equal (path, "/metrics"))
     {
       g_autofree char *text = rtcbotd_daemon_metrics_text (self->daemon);
-      reply (msg, SOUP_STATUS_OK, RTCBOTD_METRICS_CONTENT_TYPE, text, strlen (text));
+      rtcbotd_http_reply (msg, SOUP_STATUS_OK, RTCBOTD_METRICS_CONTENT_TYPE, text, strlen (text));
     }
   else
     {
@@ -351,6 +380,7 @@ rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *config)
   self->daemon = daemon;
   self->config = config;
   self->server = soup_server_new ("server-header", "rtcbotd ", NULL);
+  self->whep = rtcbotd_whep_new (daemon, config);
   g_signal_connect (self->server, "request-started", G_CALLBACK (on_request_started), self);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
@@ -467,14 +497,17 @@ rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **er
       if (certificate)
         g_object_set (self->server, "tls-certificate", certificate, NULL);
       self->config = config;
+      rtcbotd_whep_set_config (self->whep, config);
       return TRUE;
     }
   /* Handlers stay; only the listening sockets and open connections go. */
   soup_server_disconnect (self->server);
   self->config = config;
+  rtcbotd_whep_set_config (self->whep, config);
   if (rtcbotd_http_listen (self, error))
     return TRUE;
   self->config = old;
+  rtcbotd_whep_set_config (self->whep, old);
   if (!rtcbotd_http_listen (self, NULL))
     g_warning ("cannot listen on %s:%u again", old->listen_host, old->listen_port);
   return FALSE;
@@ -492,5 +525,6 @@ rtcbotd_http_free (RtcbotdHttp *self)
   if (!self)
     return;
   g_clear_object (&self->server);
+  g_clear_pointer (&self->whep, rtcbotd_whep_free);
   g_free (self);
 }

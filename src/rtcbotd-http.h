@@ -38,6 +38,19 @@ gboolean rtcbotd_http_listen (RtcbotdHttp *self, GError **error);
  * the next handshakes); on error nothing changes. */
 gboolean rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **error);
 
+/** Replies @status with @body (@length bytes of @content_type), not to be cached. */
+void rtcbotd_http_reply (SoupServerMessage *msg, guint status, const char *content_type,
+                         const char *body, gsize length);
+
+/** Replies @status with the JSON error {"error": @message}. */
+void rtcbotd_http_reply_error (SoupServerMessage *msg, guint status, const char *message);
+
+/** Returns the status an RTCBOTD_ERROR maps to: 400 for bad offers, 503 when busy, else 500. */
+guint rtcbotd_http_status_for (const GError *error);
+
+/** Returns TRUE when the client of @msg went away while it was paused. */
+gboolean rtcbotd_http_is_gone (SoupServerMessage *msg);
+
 /** Stops listening and drops open connections. */
 void rtcbotd_http_stop (RtcbotdHttp *self);
 

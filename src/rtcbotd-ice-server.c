@@ -169,13 +169,20 @@ rtcbotd_ice_server_to_gst_uri (const RtcbotdIceServer *self)
                           self->transport ? self->transport : "");
 }
 
+char *
+rtcbotd_ice_server_to_url (const RtcbotdIceServer *self)
+{
+  g_autofree char *address = host_port (self);
+
+  return g_strdup_printf ("%s:%s%s%s", schemes[self->scheme], address,
+                          self->transport ? "?transport=" : "",
+                          self->transport ? self->transport : "");
+}
+
 void
 rtcbotd_ice_server_add_json (const RtcbotdIceServer *self, JsonBuilder *builder)
 {
-  g_autofree char *address = host_port (self);
-  g_autofree char *url = g_strdup_printf ("%s:%s%s%s", schemes[self->scheme], address,
-                                          self->transport ? "?transport=" : "",
-                                          self->transport ? self->transport : "");
+  g_autofree char *url = rtcbotd_ice_server_to_url (self);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "urls");

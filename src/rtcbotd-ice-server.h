@@ -37,6 +37,9 @@ RtcbotdIceServer *rtcbotd_ice_server_parse (const char *text, GError **error);
  * "turn(s)://user:pass@host:port[?transport=]". */
 char *rtcbotd_ice_server_to_gst_uri (const RtcbotdIceServer *self);
 
+/** Returns the RFC 7064/7065 URL without credentials: "turn:host:port?transport=tcp". */
+char *rtcbotd_ice_server_to_url (const RtcbotdIceServer *self);
+
 /** Adds @self as a browser RTCIceServer object ({"urls", "username", "credential"}) to @builder. */
 void rtcbotd_ice_server_add_json (const RtcbotdIceServer *self, JsonBuilder *builder);
 

@@ -33,11 +33,16 @@ RtcbotdMediaSink *rtcbotd_media_sink_new (const RtcbotdMediaSinkConfig *config,
 gboolean rtcbotd_media_sink_add_source (RtcbotdMediaSink *self, RtcbotdSource *source,
                                         GError **error);
 
-/** Feeds @pad, a peer's incoming stream of encoded parsed media, into @self until removed. */
+/** Feeds @pad, a peer's incoming stream of encoded parsed media, into @self until removed.
+ * @pad's caps must say video/x-h264, video/x-vp8 or audio/x-opus; it should be a tee's
+ * request pad (allow-not-linked): the sink leaves it unlinked while it is down or shows
+ * another peer. @self takes a reference; the caller may release the pad once
+ * rtcbotd_media_sink_remove_peer() has returned (it is unlinked by then). */
 gboolean rtcbotd_media_sink_add_peer_stream (RtcbotdMediaSink *self, guint peer_id, GstPad *pad,
                                              GError **error);
 
-/** Stops feeding @peer_id's streams into @self (the peer left), finishing its recording. */
+/** Stops feeding @peer_id's streams into @self (the peer left), finishing its recording
+ * in the background; a no-op for a peer that feeds nothing here. */
 void rtcbotd_media_sink_remove_peer (RtcbotdMediaSink *self, guint peer_id);
 
 /** Returns the configuration @self was built from. */
@@ -45,6 +50,9 @@ const RtcbotdMediaSinkConfig *rtcbotd_media_sink_get_config (RtcbotdMediaSink *s
 
 /** Returns TRUE when @object is one of the sink's elements or inside one. */
 gboolean rtcbotd_media_sink_owns (RtcbotdMediaSink *self, GstObject *object);
+
+/** Returns FALSE while @self is down (its output or file failed; it retries). */
+gboolean rtcbotd_media_sink_is_up (RtcbotdMediaSink *self);
 
 /** Adds @self's /healthz object (state, file being written, reason when down) to @builder. */
 void rtcbotd_media_sink_add_health (RtcbotdMediaSink *self, JsonBuilder *builder);

@@ -7,6 +7,7 @@
 #include "rtcbotd-channels.h"
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-feedback.h"
 #include "rtcbotd-ice.h"
 #include "rtcbotd-peer-stats.h"
 
@@ -43,6 +44,7 @@ typedef struct
   gint dropped;       /* frames the leaky queue let go; atomic */
   gboolean unlinked;  /* closing: taken off its tee */
   guint ssrc;         /* announced in the answer: tracks sharing a payload type stay apart */
+  guint estimate;     /* kbit/s this track may use by the peer's last REMB; 0: none yet */
 } Branch;
 
 struct _RtcbotdPeer
@@ -58,12 +60,14 @@ struct _RtcbotdPeer
   GPtrArray *sinks; /* fakesinks for media the peer sends us; guarded by lock */
   RtcbotdChannels *channels;
   GTask *answer_task;
+  char *offer; /* while negotiating: the answer echoes some of its feedback */
   guint gathering_timeout_id;
   guint watchdog_id; /* every second until closing, then once if closing gets stuck */
   guint close_grace_id;
   gint64 connect_deadline;
   RtcbotdIceWatch *ice_watch; /* from connected to closing */
   RtcbotdPeerStats *stats;    /* from connected to closing */
+  RtcbotdFeedback *feedback;  /* from connected to closing */
   gint media_failed;          /* a branch met an error downstream; atomic */
   guint unlinks_pending;
   GMutex lock;
@@ -91,6 +95,7 @@ rtcbotd_peer_finalize (GObject *object)
   RtcbotdPeer *self = RTCBOTD_PEER (object);
 
   g_assert (!self->answer_task);
+  g_free (self->offer);
   g_clear_handle_id (&self->gathering_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_array_unref (self->branches);
@@ -100,6 +105,7 @@ rtcbotd_peer_finalize (GObject *object)
   g_clear_object (&self->channels);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   g_clear_pointer (&self->stats, rtcbotd_peer_stats_free);
+  g_clear_pointer (&self->feedback, rtcbotd_feedback_free);
   g_clear_object (&self->webrtc);
   g_clear_object (&self->pipeline);
   g_main_context_unref (self->context);
@@ -348,6 +354,46 @@ attach_branch (RtcbotdPeer *self, Branch *b)
       rtcbotd_kind_to_string (rtcbotd_source_get_config (b->track.source)->kind));
 }
 
+/* TRUE when a REMB for @ssrcs covers @b: an attached video track it names
+ * (every one, when it names none). */
+static gboolean
+branch_in (Branch *b, const guint32 *ssrcs, guint n_ssrcs)
+{
+  if (!b->tee_pad || b->track.codec == RTCBOTD_CODEC_OPUS)
+    return FALSE;
+  for (guint i = 0; i < n_ssrcs; i++)
+    if (ssrcs[i] == b->ssrc)
+      return TRUE;
+  return n_ssrcs == 0;
+}
+
+/* Main context: a REMB from the peer. It covers every SSRC it lists, so the
+ * video tracks it names share it in proportion to their configured bitrates. */
+static void
+on_remb (guint64 bitrate, const guint32 *ssrcs, guint n_ssrcs, gpointer user_data)
+{
+  RtcbotdPeer *self = user_data;
+  guint64 kbps = MIN (bitrate / 1000, G_MAXUINT32); /* kbps × a bitrate cannot overflow */
+  guint64 total = 0;
+
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      if (branch_in (b, ssrcs, n_ssrcs))
+        total += rtcbotd_source_get_config (b->track.source)->bitrate;
+    }
+  for (guint i = 0; i < self->branches->len && total; i++)
+    {
+      Branch *b = &g_array_index (self->branches, Branch, i);
+      guint configured = rtcbotd_source_get_config (b->track.source)->bitrate;
+      if (!branch_in (b, ssrcs, n_ssrcs))
+        continue;
+      /* At least 1: 0 would mean "forget this viewer". */
+      b->estimate = MAX (1, MIN (kbps * configured / total, G_MAXUINT));
+      rtcbotd_source_set_estimate (b->track.source, b->track.codec, b, b->estimate);
+    }
+}
+
 /* ---- health ------------------------------------------------------------ */
 
 static guint
@@ -390,6 +436,7 @@ connection_state_changed (gpointer user_data)
       self->state = STATE_CONNECTED;
       self->ice_watch = rtcbotd_ice_watch_new (self->webrtc);
       self->stats = rtcbotd_peer_stats_new (self->webrtc);
+      self->feedback = rtcbotd_feedback_new (self->webrtc, self->context, on_remb, self);
       g_message ("peer %u: connected", self->id);
       for (guint i = 0; i < self->branches->len; i++)
         attach_branch (self, &g_array_index (self->branches, Branch, i));
@@ -504,7 +551,7 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
   g_autofree char *name = g_strdup_printf ("sink_%u", b->track.mline);
   g_autoptr (GstPad) sink = gst_element_request_pad_simple (self->webrtc, name);
   g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  g_autoptr (GstCaps) caps = rtcbotd_encoder_rtp_caps (b->track.codec, b->track.pt);
+  g_autoptr (GstCaps) caps = NULL;
   g_autoptr (GstPad) queue_sink = NULL;
 
   if (!sink)
@@ -513,11 +560,18 @@ link_branch (RtcbotdPeer *self, Branch *b, GError **error)
                    b->track.mline);
       return FALSE;
     }
+  /* The SSRC is in the caps so that webrtcbin's answer pairs it with its RTX
+   * SSRC (a=ssrc-group:FID); without it the group names SSRC 0. */
+  b->ssrc = new_ssrc (self);
+  caps = rtcbotd_encoder_rtp_caps (b->track.codec, b->track.pt, b->ssrc);
   g_object_get (sink, "transceiver", &transceiver, NULL);
   if (transceiver)
     g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                   "codec-preferences", caps, NULL);
-  b->ssrc = new_ssrc (self);
+  /* Video answers keep nack and the offered rtx, and webrtcbin retransmits
+   * what a viewer reports lost (rtprtxsend); a lost Opus packet is not worth it. */
+  if (transceiver && b->track.codec != RTCBOTD_CODEC_OPUS)
+    g_object_set (transceiver, "do-nack", TRUE, NULL);
   if (!(b->payloader
         = rtcbotd_encoder_make_payloader (b->track.codec, b->track.pt, b->ssrc, error)))
     return FALSE;
@@ -573,6 +627,7 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   GstWebRTCICEGatheringState gathering;
   g_autoptr (GstWebRTCSessionDescription) local = NULL;
   g_autofree char *text = NULL;
+  g_autofree char *with_feedback = NULL;
   g_autofree const char **tracks = NULL;
   g_autofree guint *ssrcs = NULL;
   g_autoptr (GTask) task = NULL;
@@ -587,6 +642,8 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
     g_warning ("peer %u: ICE gathering did not complete in %d ms; answering with what it has",
                self->id, GATHERING_TIMEOUT_MS);
   text = gst_sdp_message_as_text (local->sdp);
+  with_feedback = rtcbotd_sdp_answer_feedback (text, self->offer);
+  g_clear_pointer (&self->offer, g_free);
   tracks = g_new0 (const char *, gst_sdp_message_medias_len (local->sdp) + 1);
   ssrcs = g_new0 (guint, gst_sdp_message_medias_len (local->sdp) + 1);
   for (guint i = 0; i < self->branches->len; i++)
@@ -601,7 +658,7 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   self->connect_deadline = g_get_monotonic_time () + CONNECT_TIMEOUT_S * G_USEC_PER_SEC;
   self->watchdog_id = g_timeout_add_seconds (1, on_watchdog, self);
   g_task_return_pointer (task,
-                         rtcbotd_sdp_add_msid (text, "rtcbotd", tracks, ssrcs,
+                         rtcbotd_sdp_add_msid (with_feedback, "rtcbotd", tracks, ssrcs,
                                                gst_sdp_message_medias_len (local->sdp)),
                          g_free);
 }
@@ -698,6 +755,14 @@ rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout)
 }
 
 void
+rtcbotd_peer_add_ice_candidate (RtcbotdPeer *self, guint mline, const char *candidate)
+{
+  if (self->state == STATE_CLOSING || self->state == STATE_CLOSED)
+    return;
+  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline, candidate);
+}
+
+void
 rtcbotd_peer_use_ice_servers (RtcbotdPeer *self, GPtrArray *servers, gboolean relay_only)
 {
   rtcbotd_ice_use_servers (self->webrtc, servers, relay_only);
@@ -712,6 +777,7 @@ rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
 
   g_return_if_fail (self->state == STATE_NEGOTIATING && !self->answer_task);
   self->answer_task = g_task_new (self, NULL, callback, user_data);
+  self->offer = g_strdup (offer);
   for (guint i = 0; i < tracks->len; i++)
     {
       Branch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
@@ -784,6 +850,7 @@ branch_unlinked (gpointer user_data)
   Unlink *u = user_data;
   RtcbotdPeer *self = u->peer;
 
+  rtcbotd_source_set_estimate (u->branch->track.source, u->branch->track.codec, u->branch, 0);
   rtcbotd_source_unuse (u->branch->track.source, u->branch->track.codec);
   u->branch->unlinked = TRUE;
   g_free (u);
@@ -872,6 +939,7 @@ rtcbotd_peer_close (RtcbotdPeer *self, const char *reason)
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
   g_clear_pointer (&self->ice_watch, rtcbotd_ice_watch_free);
   g_clear_pointer (&self->stats, rtcbotd_peer_stats_free);
+  g_clear_pointer (&self->feedback, rtcbotd_feedback_free);
   g_signal_emit (self, signals[SIGNAL_CLOSING], 0);
   /* Closing the channels tells the peer at once (an SCTP stream reset that
    * browsers and aiortc report); give it a moment to leave before the
@@ -902,6 +970,12 @@ rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics)
                                "send path lagged (its leaky queue).",
                                g_atomic_int_get (&b->dropped), "peer", id, "source", source->name,
                                "kind", rtcbotd_kind_to_string (source->kind), NULL);
+      if (b->estimate)
+        rtcbotd_metrics_gauge (metrics, "rtcbotd_peer_bitrate_estimate_kbps",
+                               "What the peer last said it can receive of this track (its REMB, "
+                               "shared among the tracks it covers), kbit/s.",
+                               b->estimate, "peer", id, "source", source->name, "kind",
+                               rtcbotd_kind_to_string (source->kind), NULL);
     }
   if (self->stats)
     rtcbotd_peer_stats_add_metrics (self->stats, metrics, id);

@@ -37,6 +37,9 @@ typedef struct
 /** Creates peer number @id inside @pipeline; @timeout is the silence limit in seconds. */
 RtcbotdPeer *rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout);
 
+/** Adds the remote ICE @candidate ("candidate:...") of m-line @mline (trickled by WHEP). */
+void rtcbotd_peer_add_ice_candidate (RtcbotdPeer *self, guint mline, const char *candidate);
+
 /** Makes @self gather with the STUN/TURN @servers (of RtcbotdIceServer), relayed
  * only if @relay_only; call it before rtcbotd_peer_answer_async(). */
 void rtcbotd_peer_use_ice_servers (RtcbotdPeer *self, GPtrArray *servers, gboolean relay_only);

@@ -6,7 +6,7 @@
 #include "rtcbotd-build-config.h"
 #include "rtcbotd-ice-server.h"
 
-/* TRUE when a message route has an end of @type (named @name, when given) in @ends. */
+/* TRUE when a route has an end of @type (named @name, when given) in @ends. */
 static gboolean
 has_end (GPtrArray *ends, RtcbotdNodeType type, const char *name)
 {
@@ -27,6 +27,20 @@ feeds_route (const RtcbotdConfig *config, RtcbotdNodeType type, const char *name
     {
       const RtcbotdRouteConfig *r = config->routes->pdata[i];
       if (r->messages && has_end (r->from, type, name))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* TRUE when a media route takes what the peers send from their microphones
+ * (peers.audio): only then does the page offer push-to-talk. */
+static gboolean
+hears_peers (const RtcbotdConfig *config)
+{
+  for (guint i = 0; i < config->routes->len; i++)
+    {
+      const RtcbotdRouteConfig *r = config->routes->pdata[i];
+      if (!r->messages && has_end (r->from, RTCBOTD_NODE_PEERS_AUDIO, NULL))
         return TRUE;
     }
   return FALSE;
@@ -82,9 +96,8 @@ add_media (JsonBuilder *b, const RtcbotdConfig *config)
   json_builder_end_array (b);
   json_builder_set_member_name (b, "audio");
   json_builder_add_boolean_value (b, audio);
-  /* No route takes the peers' audio yet: a push-to-talk button would talk to nobody. */
   json_builder_set_member_name (b, "talk");
-  json_builder_add_boolean_value (b, FALSE);
+  json_builder_add_boolean_value (b, hears_peers (config));
 }
 
 /* The labels of the peers.channel.X that feed a route, each once, in route order. */

@@ -3,8 +3,9 @@
  * A pure function of the configuration (no GStreamer, no daemon state), so
  * the page's view of a robot is unit-tested with config strings: the cameras
  * peers receive (in the order their tracks are offered), whether audio goes
- * to them, which of the peers' inputs feed a route, the control mode and
- * whether routes send messages back. The text it returns is owned by the
+ * to them and whether a route takes theirs (push-to-talk), which of the
+ * peers' inputs feed a route, the control mode and whether routes send
+ * messages back. The text it returns is owned by the
  * caller; nothing is kept between calls.
  */
 #pragma once

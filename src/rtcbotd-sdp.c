@@ -400,6 +400,23 @@ end_section (GString *out, gint section, const char *stream, const char *const *
                             stream, ssrcs[section], stream, tracks[section]);
 }
 
+/* Appends @line, an "a=ssrc:N ATTR" line of a track's m-section, to @out with
+ * the track's own cname and msid: webrtcbin names its SSRCs (the track's and
+ * its RTX one) after itself, and a peer should see one stream per track. */
+static void
+append_ssrc_line (GString *out, const char *line, const char *stream, const char *track)
+{
+  const char *attribute = strchr (line, ' ');
+
+  if (attribute && g_str_has_prefix (attribute + 1, "msid:"))
+    g_string_append_printf (out, "%.*s msid:%s %s\r\n", (int)(attribute - line), line, stream,
+                            track);
+  else if (attribute && g_str_has_prefix (attribute + 1, "cname:"))
+    g_string_append_printf (out, "%.*s cname:%s\r\n", (int)(attribute - line), line, stream);
+  else
+    g_string_append_printf (out, "%s\r\n", line);
+}
+
 char *
 rtcbotd_sdp_add_msid (const char *answer, const char *stream, const char *const *tracks,
                       const guint *ssrcs, guint n_tracks)
@@ -412,6 +429,7 @@ rtcbotd_sdp_add_msid (const char *answer, const char *stream, const char *const 
   for (guint i = 0;; i++)
     {
       const char *line = lines[i];
+      const char *track;
       if (!line || g_str_has_prefix (line, "m="))
         end_section (out, section, stream, tracks, ssrcs, n_tracks, has_msid, has_ssrc);
       if (!line)
@@ -420,9 +438,92 @@ rtcbotd_sdp_add_msid (const char *answer, const char *stream, const char *const 
         continue;
       if (g_str_has_prefix (line, "m="))
         section++, has_msid = has_ssrc = FALSE;
+      track = section >= 0 && (guint)section < n_tracks ? tracks[section] : NULL;
       has_msid |= g_str_has_prefix (line, "a=msid:");
-      has_ssrc |= g_str_has_prefix (line, "a=ssrc:");
+      if (track && g_str_has_prefix (line, "a=ssrc:"))
+        {
+          g_autofree char *own = g_strdup_printf ("a=ssrc:%u ", ssrcs ? ssrcs[section] : 0);
+          has_ssrc |= g_str_has_prefix (line, own);
+          append_ssrc_line (out, line, stream, track);
+        }
+      else
+        g_string_append_printf (out, "%s\r\n", line);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* The payload types each m-section of @lines offers goog-remb feedback for
+ * (a GPtrArray per section of payload-type strings; "*" for all). */
+static GPtrArray *
+collect_remb (GStrv lines)
+{
+  GPtrArray *sections = g_ptr_array_new_with_free_func ((GDestroyNotify)g_ptr_array_unref);
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *line = lines[i];
+      g_auto (GStrv) parts = NULL;
+      if (g_str_has_prefix (line, "m="))
+        g_ptr_array_add (sections, g_ptr_array_new_with_free_func (g_free));
+      if (!sections->len || !g_str_has_prefix (line, "a=rtcp-fb:"))
+        continue;
+      parts = g_strsplit (line + strlen ("a=rtcp-fb:"), " ", 3);
+      if (parts[0] && parts[1] && g_str_equal (parts[1], "goog-remb"))
+        g_ptr_array_add (sections->pdata[sections->len - 1], g_strdup (parts[0]));
+    }
+  return sections;
+}
+
+/* Returns "PT" when @line is "a=rtcp-fb:PT @type" (nothing after @type). */
+static char *
+feedback_pt (const char *line, const char *type)
+{
+  g_auto (GStrv) parts = NULL;
+
+  if (!g_str_has_prefix (line, "a=rtcp-fb:"))
+    return NULL;
+  parts = g_strsplit (line + strlen ("a=rtcp-fb:"), " ", 3);
+  if (!parts[0] || !parts[1] || parts[2] || !g_str_equal (parts[1], type))
+    return NULL;
+  return g_strdup (parts[0]);
+}
+
+/* Returns TRUE when @pt of the m-section's @remb list, as offered, has goog-remb. */
+static gboolean
+remb_offered (GPtrArray *remb, const char *pt)
+{
+  for (guint i = 0; remb && i < remb->len; i++)
+    if (g_str_equal (remb->pdata[i], pt) || g_str_equal (remb->pdata[i], "*"))
+      return TRUE;
+  return FALSE;
+}
+
+char *
+rtcbotd_sdp_answer_feedback (const char *answer, const char *offer)
+{
+  g_auto (GStrv) lines = split_lines (answer);
+  g_auto (GStrv) offer_lines = split_lines (offer);
+  g_autoptr (GPtrArray) remb = collect_remb (offer_lines);
+  g_autoptr (GString) out = g_string_new (NULL);
+  gint section = -1;
+
+  for (guint i = 0; lines[i]; i++)
+    {
+      const char *line = lines[i];
+      g_autofree char *twcc = feedback_pt (line, "transport-cc");
+      g_autofree char *own_remb = feedback_pt (line, "goog-remb");
+      GPtrArray *offered = section >= 0 && (guint)section < remb->len ? remb->pdata[section] : NULL;
+      g_auto (GStrv) rtpmap = NULL;
+      if (*line == '\0' || twcc || own_remb)
+        continue;
+      section += g_str_has_prefix (line, "m=");
       g_string_append_printf (out, "%s\r\n", line);
+      if (!g_str_has_prefix (line, "a=rtpmap:"))
+        continue;
+      rtpmap = g_strsplit_set (line + strlen ("a=rtpmap:"), " /", 3);
+      if (rtpmap[0] && rtpmap[1] && g_ascii_strcasecmp (rtpmap[1], "rtx") != 0
+          && remb_offered (offered, rtpmap[0]))
+        g_string_append_printf (out, "a=rtcp-fb:%s goog-remb\r\n", rtpmap[0]);
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }

@@ -62,6 +62,11 @@ char *rtcbotd_sdp_prepare_offer (const char *text);
 char *rtcbotd_sdp_add_msid (const char *answer, const char *stream, const char *const *tracks,
                             const guint *ssrcs, guint n_tracks);
 
+/** Returns @answer with the RTCP feedback rtcbotd acts on: "goog-remb" (not
+ * in webrtcbin's answers) wherever @offer has it for the payload type, and no
+ * "transport-cc" (rtcbotd sends no transport-wide sequence numbers). */
+char *rtcbotd_sdp_answer_feedback (const char *answer, const char *offer);
+
 /** Returns the name of @codec ("H264", "VP8", "opus"). */
 const char *rtcbotd_codec_to_string (RtcbotdCodec codec);
 

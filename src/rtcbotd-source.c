@@ -6,6 +6,7 @@
 
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-rate-control.h"
 
 #define KEY_FRAME_INTERVAL_US (300 * G_TIME_SPAN_MILLISECOND)
 /* An encoder that has produced nothing for this long is stalled: the source is down. */
@@ -19,9 +20,10 @@ typedef struct
 {
   atomic_uint_least64_t frames;
   atomic_uint_least64_t bytes;
-  atomic_uint_least64_t dropped;   /* raw frames the leaky encoder queue let go */
-  atomic_int_least64_t last_frame; /* monotonic µs, 0 before the first */
-  const char *encoder;             /* element factory; NULL while never used */
+  atomic_uint_least64_t dropped;    /* raw frames the leaky encoder queue let go */
+  atomic_uint_least64_t key_frames; /* encoded buffers without the delta-unit flag */
+  atomic_int_least64_t last_frame;  /* monotonic µs, 0 before the first */
+  const char *encoder;              /* element factory; NULL while never used */
 } Counters;
 
 typedef struct
@@ -39,6 +41,8 @@ typedef struct
   GMutex lock;    /* guards the key-frame state, used from streaming threads */
   gint64 last_key_frame;
   gboolean key_frame_wanted;
+  RtcbotdRateControl *rate; /* min-peer video only: follows the viewers' estimates */
+  guint bitrate;            /* kbit/s the encoder runs at now; 0 for Opus */
 } Branch;
 
 struct _RtcbotdSource
@@ -47,7 +51,8 @@ struct _RtcbotdSource
   GstElement *pipeline;
   GstElement *raw_tee;
   RtcbotdCodec preferred;
-  GPtrArray *branches; /* of Branch, one per codec in use */
+  RtcbotdEncoder encoders[N_CODECS]; /* chosen at start-up, per codec; AUTO: none */
+  GPtrArray *branches;               /* of Branch, one per codec in use */
   guint branch_serial;
   RtcbotdSourceConfig *owned; /* config, once a reload retired the config it came from */
   char *prefix;        /* of element names: "camera", or "camera.2" once rebuilt by a reload */
@@ -167,6 +172,7 @@ branch_free (Branch *branch)
 {
   g_mutex_clear (&branch->lock);
   g_clear_object (&branch->raw_pad);
+  g_clear_pointer (&branch->rate, rtcbotd_rate_control_free);
   g_free (branch);
 }
 
@@ -184,16 +190,12 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, gui
   self->capture = g_ptr_array_new ();
   self->branches = g_ptr_array_new_with_free_func ((GDestroyNotify)branch_free);
   self->elements = g_ptr_array_new_with_free_func (gst_object_unref);
-  self->preferred = config->kind == RTCBOTD_KIND_AUDIO
-                        ? RTCBOTD_CODEC_OPUS
-                        : rtcbotd_encoder_preferred_codec (config->encoder);
+  self->preferred
+      = config->kind == RTCBOTD_KIND_AUDIO
+            ? RTCBOTD_CODEC_OPUS
+            : rtcbotd_encoder_choose (config, rtcbotd_encoder_usable, NULL, self->encoders, error);
   if (self->preferred == RTCBOTD_CODEC_NONE)
     {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA,
-                   "[source %s] encoder: no %s encoder is installed", config->name,
-                   config->encoder == RTCBOTD_ENCODER_AUTO
-                       ? "H.264 or VP8"
-                       : rtcbotd_encoder_to_string (config->encoder));
       rtcbotd_source_free (self);
       return NULL;
     }
@@ -302,7 +304,7 @@ rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
     }
   for (guint i = 0; i < G_N_ELEMENTS (video); i++)
     {
-      if (rtcbotd_encoder_pick (self->config->encoder, video[i]) == RTCBOTD_ENCODER_AUTO)
+      if (self->encoders[video[i]] == RTCBOTD_ENCODER_AUTO)
         continue;
       if ((*offered = rtcbotd_sdp_media_find_codec (media, video[i])))
         return video[i];
@@ -353,6 +355,9 @@ on_encoded (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
     }
   else
     bytes = gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info));
+  if (!(info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+      && !GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info), GST_BUFFER_FLAG_DELTA_UNIT))
+    atomic_fetch_add_explicit (&counters->key_frames, 1, memory_order_relaxed);
   atomic_fetch_add_explicit (&counters->frames, frames, memory_order_relaxed);
   atomic_fetch_add_explicit (&counters->bytes, bytes, memory_order_relaxed);
   atomic_store_explicit (&counters->last_frame, g_get_monotonic_time (), memory_order_relaxed);
@@ -418,9 +423,7 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
 
   branch->source = self;
   branch->codec = codec;
-  branch->encoder = self->config->kind == RTCBOTD_KIND_AUDIO
-                        ? RTCBOTD_ENCODER_AUTO
-                        : rtcbotd_encoder_pick (self->config->encoder, codec);
+  branch->encoder = self->encoders[codec];
   if (!(branch->encoder_bin = rtcbotd_encoder_make (codec, branch->encoder, self->config, error)))
     return NULL;
   gst_bin_add (GST_BIN (self->pipeline), branch->encoder_bin);
@@ -443,6 +446,11 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
       return NULL;
     }
   g_mutex_init (&branch->lock);
+  if (codec != RTCBOTD_CODEC_OPUS)
+    branch->bitrate = self->config->bitrate;
+  if (codec != RTCBOTD_CODEC_OPUS && self->config->bitrate_mode == RTCBOTD_BITRATE_MIN_PEER)
+    branch->rate
+        = rtcbotd_rate_control_new (self->config->bitrate, RTCBOTD_RATE_CONTROL_FLOOR_KBPS);
   queue_src = gst_element_get_static_pad (branch->queue, "src");
   gst_pad_add_probe (queue_src, GST_PAD_PROBE_TYPE_BUFFER, on_raw_frame, branch, NULL);
   tee_sink = gst_element_get_static_pad (branch->tee, "sink");
@@ -475,6 +483,12 @@ find_branch (RtcbotdSource *self, RtcbotdCodec codec)
         return branch;
     }
   return NULL;
+}
+
+RtcbotdCodec
+rtcbotd_source_get_preferred_codec (RtcbotdSource *self)
+{
+  return self->preferred;
 }
 
 GstPad *
@@ -536,6 +550,59 @@ rtcbotd_source_request_key_frame (RtcbotdSource *self, RtcbotdCodec codec)
 
   if (branch)
     branch_want_key_frame (branch);
+}
+
+/* Main context: gives a min-peer encoder the bitrate its controller wants now. */
+static void
+update_rate (RtcbotdSource *self, Branch *branch)
+{
+  guint target;
+
+  if (!branch->rate || !rtcbotd_rate_control_update (branch->rate, g_get_monotonic_time ()))
+    return;
+  target = rtcbotd_rate_control_get_target (branch->rate);
+  g_message ("[source %s]: %s bitrate %u → %u kbit/s (bitrate-mode = min-peer)", self->config->name,
+             encoder_name (branch), branch->bitrate, target);
+  branch->bitrate = target;
+  rtcbotd_encoder_set_bitrate (branch->encoder_bin, branch->encoder, target);
+}
+
+void
+rtcbotd_source_set_estimate (RtcbotdSource *self, RtcbotdCodec codec, gconstpointer viewer,
+                             guint kbps)
+{
+  Branch *branch = find_branch (self, codec);
+
+  if (!branch || !branch->rate)
+    return;
+  rtcbotd_rate_control_set_estimate (branch->rate, viewer, kbps, g_get_monotonic_time ());
+  update_rate (self, branch); /* a step down is due at once, unless one was just made */
+}
+
+guint
+rtcbotd_source_get_bitrate (RtcbotdSource *self, RtcbotdCodec codec)
+{
+  Branch *branch = find_branch (self, codec);
+
+  return branch ? branch->bitrate : 0;
+}
+
+char *
+rtcbotd_source_describe_chain (RtcbotdSource *self)
+{
+  const RtcbotdSourceConfig *c = self->config;
+  Branch *branch = find_branch (self, self->preferred);
+  GstElement *capture = self->capture->len > 1 ? self->capture->pdata[0] : NULL;
+  g_autofree char *summary
+      = rtcbotd_encoder_summary (self->preferred, self->encoders[self->preferred], c);
+  g_autofree char *size = c->kind == RTCBOTD_KIND_VIDEO && c->width
+                              ? g_strdup_printf (" %ux%u@%u", c->width, c->height, c->framerate)
+                              : g_strdup ("");
+
+  return g_strdup_printf ("%s%s → %s%s",
+                          capture ? GST_OBJECT_NAME (gst_element_get_factory (capture))
+                                  : rtcbotd_kind_to_string (c->kind),
+                          size, summary, branch ? "" : " (not running)");
 }
 
 char *
@@ -605,7 +672,12 @@ update_health (RtcbotdSource *self)
 static gboolean
 on_health_check (gpointer user_data)
 {
-  update_health (user_data);
+  RtcbotdSource *self = user_data;
+
+  update_health (self);
+  /* Steps up (and stale estimates) need a clock, not only new reports. */
+  for (guint i = 0; i < self->branches->len; i++)
+    update_rate (self, self->branches->pdata[i]);
   return G_SOURCE_CONTINUE;
 }
 
@@ -676,6 +748,15 @@ rtcbotd_source_add_metrics (RtcbotdSource *self, RtcbotdMetrics *m)
                                atomic_load_explicit (&c->dropped, memory_order_relaxed), LABELS);
       rtcbotd_metrics_gauge (m, "rtcbotd_source_viewers", "Connected peers the encoder feeds now.",
                              branch ? branch->users : 0, LABELS);
+      rtcbotd_metrics_counter (m, "rtcbotd_source_key_frames_total",
+                               "Key frames the encoder produced: periodic, for joining viewers "
+                               "and for their PLI/FIR requests.",
+                               atomic_load_explicit (&c->key_frames, memory_order_relaxed), LABELS);
+      if (branch && branch->bitrate)
+        rtcbotd_metrics_gauge (m, "rtcbotd_source_bitrate_kbps",
+                               "The bitrate the encoder is set to now, kbit/s: the configured one, "
+                               "or with bitrate-mode = min-peer the slowest viewer's estimate.",
+                               branch->bitrate, LABELS);
 #undef LABELS
     }
 }

@@ -52,6 +52,9 @@ const RtcbotdSourceConfig *rtcbotd_source_get_config (RtcbotdSource *self);
 RtcbotdCodec rtcbotd_source_choose_codec (RtcbotdSource *self, const RtcbotdSdpMedia *media,
                                           const RtcbotdSdpCodec **offered);
 
+/** Returns the codec @self encodes from the start (what recordings take: no second encoder). */
+RtcbotdCodec rtcbotd_source_get_preferred_codec (RtcbotdSource *self);
+
 /** Returns a new request pad of the encoded stream in @codec, building its encoder if needed. */
 GstPad *rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error);
 
@@ -61,6 +64,17 @@ void rtcbotd_source_unuse (RtcbotdSource *self, RtcbotdCodec codec);
 
 /** Asks for a key frame in @codec soon (at most one per 300 ms); any thread. */
 void rtcbotd_source_request_key_frame (RtcbotdSource *self, RtcbotdCodec codec);
+
+/** Records @viewer's receive estimate (REMB) for @codec in @kbps, 0 to forget it; with
+ * bitrate-mode = min-peer the encoder follows the lowest; main context. */
+void rtcbotd_source_set_estimate (RtcbotdSource *self, RtcbotdCodec codec, gconstpointer viewer,
+                                  guint kbps);
+
+/** Returns the bitrate @codec's encoder runs at now in kbit/s (0: no such video encoder). */
+guint rtcbotd_source_get_bitrate (RtcbotdSource *self, RtcbotdCodec codec);
+
+/** Returns "videotestsrc 640x480@30 → x264enc (…) → H.264", the start-up log line. */
+char *rtcbotd_source_describe_chain (RtcbotdSource *self);
 
 /** Returns a one-line description of the encoders in use, for logs and /healthz. */
 char *rtcbotd_source_describe (RtcbotdSource *self);

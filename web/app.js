@@ -1,16 +1,19 @@
 // rtcbotd's built-in page: it asks GET /api/robot what the robot offers, then
-// shows live video of every camera (cameras.js) with sound, a statistics
+// shows live video of every camera (cameras.js: a grid or one camera) with
+// sound, push-to-talk when the robot hears peers (talk.js), a statistics
 // overlay, connection state with automatic reconnect, a Drive panel
 // (drive.js: keyboard, gamepad, touch joystick) for the inputs the robot
 // routes, and the robot's messages (telemetry.js) with a message box on the
-// "default" data channel. Uses the global
-// `rtcbot` from /rtcbot.js. Exposes window.rtcbotdApp.conn (the current
-// RTCConnection, or null between attempts), .state, .role and .driving for
-// tests and tinkering. A robot with a token is opened as /?token=…: the
-// daemon keeps the token in a cookie, and the page sends it with /connect.
+// "default" data channel. Uses the global `rtcbot` from /rtcbot.js. Exposes
+// window.rtcbotdApp.conn (the current RTCConnection, or null between
+// attempts), .state, .role, .driving, .robot, .talk (the rtcbot.PushToTalk)
+// and .view for tests and tinkering. A robot with a token is opened as
+// /?token=…: the daemon keeps the token in a cookie, and the page sends it
+// with /connect.
 
 import { Cameras, FALLBACK_ROBOT } from "./cameras.js";
 import { Drive } from "./drive.js";
+import { TalkButton } from "./talk.js";
 import { logMessage } from "./telemetry.js";
 
 const POST_TIMEOUT_MS = 15000; // the robot answers after ICE gathering: fast
@@ -56,6 +59,7 @@ const cameras = new Cameras({
   first: document.getElementById("screen-0"),
   video: el.video,
   hud: document.getElementById("hud"),
+  views: document.getElementById("views"),
   fields: {
     fps: document.getElementById("hud-fps"),
     bitrate: document.getElementById("hud-bitrate"),
@@ -73,6 +77,12 @@ const drive = new Drive({
   pad: document.getElementById("gamepad"),
   axes: document.getElementById("gamepad-axes"),
 }, { onRole: () => renderStateLabel() });
+
+const talk = new TalkButton({
+  button: document.getElementById("talk"),
+  label: document.getElementById("talk-label"),
+  status: document.getElementById("talk-status"),
+});
 
 /**
  * A failed connection attempt; `offline` means the robot did not answer at
@@ -125,6 +135,14 @@ window.rtcbotdApp = {
   get robot() {
     return robot;
   },
+  /** The push-to-talk microphone (rtcbot.PushToTalk): .talking, .track. */
+  get talk() {
+    return talk.talk;
+  },
+  /** "grid" or the name of the camera shown alone. */
+  get view() {
+    return cameras.view;
+  },
 };
 
 /* ---------------------------------------------------------------- state */
@@ -137,6 +155,7 @@ function setState(next, detail = "") {
   el.detail.textContent = detail;
   el.send.disabled = next !== "live";
   drive.setLive(next === "live");
+  talk.setLive(next === "live");
   el.overlayText.textContent = overlayText(next, detail);
 }
 
@@ -195,7 +214,15 @@ async function negotiate(s) {
     return;
   }
   applyRobot();
-  cameras.addTransceivers(s.conn.pc, robot);
+  // The robot's STUN/TURN servers, before the offer starts ICE gathering.
+  s.conn.pc.setConfiguration({
+    iceServers: Array.isArray(robot.iceServers) ? robot.iceServers : [],
+    iceTransportPolicy: robot.iceTransportPolicy === "relay" ? "relay" : "all",
+  });
+  // The push-to-talk m-line is sendrecv from the start: talking never
+  // renegotiates. It also receives the robot's sound.
+  const talking = talk.addTransceiver(s.conn.pc);
+  cameras.addTransceivers(s.conn.pc, robot, robot.audio && !talking);
   const offer = await s.conn.getLocalDescription();
   const answer = await postOffer(offer);
   if (s.done) {
@@ -235,6 +262,7 @@ async function fetchRobot() {
 function applyRobot() {
   cameras.setRobot(robot);
   el.audioToggle.hidden = !robot.audio;
+  talk.setAvailable(robot.talk === true);
   el.keysPanel.hidden = !robot.controls.keyboard;
   el.padPanel.hidden = !robot.controls.gamepad;
   el.drivePanel.hidden = !robot.controls.keyboard && !robot.controls.gamepad;
@@ -326,6 +354,7 @@ function endSession(s, err) {
   if (session === s) {
     session = null;
     drive.detach();
+    talk.detach();
   }
   if (err.locked) {
     setState("locked", err.message);
@@ -417,6 +446,7 @@ window.addEventListener("pagehide", () => {
     session.conn.close();
     session = null;
     drive.detach();
+    talk.detach();
   }
 });
 window.addEventListener("pageshow", (event) => {

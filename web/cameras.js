@@ -1,9 +1,13 @@
 // The page's video: one tile per camera the robot offers (GET /api/robot),
 // each fed by its own receive-only video transceiver, and the overlay of
 // numbers from getStats. The first tile is #video, which also carries the
-// robot's sound (the only element that is ever unmuted).
+// robot's sound (the only element that is ever unmuted). With several
+// cameras a row of buttons (and the V key) picks the view: all of them in a
+// grid, or one camera large; the choice is kept in localStorage.
 
 const HUD_FIELDS = ["fps", "bitrate", "rtt", "latency"];
+const VIEW_STORAGE_KEY = "rtcbotd.view"; // "grid" or a camera's name
+const GRID = "grid";
 
 /** What a robot that does not answer /api/robot (RTCBot, an older rtcbotd) offers. */
 export const FALLBACK_ROBOT = {
@@ -14,7 +18,21 @@ export const FALLBACK_ROBOT = {
   control: "single",
   telemetry: true,
   iceServers: [],
+  iceTransportPolicy: "all",
 };
+
+function isEditable(target) {
+  const tag = target && target.tagName ? target.tagName.toLowerCase() : "";
+  return tag === "input" || tag === "textarea" || tag === "select" || Boolean(target && target.isContentEditable);
+}
+
+function loadView() {
+  try {
+    return window.localStorage.getItem(VIEW_STORAGE_KEY) || GRID;
+  } catch {
+    return GRID;
+  }
+}
 
 function formatBitrate(bitsPerSecond) {
   if (bitsPerSecond >= 1e6) {
@@ -27,12 +45,50 @@ function formatBitrate(bitsPerSecond) {
 export class Cameras {
   /**
    * @param {object} el grid (the tile container), first (the #video tile),
-   *   video (#video), hud (the overlay), fields ({fps, bitrate, rtt, latency})
+   *   video (#video), hud (the overlay), fields ({fps, bitrate, rtt, latency}),
+   *   views (the container of the view buttons)
    */
   constructor(el) {
     this._el = el;
     this._tiles = [{ tile: el.first, video: el.video, media: null, caption: el.first.querySelector("figcaption") }];
     this._last = null; // {at, bytes} of the previous getStats, for the bit rate
+    this._names = []; // the cameras' names, in tile order
+    this._view = loadView();
+    window.addEventListener("keydown", (e) => {
+      if (e.key.toLowerCase() === "v" && !e.repeat && !e.ctrlKey && !e.metaKey && !e.altKey && !isEditable(e.target)) {
+        this.cycleView();
+      }
+    });
+  }
+
+  /** @returns {string} "grid" or the name of the camera shown alone */
+  get view() {
+    const known = this._view === GRID || this._names.includes(this._view);
+    return this._names.length > 1 && known ? this._view : GRID;
+  }
+
+  /**
+   * Shows every camera ("grid") or one, by name; remembered for the next
+   * visit. An unknown name shows the grid.
+   * @param {string} view
+   */
+  setView(view) {
+    this._view = view === GRID || this._names.includes(view) ? view : GRID;
+    try {
+      window.localStorage.setItem(VIEW_STORAGE_KEY, this._view);
+    } catch {
+      // storage refused (private mode, a sandbox): the choice lasts this visit
+    }
+    this._applyView();
+  }
+
+  /** The next view: grid, then each camera, then the grid again. */
+  cycleView() {
+    if (this._names.length < 2) {
+      return;
+    }
+    const order = [GRID, ...this._names];
+    this.setView(order[(order.indexOf(this.view) + 1) % order.length]);
   }
 
   /** @returns {number} how many cameras are shown */
@@ -54,7 +110,43 @@ export class Cameras {
       this._tiles[i].caption.textContent = `${cam.name}${size}`;
       this._tiles[i].video.setAttribute("aria-label", `Camera ${cam.name}`);
     });
-    this._el.grid.dataset.count = String(cameras.length);
+    this._names = robot.cameras.map((cam) => cam.name);
+    this._renderViews();
+    this._applyView();
+  }
+
+  /** One pressed-or-not button per view, shown with two cameras or more. */
+  _renderViews() {
+    const views = this._el.views;
+    const key = JSON.stringify(this._names);
+    if (!views || views.dataset.names === key) {
+      return; // the same robot again (a reconnection): keep the buttons and their focus
+    }
+    views.dataset.names = key;
+    views.hidden = this._names.length < 2;
+    const buttons = [GRID, ...this._names].map((view) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button view";
+      button.dataset.view = view;
+      button.textContent = view === GRID ? "All cameras" : view;
+      button.setAttribute("aria-label", view === GRID ? "All cameras in a grid" : `Camera ${view} alone`);
+      button.addEventListener("click", () => this.setView(view));
+      return button;
+    });
+    views.replaceChildren(...(this._names.length < 2 ? [] : buttons));
+  }
+
+  _applyView() {
+    const view = this.view;
+    this._tiles.forEach((t, i) => {
+      t.tile.hidden = view !== GRID && this._names[i] !== view;
+    });
+    this._el.grid.dataset.count = String(view === GRID ? this._tiles.length : 1);
+    this._el.grid.dataset.view = view;
+    for (const button of this._el.views ? this._el.views.querySelectorAll("button") : []) {
+      button.setAttribute("aria-pressed", String(button.dataset.view === view));
+    }
   }
 
   _makeTile(index) {
@@ -73,12 +165,13 @@ export class Cameras {
   }
 
   /**
-   * Offers sound (first, where RTCBot's own offer has it) and one
-   * receive-only video transceiver per camera, in camera order; call before
+   * Offers sound (first, where RTCBot's own offer has it; `audio` false when
+   * the push-to-talk m-line, sendrecv, receives it) and one receive-only
+   * video transceiver per camera, in camera order; call before
    * getLocalDescription. The library adds none of its own (no offerToReceive).
    */
-  addTransceivers(pc, robot) {
-    if (robot.audio) {
+  addTransceivers(pc, robot, audio = robot.audio) {
+    if (audio) {
       pc.addTransceiver("audio", { direction: "recvonly" });
     }
     for (let i = 0; i < robot.cameras.length; i++) {

@@ -10,8 +10,10 @@
 // - {"rtcbotd":"alive"} goes on "control" every 100 ms while anything is
 //   held, so the daemon's failsafes (no input for 500 ms) do not stop a
 //   robot whose driver holds a key down.
-// - The daemon says {"rtcbotd":"role","role":"driver"|"viewer"} with
-//   `control = single`; a viewer sends nothing. No role message (`control =
+// - The page asks with {"rtcbotd":"role"} (roles are opt-in, so RTCBot pages
+//   never see them); the daemon then says
+//   {"rtcbotd":"role","role":"driver"|"viewer"} with `control = single`, and
+//   again on every change; a viewer sends nothing. No role message (`control =
 //   shared`, or an RTCBot robot) means driving. A page opened with the
 //   viewer token hears "viewer" with "watch-only": true in every mode.
 // - An input that was held while it could not be sent (watching, connecting,
@@ -38,6 +40,7 @@ const DRIVE_KEYS = {
 };
 
 const ALIVE = { rtcbotd: "alive" };
+const ASK_ROLE = { rtcbotd: "role" };
 
 function driveKey(key) {
   const name = key.length === 1 ? key.toLowerCase() : key;
@@ -187,6 +190,7 @@ export class Drive {
     this.detach();
     this._conn = conn;
     this._control = conn.addDataChannel("control", { ordered: false, maxRetransmits: 0 });
+    conn.put_nowait(ASK_ROLE); // queued until "default" opens
   }
 
   /** Ends the connection's part: nothing is held any more, the role is unknown. */

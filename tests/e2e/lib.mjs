@@ -191,11 +191,13 @@ export function createSuite() {
  * Starts rtcbotd with `config` written to a temp dir, on `listen` (default:
  * an ephemeral loopback port). Resolves once it printed "listening on http://...".
  */
-export async function startDaemon({ config = DEFAULT_CONFIG, name = "rtcbotd", listen = "127.0.0.1:0" } = {}) {
+export async function startDaemon({ config = DEFAULT_CONFIG, name = "rtcbotd", listen = "127.0.0.1:0", prefix = [] } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "rtcbotd-e2e-"));
   const configPath = path.join(dir, "rtcbotd.conf");
   await writeFile(configPath, config);
-  const child = spawn(RTCBOTD, ["--config", configPath, "--listen", listen], {
+  // `prefix` runs the daemon under a command, e.g. ["ip", "netns", "exec", NS].
+  const argv = [...prefix, RTCBOTD, "--config", configPath, "--listen", listen];
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
@@ -262,12 +264,14 @@ export async function startDaemon({ config = DEFAULT_CONFIG, name = "rtcbotd", l
 /**
  * Starts one headless Chromium process (its own profile, its own process
  * group) and attaches Playwright to it over CDP: we start it ourselves so
- * that our single --disable-features switch is the one that counts.
+ * that our single --disable-features switch is the one that counts. `flags`
+ * are added to CHROMIUM_FLAGS (e.g. --use-fake-device-for-media-stream).
  */
-export async function launchViewer(name = "viewer") {
+export async function launchViewer(name = "viewer", { flags = [] } = {}) {
   const profile = await mkdtemp(path.join(os.tmpdir(), "rtcbotd-chromium-"));
   const args = [
     ...CHROMIUM_FLAGS,
+    ...flags,
     `--user-data-dir=${profile}`,
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",

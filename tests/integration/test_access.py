@@ -193,7 +193,7 @@ PROTECTED = [
     ("GET", "api/x", "driver", False, {404}),
     ("GET", "api/robot", "viewer", False, {200}),  # a viewer's page must learn the robot
     ("GET", "api/robot/x", "driver", False, {404}),
-    ("GET", "whep/camera", "viewer", False, {404}),
+    ("GET", "whep/camera", "viewer", False, {405}),  # WHEP takes POST: past the gate
     ("GET", "metrics", "viewer", False, {200}),
 ]
 
@@ -311,6 +311,7 @@ async def watch_client(d, token, name):
     c = RTCBotClient(d.url, video=False, audio=False, headers=bearer(token), ssl=CTX, name=name)
     await c.connect()
     await c.wait_open()
+    c.send({"rtcbotd": "role"})  # as the built-in page does; roles are opt-in
     return c
 
 

@@ -53,8 +53,11 @@ async def test_two_cameras():
             note(f"frames per video track after ~3 s: {counts}")
             check(len(counts) == 2 and counts[0] >= 15,
                   f"both cameras should decode: {c.frames_by_track}")
+            # Each track's SSRC and its RTX SSRC, all different, named after the track.
             ssrcs = set(re.findall(r"a=ssrc:(\d+) msid:rtcbotd (front|rear)", sdp))
-            check(len(ssrcs) == 2, f"the answer's ssrc lines: {ssrcs}")
+            check({t for _, t in ssrcs} == {"front", "rear"}
+                  and len({s for s, _ in ssrcs}) == len(ssrcs) == 4,
+                  f"the answer's ssrc lines: {ssrcs}")
         finally:
             await c.close()
 

@@ -144,10 +144,12 @@ to = peers
 {extra}"""
 
 
-async def data_client(d, name="client", **kw):
+async def data_client(d, name="client", ask_role=True, **kw):
     c = RTCBotClient(d.url, video=False, audio=False, name=name, **kw)
     await c.connect()
     await c.wait_open()
+    if ask_role:  # as the built-in page does; roles are opt-in
+        c.send({"rtcbotd": "role"})
     return c
 
 
@@ -391,6 +393,8 @@ async def test_single_driver_and_take_control():
                 await pty.expect_neutral()
                 a = await data_client(d, name="a")
                 b = await data_client(d, name="b")
+                # An RTCBot page never asks: it must hear no role, through every change below.
+                r = await data_client(d, name="rtcbot-page", ask_role=False)
                 await expect_message(a, lambda m: is_role(m, "driver"), "role driver for a")
                 await expect_message(b, lambda m: is_role(m, "viewer"), "role viewer for b")
                 b.send({"forward": 66, "leftright": 66})  # a viewer cannot drive
@@ -416,6 +420,11 @@ async def test_single_driver_and_take_control():
                 check(data == struct.pack("<hh", 22, 0), f"new driver's command {data!r}")
                 await b.close()  # the driver leaves: control returns to a
                 await expect_message(a, lambda m: is_role(m, "driver"), "a drives again", 10)
+                unasked = [m for _, m in r.drain()]
+                check(not unasked, f"the peer that never asked received {unasked}")
+                r.send({"rtcbotd": "role"})  # it would have heard, had it asked
+                await expect_message(r, lambda m: is_role(m, "viewer"), "role viewer for r")
+                await r.close()
                 health = await d.healthz()
                 check(health["control"]["mode"] == "single", f"control {health['control']}")
                 check(health["messages-ignored"] >= 1, "a viewer's message was not counted")
@@ -705,7 +714,7 @@ TESTS = [
     ("failsafe: driver killed -9 -> neutral command", test_failsafe_peer_killed),
     ("failsafe: driver leaves -> at once; daemon stops -> neutral command",
      test_failsafe_peer_leaves_and_shutdown),
-    ("control: one driver, viewers ignored, take-control with the token",
+    ("control: one driver, viewers ignored, take-control with the token; roles only to peers that ask",
      test_single_driver_and_take_control),
     ("exec: worker replies, crash restarts it, a stuck one is bounded", test_exec_worker),
     ("websocket and socket clients publish and subscribe", test_websocket_and_socket),

@@ -52,6 +52,8 @@ IDLE_FAMILIES = {
     "rtcbotd_source_encoded_bytes": "counter",
     "rtcbotd_source_frames_dropped": "counter",
     "rtcbotd_source_viewers": "gauge",
+    "rtcbotd_source_key_frames": "counter",
+    "rtcbotd_source_bitrate_kbps": "gauge",
     "rtcbotd_messages_published": "counter",
     "rtcbotd_messages_ignored": "counter",
     "rtcbotd_messages_peer_dropped": "counter",

@@ -413,7 +413,7 @@ async def journal_checks(journal, proc, cfg):
     check("RTCBOTD_GROUP" not in listening and "RTCBOTD_PEER" not in listening,
           f"a prefix was read into a plain message: {listening}")
     url = re.search(r"(http://\S+/)", listening["MESSAGE"]).group(1)
-    camera = entries(journal, "[source camera]: video test pattern")
+    camera = entries(journal, "[source camera]: videotestsrc ")
     check(camera and camera[0].get("RTCBOTD_GROUP") == "source camera",
           f"[source camera] entry: {camera}")
     async with RTCBotClient(url, video=False, audio=False) as c:

@@ -1,10 +1,10 @@
-// The classic build (build/src/rtcbot.js, generated from web/rtcbot.mjs by
+// The classic build (build/src/rtcbot.js, joined from web/rtcbot.mjs and its parts by
 // scripts/js-classic.py): it parses as a script, defines the global rtcbot
 // with every export of the module, and works.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
@@ -35,4 +35,16 @@ test("a second load keeps what the global rtcbot already had", () => {
   vm.runInContext(readFileSync(CLASSIC, "utf8"), window);
   assert.equal(window.rtcbot.mine, 1);
   assert.equal(typeof window.rtcbot.connect, "function");
+});
+
+test("every part of the library is served and rebuilds rtcbot.js", () => {
+  const root = path.join(HERE, "../..");
+  const parts = readdirSync(path.join(root, "web/rtcbot")).filter((f) => f.endsWith(".mjs"));
+  assert.ok(parts.length > 1, "web/rtcbot/ holds the library's parts");
+  const gresource = readFileSync(path.join(root, "src/rtcbotd.gresource.xml"), "utf8");
+  const meson = readFileSync(path.join(root, "src/meson.build"), "utf8");
+  for (const part of parts) {
+    assert.match(gresource, new RegExp(`<file>rtcbot/${part}</file>`), `${part} in rtcbotd.gresource.xml`);
+    assert.match(meson, new RegExp(`'\\.\\./web/rtcbot/${part}'`), `${part} in src/meson.build rtcbot_modules`);
+  }
 });

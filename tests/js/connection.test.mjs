@@ -52,6 +52,10 @@ test("decodeMessage: JSON decoded, other strings and binary as they came", () =>
 function fakeFetch(replies) {
   const calls = [];
   const fn = async (url, init) => {
+    if (init.method !== "POST") {
+      fn.gets.push(url); // GET /api/robot: an RTCBot server has none
+      return { ok: false, status: 404, headers: new Map(), json: async () => ({}) };
+    }
     calls.push({ url, init, offer: JSON.parse(init.body) });
     const r = replies.length > 1 ? replies.shift() : replies[0];
     if (r instanceof Error) throw r;
@@ -63,6 +67,7 @@ function fakeFetch(replies) {
     };
   };
   fn.calls = calls;
+  fn.gets = [];
   return fn;
 }
 const ANSWER = { status: 200, body: { type: "answer", sdp: "v=0 fake" } };
@@ -171,4 +176,22 @@ test("stats(): figures from the deltas of successive getStats() reports", async 
   assert.equal(second.fps, 30);
   assert.equal(second.bitrateKbps, 1000);
   await conn.close();
+});
+
+test("connect(): the robot's ICE servers and policy from GET /api/robot, unless given", async () => {
+  const servers = [{ urls: "turn:10.0.0.1:3478", username: "r", credential: "s" }];
+  const fetch = async (url, init) => {
+    if (init.method === "GET") {
+      assert.equal(url, "/api/robot?token=t");
+      return { ok: true, status: 200, json: async () => ({ iceServers: servers, iceTransportPolicy: "relay" }) };
+    }
+    return { ok: true, status: 200, headers: new Map(), json: async () => ANSWER.body };
+  };
+  const conn = await rtcbot.connect("/connect", { fetch, token: "t" });
+  assert.deepEqual(FakePeerConnection.instances.at(-1).config, { iceServers: servers, iceTransportPolicy: "relay" });
+  await conn.close();
+  const mine = [{ urls: "stun:10.0.0.9:3478" }];
+  const own = await rtcbot.connect("/connect", { fetch, iceServers: mine });
+  assert.deepEqual(FakePeerConnection.instances.at(-1).config, { iceServers: mine });
+  await own.close();
 });

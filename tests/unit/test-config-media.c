@@ -97,8 +97,9 @@ test_microphones (void)
   g_clear_pointer (&pulse, rtcbotd_config_free);
   pulse = rtcbotd_test_config_ok ("[source mic]\ntype = pulse\n");
   g_assert_null (only_source (pulse)->device); /* the server's default source */
-  rtcbotd_test_config_error ("[source mic]\ntype = alsa\nchannels = 6\n",
-                             "test.conf:3: [source mic] channels: 6 is out of range; accepted: 1..2");
+  rtcbotd_test_config_error (
+      "[source mic]\ntype = alsa\nchannels = 6\n",
+      "test.conf:3: [source mic] channels: 6 is out of range; accepted: 1..2");
   rtcbotd_test_config_error ("[source mic]\ntype = alsa\nwidth = 640\n",
                              "test.conf:3: [source mic] width: unknown key; accepted: type, "
                              "device, rate, channels, on-demand");
@@ -203,6 +204,36 @@ test_speaker_display_gst (void)
 }
 
 static void
+test_rtp (void)
+{
+  g_autoptr (RtcbotdConfig) config = rtcbotd_test_config_ok (
+      CAMERA "[sink janus]\ntype = rtp\nhost = 10.0.0.2\nvideo-port = 5004\n" ROUTE_TO ("janus"));
+  const RtcbotdMediaSinkConfig *k = rtcbotd_config_find_media_sink (config, "janus");
+
+  g_assert_cmpstr (k->host, ==, "10.0.0.2");
+  g_assert_cmpuint (k->video_port, ==, 5004);
+  g_assert_cmpuint (k->video_pt, ==, 96);
+  g_assert_cmpuint (k->audio_pt, ==, 111);
+  g_assert_true (k->takes_video && !k->takes_audio);
+  rtcbotd_test_config_error ("[sink j]\ntype = rtp\nvideo-port = 5004\n",
+                             "test.conf:1: [sink j] host: missing; an rtp sink needs the address "
+                             "of the SFU that receives the stream (e.g. host = 10.0.0.2)");
+  rtcbotd_test_config_error ("[sink j]\ntype = rtp\nhost = a\n",
+                             "test.conf:1: [sink j] video-port: an rtp sink needs video-port, "
+                             "audio-port or both (the mountpoint's UDP ports)");
+  rtcbotd_test_config_error ("[sink j]\ntype = rtp\nhost = a\nvideo-port = 5\naudio-port = 5\n",
+                             "test.conf:5: [sink j] audio-port: 5 is video-port too; each stream "
+                             "needs a port of its own");
+  rtcbotd_test_config_error (
+      "[sink j]\ntype = rtp\nhost = a\nvideo-port = 5\nvideo-pt = 8\n",
+      "test.conf:5: [sink j] video-pt: 8 is out of range; accepted: 96..127");
+  rtcbotd_test_config_error ("[source mic]\ntype = alsa\n[sink j]\ntype = rtp\nhost = a\n"
+                             "video-port = 5\n[route r]\nfrom = mic\nto = j\n",
+                             "test.conf:9: [route r] to: [sink j] takes video, but \"mic\" is "
+                             "audio");
+}
+
+static void
 test_media_routes (void)
 {
   rtcbotd_test_config_error (CAMERA "[sink voice]\ntype = speaker\n" ROUTE_TO ("voice"),
@@ -237,6 +268,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config-media/stamp", test_stamp);
   g_test_add_func ("/config-media/record", test_record);
   g_test_add_func ("/config-media/speaker-display-gst", test_speaker_display_gst);
+  g_test_add_func ("/config-media/rtp", test_rtp);
   g_test_add_func ("/config-media/media-routes", test_media_routes);
   return g_test_run ();
 }

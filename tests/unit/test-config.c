@@ -457,11 +457,11 @@ test_sinks (void)
   rtcbotd_test_config_error (
       "[sink arduino]\ndevice = /dev/ttyACM0\n",
       "test.conf:1: [sink arduino] type: missing; this key is required; accepted: "
-      "record|speaker|display|gst|serial|exec|websocket|socket");
+      "record|speaker|display|gst|rtp|serial|exec|websocket|socket");
   rtcbotd_test_config_error (
       "[sink arduino]\ntype = speakers\n",
       "test.conf:2: [sink arduino] type: \"speakers\" is not accepted; accepted: "
-      "record|speaker|display|gst|serial|exec|websocket|socket");
+      "record|speaker|display|gst|rtp|serial|exec|websocket|socket");
   rtcbotd_test_config_error ("[sink arduino]\ntype =\n",
                              "test.conf:2: [sink arduino] type: empty value");
   rtcbotd_test_config_error (

@@ -1,5 +1,6 @@
 /* test-robot-info.c — GET /api/robot's JSON, from config strings. */
 #include <json-glib/json-glib.h>
+#include <string.h>
 
 #include "rtcbotd-build-config.h"
 #include <string.h>
@@ -107,6 +108,23 @@ test_parses (void)
       >, 0);
 }
 
+static void
+test_talk (void)
+{
+  g_autoptr (RtcbotdConfig) config = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *silent = NULL;
+
+  /* A media route from peers.audio: the page may offer push-to-talk. */
+  json = info_for ("[sink voice]\ntype = record\npath = /tmp/voice-%s.mkv\n"
+                   "[route talk]\nfrom = peers.audio\nto = voice\n");
+  g_assert_nonnull (strstr (json, "\"audio\":false,\"talk\":true,"));
+  /* The peers' video alone is not talk-back. */
+  silent = info_for ("[sink screen]\ntype = display\n"
+                     "[route show]\nfrom = peers.video\nto = screen\n");
+  g_assert_nonnull (strstr (silent, "\"talk\":false,"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -116,5 +134,6 @@ main (int argc, char **argv)
   g_test_add_func ("/robot-info/channels", test_channels);
   g_test_add_func ("/robot-info/ice-servers", test_ice_servers);
   g_test_add_func ("/robot-info/parses", test_parses);
+  g_test_add_func ("/robot-info/talk", test_talk);
   return g_test_run ();
 }

@@ -580,6 +580,56 @@ test_add_ssrc (void)
   g_assert_null (strstr (out, "a=ssrc:33"));
 }
 
+/* webrtcbin names the track's SSRCs (media and RTX) after itself: they get the track's names. */
+static void
+test_add_msid_rewrites_ssrc (void)
+{
+  const char *const tracks[] = { "cam" };
+  const guint ssrcs[] = { 11 };
+  const char *in = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:0\r\n"
+                   "a=ssrc-group:FID 11 12\r\na=ssrc:11 msid:user1@host webrtctransceiver0\r\n"
+                   "a=ssrc:11 cname:user1@host\r\na=ssrc:12 msid:user1@host webrtctransceiver0\r\n"
+                   "a=ssrc:12 cname:user1@host\r\n";
+  g_autofree char *out = rtcbotd_sdp_add_msid (in, "rtcbotd", tracks, ssrcs, 1);
+
+  g_assert_cmpstr (out, ==,
+                   "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:0\r\n"
+                   "a=ssrc-group:FID 11 12\r\na=ssrc:11 msid:rtcbotd cam\r\n"
+                   "a=ssrc:11 cname:rtcbotd\r\na=ssrc:12 msid:rtcbotd cam\r\n"
+                   "a=ssrc:12 cname:rtcbotd\r\na=msid:rtcbotd cam\r\n");
+}
+
+/* goog-remb comes back where it was offered (per m-line and payload type,
+ * never for rtx), transport-cc goes, the rest stays. */
+static void
+test_answer_feedback (void)
+{
+  const char *offer = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97 102\r\na=mid:0\r\n"
+                      "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\n"
+                      "a=rtcp-fb:96 transport-cc\r\na=rtcp-fb:96 nack\r\n"
+                      "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+                      "a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 nack\r\n"
+                      "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n";
+  const char *reply = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:0\r\n"
+                      "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\n"
+                      "a=rtcp-fb:96 transport-cc\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+                      "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n"
+                      "a=rtcp-fb:96 transport-cc\r\n";
+  g_autofree char *out = rtcbotd_sdp_answer_feedback (reply, offer);
+
+  g_assert_cmpstr (out, ==,
+                   "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:0\r\n"
+                   "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\na=rtcp-fb:96 nack\r\n"
+                   "a=rtcp-fb:96 nack pli\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+                   "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=rtpmap:96 VP8/90000\r\n");
+  /* Nothing offered (or an offer that is not SDP): only transport-cc goes. */
+  g_free (out);
+  out = rtcbotd_sdp_answer_feedback (reply, "junk");
+  g_assert_null (strstr (out, "goog-remb"));
+  g_assert_null (strstr (out, "transport-cc"));
+  g_assert_nonnull (strstr (out, "a=rtcp-fb:96 nack pli\r\n"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -597,6 +647,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/sdp/prepare/unbundled", test_prepare_unbundled);
   g_test_add_func ("/sdp/prepare/line-endings", test_prepare_line_endings);
   g_test_add_func ("/sdp/add-msid", test_add_msid);
+  g_test_add_func ("/sdp/add-msid/ssrc-lines", test_add_msid_rewrites_ssrc);
+  g_test_add_func ("/sdp/answer-feedback", test_answer_feedback);
 
   return g_test_run ();
 }

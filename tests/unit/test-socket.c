@@ -353,12 +353,16 @@ test_stalled_client (Fixture *f, gconstpointer data)
       g_autofree char *json = g_strdup_printf ("{\"i\": %u}", i);
       send_text (f->socket, json);
     }
-  g_assert_cmpint (g_get_monotonic_time () - started, <, 2 * G_USEC_PER_SEC);
+  /* Blocked on the stalled client, this would last until it is dropped (5 s). */
+  if (rtcbotd_test_timing_is_meaningful ())
+    g_assert_cmpint (g_get_monotonic_time () - started, <,
+                     (RTCBOTD_SOCKET_STALL_SECONDS - 1) * G_USEC_PER_SEC);
   g_assert_true (rtcbotd_test_wait_until (has_drop_log, f, 8000));
   took = g_get_monotonic_time () - started;
   g_test_message ("dropped after %" G_GINT64_FORMAT " ms", took / 1000);
   g_assert_cmpint (took, >=, (RTCBOTD_SOCKET_STALL_SECONDS - 0.1) * G_USEC_PER_SEC);
-  g_assert_cmpint (took, <, (RTCBOTD_SOCKET_STALL_SECONDS + 1.5) * G_USEC_PER_SEC);
+  if (rtcbotd_test_timing_is_meaningful ())
+    g_assert_cmpint (took, <, (RTCBOTD_SOCKET_STALL_SECONDS + 1.5) * G_USEC_PER_SEC);
   g_assert_cmpint (get_clients (f), ==, 1);
   stats = rtcbotd_endpoint_get_stats (f->socket);
   g_assert_cmpuint (stats->dropped, >, 100000);

@@ -70,3 +70,22 @@ rtcbotd_test_config_error (const char *text, const char *message)
   g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG);
   g_assert_cmpstr (error->message, ==, message);
 }
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RTCBOTD_TEST_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define RTCBOTD_TEST_SANITIZED 1
+#endif
+
+gboolean
+rtcbotd_test_timing_is_meaningful (void)
+{
+#ifdef RTCBOTD_TEST_SANITIZED
+  return FALSE;
+#else
+  return TRUE;
+#endif
+}

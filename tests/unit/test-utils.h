@@ -27,4 +27,7 @@ RtcbotdConfig *rtcbotd_test_config_ok (const char *text);
 /** Loads @text as "test.conf", which must fail with exactly @message. */
 void rtcbotd_test_config_error (const char *text, const char *message);
 
+/** Returns FALSE in a sanitizer build, where wall-clock bounds say nothing about the code. */
+gboolean rtcbotd_test_timing_is_meaningful (void);
+
 G_END_DECLS
