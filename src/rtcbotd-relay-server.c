@@ -373,6 +373,32 @@ describe_address (GSocketAddress *address)
                           g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
 }
 
+/* A new robot for @slot while its old socket is still there: one with the
+ * secret (only such a robot gets here while the id is held), or the old
+ * socket is closing (an RTCBot robot that reconnects at once after its
+ * exchange can be quicker than the close). */
+static void
+replace_robot (Slot *slot, const char *peer)
+{
+  SoupWebsocketConnection *old;
+
+  if (conn_open (slot))
+    g_message ("%s: robot %s replaces robot %s", slot->id, peer, slot->peer);
+  /* While the slot still has a socket: failing the last request cannot forget it. */
+  fail_sent (slot, "the robot went away before answering");
+  old = g_steal_pointer (&slot->conn);
+  g_signal_handlers_disconnect_by_data (old, slot);
+  if (soup_websocket_connection_get_state (old) == SOUP_WEBSOCKET_STATE_CLOSED)
+    {
+      g_object_unref (old);
+      return;
+    }
+  /* The reference goes when the old socket is closed. */
+  g_signal_connect (old, "closed", G_CALLBACK (on_replaced_closed), NULL);
+  if (soup_websocket_connection_get_state (old) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (old, CLOSE_REPLACED, "replaced");
+}
+
 static void
 robot_arrived (RtcbotdRelayServer *self, const char *id, SoupWebsocketConnection *conn,
                const char *peer)
@@ -381,17 +407,7 @@ robot_arrived (RtcbotdRelayServer *self, const char *id, SoupWebsocketConnection
   const char *protocol = soup_websocket_connection_get_protocol (conn);
 
   if (slot->conn)
-    {
-      /* Only a robot with the id's secret gets here while the id is held. */
-      g_message ("%s: robot %s replaces robot %s", id, peer, slot->peer);
-      SoupWebsocketConnection *old = g_steal_pointer (&slot->conn);
-
-      fail_sent (slot, "the robot was replaced before answering");
-      g_signal_handlers_disconnect_by_data (old, slot);
-      /* The reference goes when the old socket is closed. */
-      g_signal_connect (old, "closed", G_CALLBACK (on_replaced_closed), NULL);
-      soup_websocket_connection_close (old, CLOSE_REPLACED, "replaced");
-    }
+    replace_robot (slot, peer);
   slot->conn = g_object_ref (conn);
   g_free (slot->peer);
   slot->peer = g_strdup (peer);
@@ -491,8 +507,9 @@ serve_robot (RtcbotdRelayServer *self, SoupServerMessage *msg, const char *id, G
                        : "wrong secret, or an id this relay does not serve");
       return;
     }
-  /* Without a secret nothing proves the newcomer is the same robot: RTCBot's 409. */
-  if (slot && slot->conn && !proven)
+  /* Without a secret nothing proves the newcomer is the same robot: RTCBot's
+   * 409. A socket that is closing holds the id no more. */
+  if (slot && conn_open (slot) && !proven)
     {
       reply (msg, SOUP_STATUS_CONFLICT, "text/plain", "Already have a connection here");
       return;
