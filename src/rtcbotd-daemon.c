@@ -16,6 +16,7 @@
 #include "rtcbotd-peer-streams.h"
 #include "rtcbotd-peer.h"
 #include "rtcbotd-process.h"
+#include "rtcbotd-relay-client.h"
 #include "rtcbotd-sdp.h"
 #include "rtcbotd-signaling.h"
 #include "rtcbotd-sink-set.h"
@@ -43,6 +44,8 @@ struct _RtcbotdDaemon
   guint64 refused_busy;   /* ... refused for max-peers (503) */
   guint64 refused_offer;  /* ... refused for their offer (400) */
   guint64 refused_failed; /* ... that failed here (500) */
+
+  RtcbotdRelayClient *relay; /* [daemon] relay; NULL: none */
 };
 
 G_DEFINE_FINAL_TYPE (RtcbotdDaemon, rtcbotd_daemon, G_TYPE_OBJECT)
@@ -61,6 +64,7 @@ rtcbotd_daemon_finalize (GObject *object)
   RtcbotdDaemon *self = RTCBOTD_DAEMON (object);
 
   rtcbotd_daemon_stop (self);
+  g_clear_pointer (&self->relay, rtcbotd_relay_client_free);
   g_clear_pointer (&self->http, rtcbotd_http_free);
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
@@ -284,6 +288,22 @@ build_sources (RtcbotdDaemon *self, GError **error)
   return TRUE;
 }
 
+/* Holds the websocket [daemon] relay asks for: a new one when the URL or the
+ * secret changed, none without the key; the tokens follow the config. */
+static void
+apply_relay (RtcbotdDaemon *self)
+{
+  const RtcbotdConfig *c = self->config;
+
+  if (self->relay
+      && !rtcbotd_relay_client_is_for (self->relay, c->relay, c->relay_secret, c->relay_ca))
+    g_clear_pointer (&self->relay, rtcbotd_relay_client_free);
+  if (c->relay && !self->relay)
+    self->relay = rtcbotd_relay_client_new (self, c->relay, c->relay_secret, c->relay_ca);
+  if (self->relay)
+    rtcbotd_relay_client_set_tokens (self->relay, c->token, c->viewer_token);
+}
+
 gboolean
 rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
 {
@@ -309,9 +329,11 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
     rtcbotd_source_start (self->sources->pdata[i]);
   self->http = rtcbotd_http_new (self, self->config);
   self->control = rtcbotd_control_plane_new (self->config);
-  if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error))
+  if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error)
+      || !rtcbotd_http_listen (self->http, error))
     return FALSE;
-  return rtcbotd_http_listen (self->http, error);
+  apply_relay (self);
+  return TRUE;
 }
 
 /* ---- reload ------------------------------------------------------------ */
@@ -489,6 +511,7 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
   if (!rtcbotd_control_plane_reload (self->control, self->config, old,
                                      rtcbotd_http_get_server (self->http), &local_error))
     g_warning ("reload: %s", local_error->message);
+  apply_relay (self);
   g_message ("configuration reloaded from %s", self->config->path);
   return TRUE;
 }
@@ -501,6 +524,7 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
 
   if (self->http)
     rtcbotd_http_stop (self->http);
+  g_clear_pointer (&self->relay, rtcbotd_relay_client_free);
   /* Motors first: the failsafes go out while the peers' channels are still open. */
   if (self->control)
     rtcbotd_control_plane_stop (self->control);
@@ -833,6 +857,8 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
     rtcbotd_sink_set_add_health (self->sinks, b);
   if (self->control)
     rtcbotd_control_plane_add_health (self->control, b);
+  if (self->relay)
+    rtcbotd_relay_client_add_health (self->relay, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
@@ -899,6 +925,8 @@ rtcbotd_daemon_metrics_text (RtcbotdDaemon *self)
     rtcbotd_sink_set_add_metrics (self->sinks, m);
   if (self->control)
     rtcbotd_control_plane_add_metrics (self->control, m);
+  if (self->relay)
+    rtcbotd_relay_client_add_metrics (self->relay, m);
   return rtcbotd_metrics_to_text (m);
 }
 
@@ -920,5 +948,7 @@ rtcbotd_daemon_status_text (RtcbotdDaemon *self)
     rtcbotd_sink_set_append_status (self->sinks, status);
   if (self->control)
     rtcbotd_control_plane_append_status (self->control, status);
+  if (self->relay)
+    g_string_append_printf (status, "; relay %s", rtcbotd_relay_client_get_state (self->relay));
   return g_string_free (status, FALSE);
 }
