@@ -12,6 +12,7 @@
 #include "rtcbotd-error.h"
 #include "rtcbotd-log.h"
 #include "rtcbotd-notify.h"
+#include "rtcbotd-relay-command.h"
 
 #define DEFAULT_CONFIG "/etc/rtcbotd/rtcbotd.conf"
 /* Bounds the wait for the pipeline to play before telling systemd we are ready. */
@@ -297,6 +298,9 @@ main (int argc, char **argv)
   int status;
 
   setlocale (LC_ALL, "");
+  /* `rtcbotd relay ...`: the relay server, a mode of its own with its own options. */
+  if (argc > 1 && g_str_equal (argv[1], "relay"))
+    return rtcbotd_relay_command_run (argc - 1, argv + 1);
   if (!parse_options (&argc, &argv, &options, &error))
     {
       g_printerr ("rtcbotd: %s (see rtcbotd --help)\n", error->message);

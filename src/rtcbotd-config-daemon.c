@@ -6,7 +6,10 @@
 
 #include "rtcbotd-error.h"
 #include "rtcbotd-ice-server.h"
+#include "rtcbotd-relay-protocol.h"
 
+/* One key a line, so that additions merge. */
+/* clang-format off */
 static const char *const daemon_keys[] = { "listen",
                                            "web-root",
                                            "max-peers",
@@ -19,7 +22,11 @@ static const char *const daemon_keys[] = { "listen",
                                            "tls-key",
                                            "ice-servers",
                                            "ice-transport-policy",
+                                           "relay",
+                                           "relay-secret",
+                                           "relay-ca",
                                            NULL };
+/* clang-format on */
 static const char *const controls[] = { "single", "shared", NULL };
 
 /* A token travels in an Authorization header, a URL and a cookie: printable
@@ -167,6 +174,90 @@ parse_ice (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GErr
   return TRUE;
 }
 
+/* Checks [daemon] relay: ws:// or wss://, a host, a path ending in the robot's
+ * id; no user, query or fragment (the secret has a key of its own). */
+static gboolean
+check_relay_url (RtcbotdConfigReader *reader, const char *g, const char *url, GError **error)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *path = uri ? g_uri_get_path (uri) : NULL;
+  const char *id = path ? strrchr (path, '/') : NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!uri
+      || (g_strcmp0 (g_uri_get_scheme (uri), "ws") != 0
+          && g_strcmp0 (g_uri_get_scheme (uri), "wss") != 0))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "relay",
+                                   "\"%s\" is not a ws:// or wss:// URL (e.g. "
+                                   "wss://relay.example.org/my-robot-id)",
+                                   url);
+      return FALSE;
+    }
+  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri) || g_uri_get_userinfo (uri)
+      || g_uri_get_query (uri) || g_uri_get_fragment (uri))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "relay",
+                                   "\"%s\": needs a host, and no user, query or fragment "
+                                   "(the secret goes in relay-secret)",
+                                   url);
+      return FALSE;
+    }
+  if (!id || !rtcbotd_relay_check_id (id + 1, &local_error))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "relay",
+                                   "\"%s\": the path must end in the robot's id: %s", url,
+                                   local_error ? local_error->message : "there is no path");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Loads the CA file now, so that --check-config catches a broken one. */
+static gboolean
+parse_relay_ca (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  g_autoptr (GTlsDatabase) database = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!rtcbotd_config_reader_get_string (reader, g, "relay-ca", NULL, &self->relay_ca, error))
+    return FALSE;
+  if (!self->relay_ca)
+    return TRUE;
+  if (!self->relay || !g_str_has_prefix (self->relay, "wss://"))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "relay-ca", "needs a wss:// relay");
+      return FALSE;
+    }
+  if (!check_file (reader, g, "relay-ca", self->relay_ca, error))
+    return FALSE;
+  if (!(database = g_tls_file_database_new (self->relay_ca, &local_error)))
+    {
+      rtcbotd_config_reader_error (reader, error, g, "relay-ca", "\"%s\": %s", self->relay_ca,
+                                   local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_relay (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
+{
+  if (!rtcbotd_config_reader_get_string (reader, g, "relay", NULL, &self->relay, error)
+      || !rtcbotd_config_reader_get_string (reader, g, "relay-secret", NULL, &self->relay_secret,
+                                            error)
+      || (self->relay && !check_relay_url (reader, g, self->relay, error))
+      || (self->relay_secret
+          && !check_token (reader, g, "relay-secret", self->relay_secret, error)))
+    return FALSE;
+  if (self->relay_secret && !self->relay)
+    {
+      rtcbotd_config_reader_error (reader, error, g, "relay-secret", "needs relay as well");
+      return FALSE;
+    }
+  return parse_relay_ca (self, reader, g, error);
+}
+
 static gboolean
 parse_web_root (RtcbotdConfig *self, RtcbotdConfigReader *reader, const char *g, GError **error)
 {
@@ -208,7 +299,8 @@ rtcbotd_config_parse_daemon (RtcbotdConfig *self, RtcbotdConfigReader *reader, G
       || !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers, error)
       || !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
                                           &self->peer_timeout, error)
-      || !parse_tls (self, reader, g, error) || !parse_ice (self, reader, g, error))
+      || !parse_tls (self, reader, g, error) || !parse_ice (self, reader, g, error)
+      || !parse_relay (self, reader, g, error))
     return FALSE;
   self->control = control;
   if (!rtcbotd_config_set_listen (self, listen, &local_error))

@@ -5,7 +5,8 @@
  * daemon fields of an RtcbotdConfig: the listen address (loopback unless a
  * token is set), the web root, limits, control arbitration, the HTTP tokens
  * and the TLS certificate, which is loaded once here so that a broken one is
- * reported by --check-config. Used only by rtcbotd-config.c.
+ * reported by --check-config, the ICE servers, and the relay's URL and
+ * secret. Used only by rtcbotd-config.c.
  */
 #pragma once
 

@@ -54,6 +54,9 @@ rtcbotd_config_free (RtcbotdConfig *self)
   g_ptr_array_unref (self->endpoints);
   g_ptr_array_unref (self->media_sinks);
   g_clear_pointer (&self->ice_servers, g_ptr_array_unref);
+  g_free (self->relay);
+  g_free (self->relay_secret);
+  g_free (self->relay_ca);
   g_ptr_array_unref (self->routes);
   g_clear_pointer (&self->peers, g_ptr_array_unref);
   g_free (self);

@@ -266,6 +266,9 @@ typedef struct
   /* Connectivity (docs/config.md "ice-servers"). */
   GPtrArray *ice_servers;  /* of RtcbotdIceServer, for webrtcbin and the peers; empty: none */
   gboolean ice_relay_only; /* ice-transport-policy = relay: only TURN-relayed paths */
+  char *relay;             /* ws(s):// URL of a relay to hold a websocket to; NULL: none */
+  char *relay_secret;      /* presented to the relay as Authorization: Bearer; NULL: none */
+  char *relay_ca;          /* PEM file of the CAs a wss:// relay is checked against; NULL: system */
 } RtcbotdConfig;
 
 /** Loads and validates the configuration file at @path. */

@@ -17,14 +17,14 @@
 #include "rtcbotd-peer-streams.h"
 #include "rtcbotd-peer.h"
 #include "rtcbotd-process.h"
+#include "rtcbotd-relay-client.h"
 #include "rtcbotd-sdp.h"
 #include "rtcbotd-signaling.h"
+#include "rtcbotd-sink-set.h"
 #include "rtcbotd-source.h"
 
 #define STOP_TIMEOUT_US (3 * G_USEC_PER_SEC)
 #define REAP_INTERVAL_MS 200
-/* How long stopping or a reload waits for a recording's last file to be written. */
-#define SINK_FINISH_TIMEOUT_MS 5000
 
 struct _RtcbotdDaemon
 {
@@ -32,9 +32,9 @@ struct _RtcbotdDaemon
   RtcbotdConfig *config;
   GstElement *pipeline;
   guint bus_watch_id;
-  GPtrArray *sources;     /* of RtcbotdSource, routed to peers */
-  GPtrArray *retired;     /* of RtcbotdSource: replaced by a reload, freed once no peer uses them */
-  GPtrArray *media_sinks; /* of RtcbotdMediaSink: record, speaker, display, gst */
+  GPtrArray *sources;    /* of RtcbotdSource, routed to peers */
+  GPtrArray *retired;    /* of RtcbotdSource: replaced by a reload, freed once no peer uses them */
+  RtcbotdSinkSet *sinks; /* the media sinks: record, speaker, display, gst, rtp */
   guint reap_id;
   guint generation;  /* reloads so far, to name rebuilt sources' elements */
   GHashTable *peers; /* id -> RtcbotdPeer */
@@ -45,6 +45,8 @@ struct _RtcbotdDaemon
   guint64 refused_busy;   /* ... refused for max-peers (503) */
   guint64 refused_offer;  /* ... refused for their offer (400) */
   guint64 refused_failed; /* ... that failed here (500) */
+
+  RtcbotdRelayClient *relay; /* [daemon] relay; NULL: none */
 
   /* Offerer mode: the [peer NAME] groups and their peers, not in "peers". */
   GPtrArray *outbounds;       /* of RtcbotdOutbound, one per [peer NAME] */
@@ -69,11 +71,12 @@ rtcbotd_daemon_finalize (GObject *object)
   rtcbotd_daemon_stop (self);
   g_clear_pointer (&self->outbounds, g_ptr_array_unref);
   g_clear_pointer (&self->outbound_peers, g_hash_table_unref);
+  g_clear_pointer (&self->relay, rtcbotd_relay_client_free);
   g_clear_pointer (&self->http, rtcbotd_http_free);
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_clear_pointer (&self->sources, g_ptr_array_unref);
   g_clear_pointer (&self->retired, g_ptr_array_unref);
-  g_clear_pointer (&self->media_sinks, g_ptr_array_unref);
+  g_clear_pointer (&self->sinks, rtcbotd_sink_set_free);
   g_clear_pointer (&self->control, rtcbotd_control_plane_free);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->config, rtcbotd_config_free);
@@ -98,7 +101,6 @@ rtcbotd_daemon_init (RtcbotdDaemon *self)
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_object_unref);
   self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
-  self->media_sinks = g_ptr_array_new ();
   self->next_peer_id = 1;
 }
 
@@ -126,34 +128,20 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
 }
 
-/* Main context: each media sink that a route from peers.audio or peers.video
- * names, except those in @fed (may be NULL), gets a pad of @inbound, a stream @peer sends. */
+/* Main context: the peer's streams leave the sinks (recordings are finished)
+ * before its elements go. */
 static void
-feed_stream (RtcbotdDaemon *self, RtcbotdPeer *peer, RtcbotdInbound *inbound, GPtrArray *fed)
+free_sink_now (RtcbotdMediaSink *sink)
 {
-  RtcbotdKind kind = rtcbotd_inbound_get_kind (inbound);
-  g_autoptr (GPtrArray) sinks = rtcbotd_daemon_get_peer_sinks (self, kind);
-
-  for (guint i = 0; i < sinks->len; i++)
-    {
-      g_autoptr (GstPad) pad = NULL;
-      g_autoptr (GError) error = NULL;
-      if (fed && g_ptr_array_find (fed, sinks->pdata[i], NULL))
-        continue;
-      pad = rtcbotd_inbound_acquire_pad (inbound);
-      if (!rtcbotd_media_sink_add_peer_stream (sinks->pdata[i], rtcbotd_peer_get_id (peer), pad,
-                                               &error))
-        g_warning ("peer %u: its %s does not go to %s: %s", rtcbotd_peer_get_id (peer),
-                   rtcbotd_kind_to_string (kind),
-                   rtcbotd_media_sink_get_config (sinks->pdata[i])->label, error->message);
-    }
+  rtcbotd_media_sink_free (sink, 0);
 }
 
 /* Main context: a stream @peer sends flows. */
 static void
 on_peer_stream (RtcbotdPeer *peer, gpointer inbound, RtcbotdDaemon *self)
 {
-  feed_stream (self, peer, inbound, NULL);
+  rtcbotd_sink_set_feed_stream (self->sinks, self->config, rtcbotd_peer_get_id (peer), inbound,
+                                NULL);
 }
 
 /* Main context, after a reload: media sinks it built (not in @kept) get the
@@ -167,15 +155,26 @@ feed_new_sinks (RtcbotdDaemon *self, GPtrArray *kept)
   g_hash_table_iter_init (&iter, self->peers);
   while (g_hash_table_iter_next (&iter, NULL, &peer))
     for (guint i = 0; i < rtcbotd_peer_get_streams (peer)->len; i++)
-      feed_stream (self, peer, rtcbotd_peer_get_streams (peer)->pdata[i], kept);
+      rtcbotd_sink_set_feed_stream (self->sinks, self->config, rtcbotd_peer_get_id (peer),
+                                    rtcbotd_peer_get_streams (peer)->pdata[i], kept);
 }
 
-/* Main context: the peer's streams leave the sinks (recordings are finished)
- * before its elements go. */
 static void
 on_peer_closing (RtcbotdPeer *peer, RtcbotdDaemon *self)
 {
   rtcbotd_daemon_remove_peer_streams (self, rtcbotd_peer_get_id (peer));
+}
+
+GPtrArray *
+rtcbotd_daemon_get_peer_sinks (RtcbotdDaemon *self, RtcbotdKind kind)
+{
+  return rtcbotd_sink_set_for_peers (self->sinks, self->config, kind);
+}
+
+void
+rtcbotd_daemon_remove_peer_streams (RtcbotdDaemon *self, guint peer_id)
+{
+  rtcbotd_sink_set_remove_peer (self->sinks, peer_id);
 }
 
 static RtcbotdPeer *
@@ -272,36 +271,12 @@ warm_up (GError **error)
   return TRUE;
 }
 
-/* TRUE when a route sends source @source to media sink @sink (NULL: to any). */
-static gboolean
-routed_to_sink (const RtcbotdConfig *config, const char *source, const char *sink)
-{
-  for (guint i = 0; i < config->routes->len; i++)
-    {
-      const RtcbotdRouteConfig *r = config->routes->pdata[i];
-      gboolean from = FALSE, to = FALSE;
-      for (guint j = 0; j < r->from->len && !r->messages; j++)
-        {
-          const RtcbotdRouteEnd *end = r->from->pdata[j];
-          from |= end->type == RTCBOTD_NODE_NAMED && g_str_equal (end->name, source);
-        }
-      for (guint j = 0; j < r->to->len && from; j++)
-        {
-          const RtcbotdRouteEnd *end = r->to->pdata[j];
-          to |= end->type == RTCBOTD_NODE_MEDIA_SINK && (!sink || g_str_equal (end->name, sink));
-        }
-      if (to)
-        return TRUE;
-    }
-  return FALSE;
-}
-
 /* A source runs when something consumes it: the peers or a media sink. */
 static gboolean
 source_wanted (const RtcbotdConfig *config, const char *name)
 {
   return rtcbotd_config_source_routed_to_peers (config, name)
-         || routed_to_sink (config, name, NULL);
+         || rtcbotd_sink_set_routed (config, name, NULL);
 }
 
 static gboolean
@@ -401,194 +376,20 @@ reload_outbounds (RtcbotdDaemon *self, RtcbotdConfig *config)
     start_outbound (self, added->pdata[i]);
 }
 
-/* ---- media sinks -------------------------------------------------------- */
-
-static RtcbotdSource *find_source (GPtrArray *sources, const char *name, guint *index);
-
-/* Feeds @sink the running sources that @config routes to it. */
-static gboolean
-connect_sink (RtcbotdDaemon *self, const RtcbotdConfig *config, RtcbotdMediaSink *sink,
-              GError **error)
-{
-  const char *name = rtcbotd_media_sink_get_config (sink)->name;
-
-  for (guint i = 0; i < config->sources->len; i++)
-    {
-      const char *source_name = ((RtcbotdSourceConfig *)config->sources->pdata[i])->name;
-      RtcbotdSource *source = find_source (self->sources, source_name, NULL);
-      if (source && routed_to_sink (config, source_name, name)
-          && !rtcbotd_media_sink_add_source (sink, source, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static RtcbotdMediaSink *
-new_sink (RtcbotdDaemon *self, const RtcbotdMediaSinkConfig *c, guint generation, GError **error)
-{
-  RtcbotdMediaSink *sink;
-
-  if ((sink = rtcbotd_media_sink_new (c, self->pipeline, generation, error)))
-    g_message ("%s: %s %s", c->label,
-               c->type == RTCBOTD_MEDIA_SINK_RECORD ? "record to"
-               : c->type == RTCBOTD_MEDIA_SINK_GST  ? "gst,"
-                                                    : rtcbotd_media_sink_type_names[c->type],
-               c->type == RTCBOTD_MEDIA_SINK_RECORD ? c->path
-               : c->type == RTCBOTD_MEDIA_SINK_GST  ? c->pipeline
-               : c->type == RTCBOTD_MEDIA_SINK_RTP  ? c->host
-               : c->output == RTCBOTD_OUTPUT_ALSA   ? "alsa"
-               : c->output == RTCBOTD_OUTPUT_PULSE  ? "pulse"
-               : c->output == RTCBOTD_OUTPUT_KMS    ? "kms"
-                                                    : "auto");
-  return sink;
-}
-
-static gboolean
-build_media_sinks (RtcbotdDaemon *self, GError **error)
-{
-  for (guint i = 0; i < self->config->media_sinks->len; i++)
-    {
-      RtcbotdMediaSink *sink = new_sink (self, self->config->media_sinks->pdata[i], 0, error);
-      if (!sink && *error)
-        return FALSE;
-      if (!sink)
-        continue;
-      g_ptr_array_add (self->media_sinks, sink);
-      if (!connect_sink (self, self->config, sink, error))
-        return FALSE;
-    }
-  return TRUE;
-}
-
-static RtcbotdMediaSink *
-find_sink (GPtrArray *sinks, const char *name, guint *index)
-{
-  for (guint i = 0; i < sinks->len; i++)
-    if (g_str_equal (rtcbotd_media_sink_get_config (sinks->pdata[i])->name, name))
-      {
-        if (index)
-          *index = i;
-        return sinks->pdata[i];
-      }
-  return NULL;
-}
-
-/* TRUE when the running sink @name can stay as it is under @next: same group,
- * fed by the same sources, none of them rebuilt. */
-static gboolean
-sink_unchanged (RtcbotdDaemon *self, RtcbotdConfig *next, const char *name)
-{
-  if (!find_sink (self->media_sinks, name, NULL)
-      || !rtcbotd_config_same (next, self->config, RTCBOTD_CONFIG_MEDIA_SINK, name))
-    return FALSE;
-  for (guint i = 0; i < next->sources->len; i++)
-    {
-      const char *source = ((RtcbotdSourceConfig *)next->sources->pdata[i])->name;
-      gboolean now = routed_to_sink (next, source, name);
-      if (now != routed_to_sink (self->config, source, name)
-          || (now && !rtcbotd_config_same (next, self->config, RTCBOTD_CONFIG_SOURCE, source)))
-        return FALSE;
-    }
-  for (guint i = 0; i < self->config->sources->len; i++)
-    {
-      const char *source = ((RtcbotdSourceConfig *)self->config->sources->pdata[i])->name;
-      if (routed_to_sink (self->config, source, name) && !rtcbotd_config_find_source (next, source))
-        return FALSE;
-    }
-  return TRUE;
-}
-
+/* Holds the websocket [daemon] relay asks for: a new one when the URL or the
+ * secret changed, none without the key; the tokens follow the config. */
 static void
-free_sink_now (gpointer sink)
+apply_relay (RtcbotdDaemon *self)
 {
-  rtcbotd_media_sink_free (sink, 0);
-}
+  const RtcbotdConfig *c = self->config;
 
-/* Builds, not yet fed, the media sinks that @next adds or changes. */
-static gboolean
-build_changed_sinks (RtcbotdDaemon *self, RtcbotdConfig *next, GPtrArray *built, GError **error)
-{
-  for (guint i = 0; i < next->media_sinks->len; i++)
-    {
-      const RtcbotdMediaSinkConfig *c = next->media_sinks->pdata[i];
-      RtcbotdMediaSink *sink;
-      if (sink_unchanged (self, next, c->name))
-        continue;
-      if (!(sink = new_sink (self, c, self->generation, error)) && *error)
-        return FALSE;
-      if (sink)
-        g_ptr_array_add (built, sink);
-    }
-  return TRUE;
-}
-
-/* Finishes and frees the running sinks that @next removes or changes
- * (their files end here); before the sources they use may go. */
-static void
-retire_sinks (RtcbotdDaemon *self, RtcbotdConfig *next)
-{
-  for (guint i = self->media_sinks->len; i > 0; i--)
-    {
-      RtcbotdMediaSink *sink = self->media_sinks->pdata[i - 1];
-      const char *name = rtcbotd_media_sink_get_config (sink)->name;
-      if (sink_unchanged (self, next, name))
-        continue;
-      g_message ("%s: stopped (reload)", rtcbotd_media_sink_get_config (sink)->label);
-      g_ptr_array_remove_index (self->media_sinks, i - 1);
-      rtcbotd_media_sink_free (sink, SINK_FINISH_TIMEOUT_MS);
-    }
-}
-
-/* After the sources are in place: the kept sinks take their config from
- * @next, the @built ones are fed and join. */
-static void
-commit_sinks (RtcbotdDaemon *self, RtcbotdConfig *next, GPtrArray *built)
-{
-  for (guint i = 0; i < self->media_sinks->len; i++)
-    rtcbotd_config_take_unchanged (
-        next, self->config, RTCBOTD_CONFIG_MEDIA_SINK,
-        rtcbotd_media_sink_get_config (self->media_sinks->pdata[i])->name);
-  while (built->len > 0)
-    {
-      RtcbotdMediaSink *sink = g_ptr_array_steal_index (built, 0);
-      g_autoptr (GError) error = NULL;
-      if (!connect_sink (self, next, sink, &error))
-        g_warning ("reload: %s", error->message);
-      g_ptr_array_add (self->media_sinks, sink);
-    }
-}
-
-GPtrArray *
-rtcbotd_daemon_get_peer_sinks (RtcbotdDaemon *self, RtcbotdKind kind)
-{
-  RtcbotdNodeType node
-      = kind == RTCBOTD_KIND_AUDIO ? RTCBOTD_NODE_PEERS_AUDIO : RTCBOTD_NODE_PEERS_VIDEO;
-  GPtrArray *sinks = g_ptr_array_new ();
-
-  for (guint i = 0; i < self->config->routes->len; i++)
-    {
-      const RtcbotdRouteConfig *r = self->config->routes->pdata[i];
-      gboolean from = FALSE;
-      for (guint j = 0; j < r->from->len; j++)
-        from |= ((RtcbotdRouteEnd *)r->from->pdata[j])->type == node;
-      for (guint j = 0; j < r->to->len && from; j++)
-        {
-          const RtcbotdRouteEnd *end = r->to->pdata[j];
-          RtcbotdMediaSink *sink = end->type == RTCBOTD_NODE_MEDIA_SINK
-                                       ? find_sink (self->media_sinks, end->name, NULL)
-                                       : NULL;
-          if (sink && !g_ptr_array_find (sinks, sink, NULL))
-            g_ptr_array_add (sinks, sink);
-        }
-    }
-  return sinks;
-}
-
-void
-rtcbotd_daemon_remove_peer_streams (RtcbotdDaemon *self, guint peer_id)
-{
-  for (guint i = 0; i < self->media_sinks->len; i++)
-    rtcbotd_media_sink_remove_peer (self->media_sinks->pdata[i], peer_id);
+  if (self->relay
+      && !rtcbotd_relay_client_is_for (self->relay, c->relay, c->relay_secret, c->relay_ca))
+    g_clear_pointer (&self->relay, rtcbotd_relay_client_free);
+  if (c->relay && !self->relay)
+    self->relay = rtcbotd_relay_client_new (self, c->relay, c->relay_secret, c->relay_ca);
+  if (self->relay)
+    rtcbotd_relay_client_set_tokens (self->relay, c->token, c->viewer_token);
 }
 
 gboolean
@@ -601,7 +402,9 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
   self->pipeline = gst_object_ref_sink (gst_pipeline_new ("rtcbotd"));
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_watch_id = gst_bus_add_watch (bus, on_bus_message, self);
-  if (!build_sources (self, error) || !build_media_sinks (self, error))
+  self->sinks = rtcbotd_sink_set_new (self->pipeline);
+  if (!build_sources (self, error)
+      || !rtcbotd_sink_set_build (self->sinks, self->config, self->sources, error))
     return FALSE;
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
@@ -614,10 +417,10 @@ rtcbotd_daemon_start (RtcbotdDaemon *self, GError **error)
     rtcbotd_source_start (self->sources->pdata[i]);
   self->http = rtcbotd_http_new (self, self->config);
   self->control = rtcbotd_control_plane_new (self->config);
-  if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error))
+  if (!rtcbotd_control_plane_start (self->control, rtcbotd_http_get_server (self->http), error)
+      || !rtcbotd_http_listen (self->http, error))
     return FALSE;
-  if (!rtcbotd_http_listen (self->http, error))
-    return FALSE;
+  apply_relay (self);
   for (guint i = 0; i < self->config->peers->len; i++)
     start_outbound (self, self->config->peers->pdata[i]);
   return TRUE;
@@ -777,7 +580,8 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
   g_autoptr (RtcbotdConfig) old = NULL;
   g_autoptr (GPtrArray) built
       = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
-  g_autoptr (GPtrArray) built_sinks = g_ptr_array_new_with_free_func (free_sink_now);
+  g_autoptr (GPtrArray) built_sinks
+      = g_ptr_array_new_with_free_func ((GDestroyNotify)free_sink_now);
   g_autoptr (GPtrArray) kept = NULL;
   g_autoptr (GError) local_error = NULL;
 
@@ -788,14 +592,14 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
     }
   /* What can fail comes first: until it has succeeded nothing has changed. */
   if (!build_changed_sources (self, next, built, error)
-      || !build_changed_sinks (self, next, built_sinks, error)
+      || !rtcbotd_sink_set_build_changed (self->sinks, next, self->config, self->generation,
+                                          built_sinks, error)
       || !rtcbotd_http_reload (self->http, next, error))
     return FALSE;
-  retire_sinks (self, next);
-  /* The sinks still running are fed already; the ones commit_sinks adds are not. */
-  kept = g_ptr_array_copy (self->media_sinks, NULL, NULL);
+  rtcbotd_sink_set_retire (self->sinks, next, self->config);
   commit_sources (self, next, built);
-  commit_sinks (self, next, built_sinks);
+  /* The sinks still running are fed already; the ones it adds are not. */
+  kept = rtcbotd_sink_set_commit (self->sinks, next, self->config, self->sources, built_sinks);
   old = g_steal_pointer (&self->config);
   self->config = g_steal_pointer (&next);
   feed_new_sinks (self, kept);
@@ -803,6 +607,7 @@ rtcbotd_daemon_reload (RtcbotdDaemon *self, RtcbotdConfig *config, GError **erro
   if (!rtcbotd_control_plane_reload (self->control, self->config, old,
                                      rtcbotd_http_get_server (self->http), &local_error))
     g_warning ("reload: %s", local_error->message);
+  apply_relay (self);
   g_message ("configuration reloaded from %s", self->config->path);
   return TRUE;
 }
@@ -815,6 +620,7 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
 
   if (self->http)
     rtcbotd_http_stop (self->http);
+  g_clear_pointer (&self->relay, rtcbotd_relay_client_free);
   /* Motors first: the failsafes go out while the peers' channels are still open. */
   if (self->control)
     rtcbotd_control_plane_stop (self->control);
@@ -828,10 +634,8 @@ rtcbotd_daemon_stop (RtcbotdDaemon *self)
     if (!g_main_context_iteration (NULL, FALSE))
       g_usleep (1000);
   /* While the pipeline still plays: the recordings' last files get written. */
-  for (guint i = 0; self->media_sinks && i < self->media_sinks->len; i++)
-    rtcbotd_media_sink_free (self->media_sinks->pdata[i], SINK_FINISH_TIMEOUT_MS);
-  if (self->media_sinks)
-    g_ptr_array_set_size (self->media_sinks, 0);
+  if (self->sinks)
+    rtcbotd_sink_set_clear (self->sinks, RTCBOTD_SINK_SET_FINISH_MS);
   if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_handle_id (&self->bus_watch_id, g_source_remove);
@@ -1100,9 +904,8 @@ all_up (RtcbotdDaemon *self)
   for (guint i = 0; i < self->sources->len; i++)
     if (!rtcbotd_source_is_up (self->sources->pdata[i]))
       return FALSE;
-  for (guint i = 0; i < self->media_sinks->len; i++)
-    if (!rtcbotd_media_sink_is_up (self->media_sinks->pdata[i]))
-      return FALSE;
+  if (self->sinks && !rtcbotd_sink_set_all_up (self->sinks))
+    return FALSE;
   return !self->control || rtcbotd_control_plane_all_up (self->control);
 }
 
@@ -1148,15 +951,8 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
       rtcbotd_source_add_health (self->sources->pdata[i], b);
     }
   json_builder_end_object (b);
-  json_builder_set_member_name (b, "sinks");
-  json_builder_begin_object (b);
-  for (guint i = 0; i < self->media_sinks->len; i++)
-    {
-      json_builder_set_member_name (
-          b, rtcbotd_media_sink_get_config (self->media_sinks->pdata[i])->name);
-      rtcbotd_media_sink_add_health (self->media_sinks->pdata[i], b);
-    }
-  json_builder_end_object (b);
+  if (self->sinks)
+    rtcbotd_sink_set_add_health (self->sinks, b);
   if (self->control)
     rtcbotd_control_plane_add_health (self->control, b);
   json_builder_set_member_name (b, "outbound");
@@ -1164,6 +960,8 @@ rtcbotd_daemon_health_json (RtcbotdDaemon *self)
   for (guint i = 0; i < self->outbounds->len; i++)
     rtcbotd_outbound_add_health (self->outbounds->pdata[i], b);
   json_builder_end_object (b);
+  if (self->relay)
+    rtcbotd_relay_client_add_health (self->relay, b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   return json_to_string (root, FALSE);
@@ -1231,12 +1029,14 @@ rtcbotd_daemon_metrics_text (RtcbotdDaemon *self)
   add_peer_metrics (self, m);
   for (guint i = 0; i < self->sources->len; i++)
     rtcbotd_source_add_metrics (self->sources->pdata[i], m);
-  for (guint i = 0; i < self->media_sinks->len; i++)
-    rtcbotd_media_sink_add_metrics (self->media_sinks->pdata[i], m);
+  if (self->sinks)
+    rtcbotd_sink_set_add_metrics (self->sinks, m);
   if (self->control)
     rtcbotd_control_plane_add_metrics (self->control, m);
   for (guint i = 0; i < self->outbounds->len; i++)
     rtcbotd_outbound_add_metrics (self->outbounds->pdata[i], m);
+  if (self->relay)
+    rtcbotd_relay_client_add_metrics (self->relay, m);
   return rtcbotd_metrics_to_text (m);
 }
 
@@ -1254,11 +1054,11 @@ rtcbotd_daemon_status_text (RtcbotdDaemon *self)
                             !playing                                         ? "stopped"
                             : rtcbotd_source_is_up (self->sources->pdata[i]) ? "up"
                                                                              : "down");
-  for (guint i = 0; i < self->media_sinks->len; i++)
-    g_string_append_printf (status, "%s%s %s", i ? ", " : "; sinks: ",
-                            rtcbotd_media_sink_get_config (self->media_sinks->pdata[i])->name,
-                            rtcbotd_media_sink_is_up (self->media_sinks->pdata[i]) ? "up" : "down");
+  if (self->sinks)
+    rtcbotd_sink_set_append_status (self->sinks, status);
   if (self->control)
     rtcbotd_control_plane_append_status (self->control, status);
+  if (self->relay)
+    g_string_append_printf (status, "; relay %s", rtcbotd_relay_client_get_state (self->relay));
   return g_string_free (status, FALSE);
 }

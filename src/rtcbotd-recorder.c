@@ -41,7 +41,7 @@ insert_suffix (const char *path, const char *suffix)
 
   if (!suffix || !*suffix)
     return g_strdup (path);
-  if (!dot || dot == path || dot == slash + 1)
+  if (!dot || dot == path || (slash && dot == slash + 1))
     return g_strconcat (path, suffix, NULL);
   return g_strdup_printf ("%.*s%s%s", (int)(dot - path), path, suffix, dot);
 }

@@ -165,6 +165,8 @@ parse_attribute (RtcbotdSdpMedia *media, const char *value)
         }
       g_auto (GStrv) name = g_strsplit (parts[1], "/", 3);
       guint64 rate = 0;
+      if (!name[0]) /* "a=rtpmap:96 " names no codec: name[1] is past the end */
+        return;
       g_free (codec->name);
       codec->name = g_strdup (name[0]);
       if (name[1])

@@ -151,6 +151,93 @@ test_tls (void)
   g_rmdir (dir);
 }
 
+static void
+test_relay (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RtcbotdConfig) c = rtcbotd_config_load_data (
+      "[daemon]\nrelay = wss://relay.example.org/base/my-robot_1\nrelay-secret = 0123456789\n",
+      "test.conf", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (c->relay, ==, "wss://relay.example.org/base/my-robot_1");
+  g_assert_cmpstr (c->relay_secret, ==, "0123456789");
+  g_clear_pointer (&c, rtcbotd_config_free);
+  c = rtcbotd_config_load_data ("[daemon]\n", "test.conf", &error);
+  g_assert_no_error (error);
+  g_assert_null (c->relay);
+
+  rtcbotd_test_config_error (
+      "[daemon]\nrelay = http://relay.example.org/robot\n",
+      "test.conf:2: [daemon] relay: \"http://relay.example.org/robot\" is "
+      "not a ws:// or wss:// URL (e.g. wss://relay.example.org/my-robot-id)");
+  rtcbotd_test_config_error ("[daemon]\nrelay = not a url\n",
+                             "test.conf:2: [daemon] relay: \"not a url\" is not a ws:// or wss:// "
+                             "URL (e.g. wss://relay.example.org/my-robot-id)");
+  rtcbotd_test_config_error (
+      "[daemon]\nrelay = ws://relay.example.org/robot?secret=x\n",
+      "test.conf:2: [daemon] relay: \"ws://relay.example.org/robot?secret=x\""
+      ": needs a host, and no user, query or fragment (the secret goes in "
+      "relay-secret)");
+  rtcbotd_test_config_error ("[daemon]\nrelay = ws://me:pw@relay.example.org/robot\n",
+                             "test.conf:2: [daemon] relay: \"ws://me:pw@relay.example.org/robot\""
+                             ": needs a host, and no user, query or fragment (the secret goes in "
+                             "relay-secret)");
+  rtcbotd_test_config_error (
+      "[daemon]\nrelay = ws://relay.example.org/\n",
+      "test.conf:2: [daemon] relay: \"ws://relay.example.org/\": the path "
+      "must end in the robot's id: a robot id has 1 to 128 characters, not 0");
+  rtcbotd_test_config_error ("[daemon]\nrelay = ws://relay.example.org\n",
+                             "test.conf:2: [daemon] relay: \"ws://relay.example.org\": the path "
+                             "must end in the robot's id: there is no path");
+  rtcbotd_test_config_error ("[daemon]\nrelay = ws://relay.example.org/r%20b\n",
+                             "test.conf:2: [daemon] relay: \"ws://relay.example.org/r%20b\": the "
+                             "path must end in the robot's id: a robot id holds letters, digits "
+                             "and ._~- only; character 2 is not one");
+  rtcbotd_test_config_error ("[daemon]\nrelay-secret = 0123456789\n",
+                             "test.conf:2: [daemon] relay-secret: needs relay as well");
+  rtcbotd_test_config_error ("[daemon]\nrelay = ws://127.0.0.1:1452/r\nrelay-secret = short\n",
+                             "test.conf:3: [daemon] relay-secret: 5 characters are too few; at "
+                             "least 8 (e.g. the output of openssl rand -hex 16)");
+}
+
+/* [daemon] relay-ca: a PEM file that loads, only with a wss:// relay. */
+static void
+test_relay_ca (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rtcbotd-relay-ca-XXXXXX", NULL);
+  g_autofree char *cert = NULL, *key = NULL, *text = NULL, *junk = NULL;
+  g_autoptr (RtcbotdConfig) config = NULL;
+  g_autoptr (GError) error = NULL;
+
+  rtcbotd_test_config_error ("[daemon]\nrelay = ws://127.0.0.1:1452/r\nrelay-ca = /x.pem\n",
+                             "test.conf:3: [daemon] relay-ca: needs a wss:// relay");
+  rtcbotd_test_config_error ("[daemon]\nrelay-ca = /x.pem\n",
+                             "test.conf:2: [daemon] relay-ca: needs a wss:// relay");
+  rtcbotd_test_config_error ("[daemon]\nrelay = wss://relay.example.org/r\nrelay-ca = "
+                             "/nonexistent/ca.pem\n",
+                             "test.conf:3: [daemon] relay-ca: \"/nonexistent/ca.pem\" is not a "
+                             "file");
+  if (!make_certificate (dir, &cert, &key))
+    return;
+  text = g_strdup_printf ("[daemon]\nrelay = wss://relay.example.org/r\nrelay-ca = %s\n", cert);
+  config = rtcbotd_test_config_ok (text);
+  g_assert_cmpstr (config->relay_ca, ==, cert);
+  g_clear_pointer (&config, rtcbotd_config_free);
+  g_free (text);
+  junk = g_build_filename (dir, "junk.pem", NULL);
+  g_assert_true (g_file_set_contents (junk, "-----BEGIN CERTIFICATE-----\nnot base64\n", -1, NULL));
+  text = g_strdup_printf ("[daemon]\nrelay = wss://relay.example.org/r\nrelay-ca = %s\n", junk);
+  config = rtcbotd_config_load_data (text, "test.conf", &error);
+  g_assert_null (config);
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG);
+  g_assert_true (g_str_has_prefix (error->message, "test.conf:3: [daemon] relay-ca: \""));
+  g_unlink (junk);
+  g_unlink (cert);
+  g_unlink (key);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -158,5 +245,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/config/tokens", test_tokens);
   g_test_add_func ("/config/tls", test_tls);
+  g_test_add_func ("/config/relay", test_relay);
+  g_test_add_func ("/config/relay-ca", test_relay_ca);
   return g_test_run ();
 }

@@ -346,7 +346,8 @@ test_unknown_keys (void)
                              "test.conf:2: [daemon] port: unknown key; accepted: "
                              "listen, web-root, max-peers, peer-timeout, control, "
                              "control-token, token, viewer-token, "
-                             "tls-certificate, tls-key, ice-servers, ice-transport-policy");
+                             "tls-certificate, tls-key, ice-servers, ice-transport-policy, "
+                             "relay, relay-secret, relay-ca");
   rtcbotd_test_config_error (
       VIDEO "device = /dev/video0\n",
       "test.conf:3: [source camera] device: unknown key; accepted: type, width, height, "

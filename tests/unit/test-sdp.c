@@ -208,6 +208,21 @@ test_parse_error_not_utf8 (void)
   g_assert_true (g_str_has_prefix (error->message, "SDP line 2: not a \"x=value\" SDP line: "));
 }
 
+/* Found by fuzz-sdp: "a=rtpmap:96 " (a payload type, then nothing) read past
+ * the end of the split name; an offer with it must parse and name no codec. */
+static void
+test_parse_rtpmap_without_name (void)
+{
+  g_autoptr (RtcbotdSdp) sdp = parse_ok ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                                         "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n"
+                                         "a=rtpmap:96 \r\na=rtpmap:97 /\r\n"
+                                         "a=recvonly\r\n");
+  const RtcbotdSdpMedia *video = sdp->media->pdata[0];
+
+  g_assert_null (rtcbotd_sdp_media_find_codec (video, RTCBOTD_CODEC_VP8));
+  g_assert_null (rtcbotd_sdp_media_find_codec (video, RTCBOTD_CODEC_H264));
+}
+
 static void
 test_parse_codecs (void)
 {
@@ -672,6 +687,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/sdp/add-ssrc", test_add_ssrc);
   g_test_add_func ("/sdp/parse/not-utf8", test_parse_error_not_utf8);
   g_test_add_func ("/sdp/parse/codecs", test_parse_codecs);
+  g_test_add_func ("/sdp/parse/rtpmap-without-name", test_parse_rtpmap_without_name);
   g_test_add_func ("/sdp/parse/aiortc", test_parse_aiortc);
   g_test_add_func ("/sdp/find-receivable", test_find_receivable);
   g_test_add_func ("/sdp/find-codec/h264", test_find_codec_h264);
