@@ -23,56 +23,6 @@
 /* Closing takes milliseconds; after this long something is stuck: say what. */
 #define CLOSE_STUCK_S 10
 
-typedef enum
-{
-  STATE_NEGOTIATING,
-  STATE_CONNECTING,
-  STATE_CONNECTED,
-  STATE_CLOSING,
-  STATE_CLOSED,
-} PeerState;
-
-typedef struct
-{
-  RtcbotdPeerTrack track;
-  GstPad *tee_pad;   /* request pad on the source's encoded tee */
-  GstElement *queue; /* queue ! payloader into webrtcbin */
-  GstElement *payloader;
-  GstPad *queue_src;  /* looked up once: read for every buffer */
-  GstPad *webrtc_pad; /* webrtcbin's sink pad the payloader feeds */
-  RtcbotdPeer *peer;  /* the owner, for the streaming-thread probe */
-  gint dropped;       /* frames the leaky queue let go; atomic */
-  gboolean unlinked;  /* closing: taken off its tee */
-  guint ssrc;         /* announced in the answer: tracks sharing a payload type stay apart */
-  guint estimate;     /* kbit/s this track may use by the peer's last REMB; 0: none yet */
-} Branch;
-
-struct _RtcbotdPeer
-{
-  GObject parent;
-  guint id;
-  guint timeout;
-  PeerState state;
-  GMainContext *context;
-  GstElement *pipeline;
-  GstElement *webrtc;
-  GArray *branches;            /* of Branch */
-  RtcbotdPeerStreams *streams; /* the media it sends us */
-  RtcbotdChannels *channels;
-  GTask *answer_task;
-  char *offer; /* while negotiating: the answer echoes some of its feedback */
-  guint gathering_timeout_id;
-  guint watchdog_id; /* every second until closing, then once if closing gets stuck */
-  guint close_grace_id;
-  gint64 connect_deadline;
-  RtcbotdIceWatch *ice_watch; /* from connected to closing */
-  RtcbotdPeerStats *stats;    /* from connected to closing */
-  RtcbotdFeedback *feedback;  /* from connected to closing */
-  gint media_failed;          /* a branch met an error downstream; atomic */
-  guint unlinks_pending;
-  gboolean quiet; /* closing is logged at debug level */
-};
-
 G_DEFINE_FINAL_TYPE (RtcbotdPeer, rtcbotd_peer, G_TYPE_OBJECT)
 
 enum
@@ -145,7 +95,7 @@ rtcbotd_peer_class_init (RtcbotdPeerClass *klass)
 }
 
 static void
-branch_clear (Branch *branch)
+branch_clear (RtcbotdPeerBranch *branch)
 {
   g_clear_object (&branch->tee_pad);
   g_clear_object (&branch->queue_src);
@@ -156,13 +106,13 @@ static void
 rtcbotd_peer_init (RtcbotdPeer *self)
 {
   self->context = g_main_context_ref_thread_default ();
-  self->branches = g_array_new (FALSE, TRUE, sizeof (Branch));
+  self->branches = g_array_new (FALSE, TRUE, sizeof (RtcbotdPeerBranch));
   g_array_set_clear_func (self->branches, (GDestroyNotify)branch_clear);
 }
 
 /* Runs @func(self) on the peer's main context, keeping the peer alive until then. */
-static void
-hop (RtcbotdPeer *self, GSourceFunc func)
+void
+rtcbotd_peer_hop (RtcbotdPeer *self, GSourceFunc func)
 {
   g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, func, g_object_ref (self),
                               g_object_unref);
@@ -190,7 +140,7 @@ gboolean
 rtcbotd_peer_uses_source (RtcbotdPeer *self, RtcbotdSource *source)
 {
   for (guint i = 0; i < self->branches->len; i++)
-    if (g_array_index (self->branches, Branch, i).track.source == source)
+    if (g_array_index (self->branches, RtcbotdPeerBranch, i).track.source == source)
       return TRUE;
   return FALSE;
 }
@@ -208,7 +158,7 @@ rtcbotd_peer_owns (RtcbotdPeer *self, GstObject *object)
     return TRUE;
   for (guint i = 0; i < self->branches->len; i++)
     {
-      Branch *b = &g_array_index (self->branches, Branch, i);
+      RtcbotdPeerBranch *b = &g_array_index (self->branches, RtcbotdPeerBranch, i);
       if ((b->queue && gst_object_has_as_ancestor (object, GST_OBJECT (b->queue)))
           || (b->payloader && gst_object_has_as_ancestor (object, GST_OBJECT (b->payloader))))
         return TRUE;
@@ -323,124 +273,6 @@ on_pad_added (GstElement *webrtc, GstPad *pad, RtcbotdPeer *self)
   g_main_context_invoke (self->context, stream_added, h);
 }
 
-/* ---- media branches ---------------------------------------------------- */
-
-/* Streaming thread of the shared encoder: an allocation query would wait for
- * this peer's queue to drain; answer it here so one peer never stalls the rest. */
-static GstPadProbeReturn
-on_branch_query (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  return GST_QUERY_TYPE (GST_PAD_PROBE_INFO_QUERY (info)) == GST_QUERY_ALLOCATION
-             ? GST_PAD_PROBE_DROP
-             : GST_PAD_PROBE_OK;
-}
-
-static gboolean
-branch_failed (gpointer user_data)
-{
-  rtcbotd_peer_close (user_data, "its media path failed");
-  return G_SOURCE_REMOVE;
-}
-
-/* Streaming thread of the shared tee. Once this peer's queue has met an error
- * or EOS downstream it would return it to the tee, and the tee would stop
- * feeding every viewer; swallow the buffer and close this peer instead. */
-static GstPadProbeReturn
-on_branch_input (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  Branch *b = user_data;
-
-  if (gst_pad_get_last_flow_return (b->queue_src) >= GST_FLOW_OK)
-    return GST_PAD_PROBE_OK;
-  if (g_atomic_int_compare_and_exchange (&b->peer->media_failed, FALSE, TRUE))
-    hop (b->peer, branch_failed);
-  return GST_PAD_PROBE_DROP;
-}
-
-/* Streaming thread of the shared tee: a new viewer starts at a key frame; the
- * delta frames before it could not be decoded anyway. */
-static GstPadProbeReturn
-on_branch_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  if (GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info), GST_BUFFER_FLAG_DELTA_UNIT))
-    return GST_PAD_PROBE_DROP;
-  return GST_PAD_PROBE_REMOVE;
-}
-
-/* Streaming thread of the shared tee: this peer's queue is full (the peer's
- * send path lags) and, being leaky, drops its oldest frame. */
-static void
-on_branch_overrun (GstElement *queue, gpointer user_data)
-{
-  Branch *b = user_data;
-
-  g_atomic_int_inc (&b->dropped);
-}
-
-/* Main context, once the peer is connected: only now does the branch join the
- * shared tee. Before DTLS is up webrtcbin holds RTP back, and a branch
- * blocked there must never hold the encoder that every viewer shares. */
-static void
-attach_branch (RtcbotdPeer *self, Branch *b)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GstPad) queue_sink = gst_element_get_static_pad (b->queue, "sink");
-
-  if (!(b->tee_pad = rtcbotd_source_acquire (b->track.source, b->track.codec, &error)))
-    {
-      g_warning ("peer %u: no %s from [source %s]: %s", self->id,
-                 rtcbotd_codec_to_string (b->track.codec),
-                 rtcbotd_source_get_config (b->track.source)->name, error->message);
-      return;
-    }
-  gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_BUFFER, on_branch_buffer, NULL, NULL);
-  gst_pad_link (b->tee_pad, queue_sink);
-  rtcbotd_source_request_key_frame (b->track.source, b->track.codec);
-  rtcbotd_peer_stats_add_track (
-      self->stats, b->webrtc_pad, rtcbotd_source_get_config (b->track.source)->name,
-      rtcbotd_kind_to_string (rtcbotd_source_get_config (b->track.source)->kind));
-}
-
-/* TRUE when a REMB for @ssrcs covers @b: an attached video track it names
- * (every one, when it names none). */
-static gboolean
-branch_in (Branch *b, const guint32 *ssrcs, guint n_ssrcs)
-{
-  if (!b->tee_pad || b->track.codec == RTCBOTD_CODEC_OPUS)
-    return FALSE;
-  for (guint i = 0; i < n_ssrcs; i++)
-    if (ssrcs[i] == b->ssrc)
-      return TRUE;
-  return n_ssrcs == 0;
-}
-
-/* Main context: a REMB from the peer. It covers every SSRC it lists, so the
- * video tracks it names share it in proportion to their configured bitrates. */
-static void
-on_remb (guint64 bitrate, const guint32 *ssrcs, guint n_ssrcs, gpointer user_data)
-{
-  RtcbotdPeer *self = user_data;
-  guint64 kbps = MIN (bitrate / 1000, G_MAXUINT32); /* kbps × a bitrate cannot overflow */
-  guint64 total = 0;
-
-  for (guint i = 0; i < self->branches->len; i++)
-    {
-      Branch *b = &g_array_index (self->branches, Branch, i);
-      if (branch_in (b, ssrcs, n_ssrcs))
-        total += rtcbotd_source_get_config (b->track.source)->bitrate;
-    }
-  for (guint i = 0; i < self->branches->len && total; i++)
-    {
-      Branch *b = &g_array_index (self->branches, Branch, i);
-      guint configured = rtcbotd_source_get_config (b->track.source)->bitrate;
-      if (!branch_in (b, ssrcs, n_ssrcs))
-        continue;
-      /* At least 1: 0 would mean "forget this viewer". */
-      b->estimate = MAX (1, MIN (kbps * configured / total, G_MAXUINT));
-      rtcbotd_source_set_estimate (b->track.source, b->track.codec, b, b->estimate);
-    }
-}
-
 /* ---- health ------------------------------------------------------------ */
 
 static guint
@@ -483,10 +315,11 @@ connection_state_changed (gpointer user_data)
       self->state = STATE_CONNECTED;
       self->ice_watch = rtcbotd_ice_watch_new (self->webrtc);
       self->stats = rtcbotd_peer_stats_new (self->webrtc);
-      self->feedback = rtcbotd_feedback_new (self->webrtc, self->context, on_remb, self);
+      self->feedback
+          = rtcbotd_feedback_new (self->webrtc, self->context, rtcbotd_peer_on_remb, self);
       g_message ("peer %u: connected", self->id);
       for (guint i = 0; i < self->branches->len; i++)
-        attach_branch (self, &g_array_index (self->branches, Branch, i));
+        rtcbotd_peer_attach_branch (self, &g_array_index (self->branches, RtcbotdPeerBranch, i));
       g_signal_emit (self, signals[SIGNAL_CONNECTED], 0);
     }
   else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
@@ -500,7 +333,7 @@ connection_state_changed (gpointer user_data)
 static void
 on_connection_state (GstElement *webrtc, GParamSpec *pspec, RtcbotdPeer *self)
 {
-  hop (self, connection_state_changed);
+  rtcbotd_peer_hop (self, connection_state_changed);
 }
 
 /* ---- negotiation -------------------------------------------------------- */
@@ -578,76 +411,6 @@ emit_with_promise (RtcbotdPeer *self, const char *signal, gpointer argument,
   gst_promise_unref (promise);
 }
 
-/* A random SSRC none of the peer's other tracks has (0 means none in the answer). */
-static guint
-new_ssrc (RtcbotdPeer *self)
-{
-  for (;;)
-    {
-      guint ssrc = g_random_int ();
-      gboolean taken = ssrc == 0;
-      for (guint i = 0; i < self->branches->len; i++)
-        taken |= g_array_index (self->branches, Branch, i).ssrc == ssrc;
-      if (!taken)
-        return ssrc;
-    }
-}
-
-static gboolean
-link_branch (RtcbotdPeer *self, Branch *b, GError **error)
-{
-  g_autofree char *name = g_strdup_printf ("sink_%u", b->track.mline);
-  g_autoptr (GstPad) sink = gst_element_request_pad_simple (self->webrtc, name);
-  g_autoptr (GstWebRTCRTPTransceiver) transceiver = NULL;
-  g_autoptr (GstCaps) caps = NULL;
-  g_autoptr (GstPad) queue_sink = NULL;
-
-  if (!sink)
-    {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "webrtcbin gave no pad for m-line %u",
-                   b->track.mline);
-      return FALSE;
-    }
-  /* The SSRC is in the caps so that webrtcbin's answer pairs it with its RTX
-   * SSRC (a=ssrc-group:FID); without it the group names SSRC 0. */
-  b->ssrc = new_ssrc (self);
-  caps = rtcbotd_encoder_rtp_caps (b->track.codec, b->track.pt, b->ssrc);
-  g_object_get (sink, "transceiver", &transceiver, NULL);
-  if (transceiver)
-    g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
-                  "codec-preferences", caps, NULL);
-  /* Video answers keep nack and the offered rtx, and webrtcbin retransmits
-   * what a viewer reports lost (rtprtxsend); a lost Opus packet is not worth it. */
-  if (transceiver && b->track.codec != RTCBOTD_CODEC_OPUS)
-    g_object_set (transceiver, "do-nack", TRUE, NULL);
-  if (!(b->payloader
-        = rtcbotd_encoder_make_payloader (b->track.codec, b->track.pt, b->ssrc, error)))
-    return FALSE;
-  b->queue = gst_element_factory_make ("queue", NULL);
-  /* A slow peer drops its own frames; it never stalls the shared tee. */
-  g_object_set (b->queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
-                (guint64)200 * GST_MSECOND, NULL);
-  gst_bin_add_many (GST_BIN (self->pipeline), b->queue, b->payloader, NULL);
-  if (!gst_element_link (b->queue, b->payloader)
-      || !gst_element_link_pads (b->payloader, "src", self->webrtc, name))
-    {
-      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "cannot link %s to webrtcbin",
-                   rtcbotd_codec_to_string (b->track.codec));
-      return FALSE;
-    }
-  gst_element_sync_state_with_parent (b->payloader);
-  gst_element_sync_state_with_parent (b->queue);
-  queue_sink = gst_element_get_static_pad (b->queue, "sink");
-  b->queue_src = gst_element_get_static_pad (b->queue, "src");
-  b->webrtc_pad = g_object_ref (sink);
-  b->peer = self;
-  g_signal_connect (b->queue, "overrun", G_CALLBACK (on_branch_overrun), b);
-  gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_branch_query, NULL, NULL);
-  gst_pad_add_probe (queue_sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-                     on_branch_input, b, NULL);
-  return TRUE;
-}
-
 /* Each offered m-line is answered sendonly (we send on it), recvonly (the
  * peer sends and a route takes it), sendrecv (both) or inactive (neither). */
 static void
@@ -664,7 +427,7 @@ set_directions (RtcbotdPeer *self)
         break;
       g_object_get (transceiver, "mlineindex", &mline, NULL);
       for (guint j = 0; j < self->branches->len; j++)
-        sends |= g_array_index (self->branches, Branch, j).track.mline == mline;
+        sends |= g_array_index (self->branches, RtcbotdPeerBranch, j).track.mline == mline;
       receive = rtcbotd_peer_streams_get_codecs (self->streams, mline);
       if (sends && receive)
         /* The peer sends in the codec we send: the answer names only that one. */
@@ -707,7 +470,7 @@ maybe_finish_answer (RtcbotdPeer *self, gboolean force)
   ssrcs = g_new0 (guint, gst_sdp_message_medias_len (local->sdp) + 1);
   for (guint i = 0; i < self->branches->len; i++)
     {
-      Branch *b = &g_array_index (self->branches, Branch, i);
+      RtcbotdPeerBranch *b = &g_array_index (self->branches, RtcbotdPeerBranch, i);
       if (b->track.mline >= gst_sdp_message_medias_len (local->sdp))
         continue;
       tracks[b->track.mline] = rtcbotd_source_get_config (b->track.source)->name;
@@ -743,7 +506,7 @@ gathering_changed (gpointer user_data)
 static void
 on_gathering_state (GstElement *webrtc, GParamSpec *pspec, RtcbotdPeer *self)
 {
-  hop (self, gathering_changed);
+  rtcbotd_peer_hop (self, gathering_changed);
 }
 
 static void
@@ -776,7 +539,8 @@ remote_set (RtcbotdPeer *self, const GstStructure *reply)
   GError *error = NULL;
 
   for (guint i = 0; i < self->branches->len; i++)
-    if (!link_branch (self, &g_array_index (self->branches, Branch, i), &error))
+    if (!rtcbotd_peer_link_branch (self, &g_array_index (self->branches, RtcbotdPeerBranch, i),
+                                   &error))
       {
         fail_answer (self, error);
         return;
@@ -840,7 +604,7 @@ rtcbotd_peer_answer_async (RtcbotdPeer *self, const char *offer, GArray *tracks,
   self->offer = g_strdup (offer);
   for (guint i = 0; i < tracks->len; i++)
     {
-      Branch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
+      RtcbotdPeerBranch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
       g_array_append_val (self->branches, b);
     }
   if (gst_sdp_message_new_from_text (offer, &sdp) != GST_SDP_OK)
@@ -895,7 +659,7 @@ rtcbotd_peer_begin (RtcbotdPeer *self, GArray *tracks, GInetAddress *local, GTas
     return TRUE;
   for (guint i = 0; i < tracks->len; i++)
     {
-      Branch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
+      RtcbotdPeerBranch b = { .track = g_array_index (tracks, RtcbotdPeerTrack, i) };
       g_array_append_val (self->branches, b);
     }
   rtcbotd_ice_configure (self->webrtc, local);
@@ -910,7 +674,8 @@ rtcbotd_peer_link_branches (RtcbotdPeer *self)
   GError *error = NULL;
 
   for (guint i = 0; i < self->branches->len; i++)
-    if (!link_branch (self, &g_array_index (self->branches, Branch, i), &error))
+    if (!rtcbotd_peer_link_branch (self, &g_array_index (self->branches, RtcbotdPeerBranch, i),
+                                   &error))
       {
         fail_answer (self, error);
         return FALSE;
@@ -961,7 +726,7 @@ finish_close (RtcbotdPeer *self)
   stop_element (self, self->webrtc);
   for (guint i = 0; i < self->branches->len; i++)
     {
-      Branch *b = &g_array_index (self->branches, Branch, i);
+      RtcbotdPeerBranch *b = &g_array_index (self->branches, RtcbotdPeerBranch, i);
       stop_element (self, b->payloader);
       stop_element (self, b->queue);
     }
@@ -977,7 +742,7 @@ finish_close (RtcbotdPeer *self)
 typedef struct
 {
   RtcbotdPeer *peer;
-  Branch *branch;
+  RtcbotdPeerBranch *branch;
 } Unlink;
 
 static gboolean
@@ -1020,7 +785,7 @@ unlink_branches (gpointer user_data)
   self->unlinks_pending = 1; /* held until every probe is placed */
   for (guint i = 0; i < self->branches->len; i++)
     {
-      Branch *b = &g_array_index (self->branches, Branch, i);
+      RtcbotdPeerBranch *b = &g_array_index (self->branches, RtcbotdPeerBranch, i);
       Unlink *u;
       if (!b->tee_pad)
         continue;
@@ -1045,7 +810,7 @@ on_close_stuck (gpointer user_data)
   self->watchdog_id = 0;
   for (guint i = 0; i < self->branches->len; i++)
     {
-      Branch *b = &g_array_index (self->branches, Branch, i);
+      RtcbotdPeerBranch *b = &g_array_index (self->branches, RtcbotdPeerBranch, i);
       if (!b->tee_pad || b->unlinked)
         continue;
       g_string_append_printf (pending, " [source %s] %s (pad %s%s%s)",
@@ -1100,7 +865,7 @@ rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics)
                            rtcbotd_channels_get_dropped (self->channels), "peer", id, NULL);
   for (guint i = 0; i < self->branches->len; i++)
     {
-      Branch *b = &g_array_index (self->branches, Branch, i);
+      RtcbotdPeerBranch *b = &g_array_index (self->branches, RtcbotdPeerBranch, i);
       const RtcbotdSourceConfig *source = rtcbotd_source_get_config (b->track.source);
       if (!b->tee_pad)
         continue; /* not attached: nothing flows */
