@@ -187,6 +187,15 @@ pending_fail (Pending *p, guint status, const char *message)
 }
 
 /* Main context: RTCBOTD_RELAY_ANSWER_TIMEOUT_S after the POST. */
+/* A connection already closing (our close sent, or theirs received) must not
+ * be closed again: libsoup checks that with g_return_if_fail. */
+static void
+close_if_open (SoupWebsocketConnection *conn, gushort code, const char *reason)
+{
+  if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (conn, code, reason);
+}
+
 static gboolean
 on_pending_timeout (gpointer user_data)
 {
@@ -204,7 +213,7 @@ on_pending_timeout (gpointer user_data)
   pending_fail (p, SOUP_STATUS_GATEWAY_TIMEOUT,
                 was_sent ? "the robot did not answer in time" : "no robot came back in time");
   if (stale)
-    soup_websocket_connection_close (stale, SOUP_WEBSOCKET_CLOSE_NORMAL, "timeout");
+    close_if_open (stale, SOUP_WEBSOCKET_CLOSE_NORMAL, "timeout");
   return G_SOURCE_REMOVE;
 }
 
@@ -284,7 +293,8 @@ on_robot_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpo
   GHashTableIter iter;
   gpointer p = NULL;
 
-  if (conn != slot->conn)
+  /* Frames that arrive after we closed (an RTCBot robot's extra frame) answer nothing. */
+  if (conn != slot->conn || soup_websocket_connection_get_state (conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   slot->last_heard = g_get_monotonic_time ();
   if (type != SOUP_WEBSOCKET_DATA_TEXT || !g_utf8_validate_len (data, length, NULL))
@@ -305,7 +315,7 @@ on_robot_message (SoupWebsocketConnection *conn, gint type, GBytes *message, gpo
   else
     g_message ("%s: robot %s answered no request; closing, as RTCBot's relay does", slot->id,
                slot->peer);
-  soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  close_if_open (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
 }
 
 static void
@@ -396,7 +406,7 @@ replace_robot (Slot *slot, const char *peer)
   /* The reference goes when the old socket is closed. */
   g_signal_connect (old, "closed", G_CALLBACK (on_replaced_closed), NULL);
   if (soup_websocket_connection_get_state (old) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (old, CLOSE_REPLACED, "replaced");
+    close_if_open (old, CLOSE_REPLACED, "replaced");
 }
 
 static void
@@ -707,7 +717,7 @@ on_sweep (gpointer user_data)
         {
           g_message ("%s: robot %s silent for %d s; closing", slot->id, slot->peer,
                      (int)(DEAD_US / G_USEC_PER_SEC));
-          soup_websocket_connection_close (slot->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+          close_if_open (slot->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
         }
       else if (!slot->conn && now - slot->left_at >= GRACE_US)
         refuse_waiting (slot, now);
@@ -729,6 +739,13 @@ rtcbotd_relay_server_new (void)
   return self;
 }
 
+/* GHFunc over a slot's sent table (request id → Pending): frees the value. */
+static void
+free_sent (gpointer request, gpointer pending, gpointer user_data)
+{
+  pending_free (pending);
+}
+
 void
 rtcbotd_relay_server_free (RtcbotdRelayServer *self)
 {
@@ -744,12 +761,12 @@ rtcbotd_relay_server_free (RtcbotdRelayServer *self)
       Slot *slot = l->data;
       while (!g_queue_is_empty (&slot->waiting))
         pending_free (g_queue_pop_head (&slot->waiting));
-      g_hash_table_foreach (slot->sent, (GHFunc)(void (*) (void))pending_free, NULL);
+      g_hash_table_foreach (slot->sent, free_sent, NULL);
       g_hash_table_remove_all (slot->sent);
       if (slot->conn)
         {
           g_signal_handlers_disconnect_by_data (slot->conn, slot);
-          soup_websocket_connection_close (slot->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+          close_if_open (slot->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
         }
     }
   g_list_free (slots);

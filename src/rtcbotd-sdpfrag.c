@@ -104,6 +104,12 @@ rtcbotd_sdpfrag_parse (const char *text, gsize length, GError **error)
   guint m = 0;
 
   self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify)candidate_free);
+  /* An empty body comes as (NULL, 0): nothing to split, and nothing to do. */
+  if (!text || length == 0)
+    {
+      invalid (error, 1, "an empty fragment; send the candidates or the new credentials");
+      return NULL;
+    }
   if (memchr (text, '\0', length) || !g_utf8_validate (text, length, NULL))
     {
       invalid (error, 1, "not UTF-8 text");

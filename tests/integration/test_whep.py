@@ -103,6 +103,10 @@ async def test_play_and_delete():
             status, _, body = await request("PATCH", base + location, "a=candidate:junk",
                                             "application/trickle-ice-sdpfrag")
             check(status == 400 and "not an ICE candidate" in body, f"bad fragment: {status} {body}")
+            # An empty body once reached the parser as NULL and crashed the daemon.
+            status, _, body = await request("PATCH", base + location, b"",
+                                            "application/trickle-ice-sdpfrag")
+            check(status == 400 and "an empty fragment" in body, f"empty PATCH: {status} {body}")
             status, _, body = await request("PATCH", base + location, CANDIDATE, "text/plain")
             check(status == 415, f"PATCH as text/plain: {status} {body}")
             check((await d.peers()) == 1, "one WHEP peer")
