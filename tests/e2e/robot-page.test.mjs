@@ -244,13 +244,14 @@ test("the overlay shows fps, bitrate, RTT and a latency estimate", { timeout: 90
   const hud = await e2e.waitFor("numbers in every overlay field", () =>
     viewer.page
       .$$eval("#hud dd", (dds) => dds.map((d) => d.textContent))
-      .then((t) => (t.length === 4 && t.every((x) => /\d/.test(x)) ? t : null))
+      .then((t) => (t.length === 5 && t.slice(0, 4).every((x) => /\d/.test(x)) ? t : null))
   );
   console.log(`# overlay: ${JSON.stringify(hud)}`);
   assert.match(hud[0], /^\d+$/, "fps of the one camera");
   assert.match(hud[1], /^\d+(\.\d)? [kM]bit\/s$/);
   assert.match(hud[2], /^\d+ ms$/);
   assert.match(hud[3], /^≈ \d+ ms$/);
+  assert.equal(hud[4], "–", "glass-to-glass needs stamped frames (stamp = yes), which this camera has not");
   assert.match(await viewer.page.textContent("#hud"), /latency \(estimate\)/);
 });
 
