@@ -6,7 +6,7 @@
 set -euo pipefail
 target=$1
 seeds=$2
-seconds=${RTCBOTD_FUZZ_SECONDS:-30}
+seconds=${RTCBOTD_FUZZ_SECONDS:-20}
 artifacts=${RTCBOTD_FUZZ_ARTIFACTS:-/tmp/rtcbotd-fuzz}/$(basename "$target")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
