@@ -32,8 +32,8 @@ void rtcbotd_whep_set_config (RtcbotdWhep *self, const RtcbotdConfig *config);
 gboolean rtcbotd_whep_owns_path (const char *path);
 
 /** Serves @msg to @path with its @body; @role and @local come from the gate and the socket. */
-void rtcbotd_whep_handle (RtcbotdWhep *self, SoupServerMessage *msg, const char *path,
-                          GBytes *body, RtcbotdRole role, GInetAddress *local);
+void rtcbotd_whep_handle (RtcbotdWhep *self, SoupServerMessage *msg, const char *path, GBytes *body,
+                          RtcbotdRole role, GInetAddress *local);
 
 /** Returns how many WHEP sessions have a live peer. */
 guint rtcbotd_whep_get_n_sessions (RtcbotdWhep *self);
