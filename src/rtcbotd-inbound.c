@@ -1,5 +1,6 @@
 /* rtcbotd-inbound.c — one media stream a peer sends us, ready for media sinks. */
 #include "rtcbotd-inbound.h"
+#include "rtcbotd-element.h"
 
 #include <gst/video/video.h>
 #include <stdatomic.h>
@@ -380,9 +381,7 @@ rtcbotd_inbound_free (RtcbotdInbound *self)
   for (guint i = 0; i < self->elements->len; i++)
     {
       GstElement *element = self->elements->pdata[i];
-      gst_element_set_state (element, GST_STATE_NULL);
-      if (GST_OBJECT_PARENT (element) == GST_OBJECT (self->pipeline))
-        gst_bin_remove (GST_BIN (self->pipeline), element);
+      rtcbotd_element_discard (GST_BIN (self->pipeline), element);
     }
   g_clear_object (&self->depay_src);
   g_ptr_array_unref (self->pads);

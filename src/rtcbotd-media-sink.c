@@ -8,6 +8,7 @@
  * between two buffers, before it goes.
  */
 #include "rtcbotd-media-sink.h"
+#include "rtcbotd-element.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -175,11 +176,7 @@ on_bin_message (GstMessage *message, gpointer user_data)
 static void
 remove_from_bin (RtcbotdMediaSink *self, GstElement *element)
 {
-  if (self->bin && GST_OBJECT_PARENT (element) == GST_OBJECT (self->bin))
-    {
-      gst_element_set_state (element, GST_STATE_NULL);
-      gst_bin_remove (GST_BIN (self->bin), element);
-    }
+  rtcbotd_element_discard (GST_BIN (self->bin), element);
 }
 
 /* Main context: unlinks @in and drops what only it used (its recorder goes

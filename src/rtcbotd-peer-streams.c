@@ -1,5 +1,6 @@
 /* rtcbotd-peer-streams.c — the media one peer sends us: where it may send, and its streams. */
 #include "rtcbotd-peer-streams.h"
+#include "rtcbotd-element.h"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -224,9 +225,7 @@ rtcbotd_peer_streams_stop (RtcbotdPeerStreams *self)
   for (guint i = 0; i < self->sinks->len; i++)
     {
       GstElement *sink = self->sinks->pdata[i];
-      gst_element_set_state (sink, GST_STATE_NULL);
-      if (GST_OBJECT_PARENT (sink) == GST_OBJECT (self->pipeline))
-        gst_bin_remove (GST_BIN (self->pipeline), sink);
+      rtcbotd_element_discard (GST_BIN (self->pipeline), sink);
     }
   g_ptr_array_set_size (self->sinks, 0);
   g_ptr_array_set_size (self->announced, 0);

@@ -1,5 +1,6 @@
 /* rtcbotd-peer.c — one connected WebRTC peer: a webrtcbin and its branches. */
 #include "rtcbotd-peer.h"
+#include "rtcbotd-element.h"
 
 #include <gst/webrtc/webrtc.h>
 #include <string.h>
@@ -713,10 +714,7 @@ rtcbotd_peer_steal_task (RtcbotdPeer *self)
 static void
 stop_element (RtcbotdPeer *self, GstElement *element)
 {
-  if (!element || GST_OBJECT_PARENT (element) != GST_OBJECT (self->pipeline))
-    return;
-  gst_element_set_state (element, GST_STATE_NULL);
-  gst_bin_remove (GST_BIN (self->pipeline), element);
+  rtcbotd_element_discard (GST_BIN (self->pipeline), element);
 }
 
 static void

@@ -1,5 +1,6 @@
 /* rtcbotd-recorder.c — one splitmuxsink writing a record sink's files. */
 #include "rtcbotd-recorder.h"
+#include "rtcbotd-element.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -320,10 +321,7 @@ rtcbotd_recorder_get_bytes (RtcbotdRecorder *self)
 static void
 remove_element (RtcbotdRecorder *self, GstElement *element)
 {
-  if (!element || GST_OBJECT_PARENT (element) != GST_OBJECT (self->bin))
-    return;
-  gst_element_set_state (element, GST_STATE_NULL);
-  gst_bin_remove (self->bin, element);
+  rtcbotd_element_discard (self->bin, element);
 }
 
 void

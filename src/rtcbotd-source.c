@@ -1,5 +1,6 @@
 /* rtcbotd-source.c — one configured media source, captured and encoded once. */
 #include "rtcbotd-source.h"
+#include "rtcbotd-element.h"
 
 #include <gst/video/video.h>
 #include <stdatomic.h>
@@ -189,10 +190,7 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, gui
 static void
 remove_element (RtcbotdSource *self, GstElement *element)
 {
-  if (!element || GST_OBJECT_PARENT (element) != GST_OBJECT (self->pipeline))
-    return;
-  gst_element_set_state (element, GST_STATE_NULL);
-  gst_bin_remove (GST_BIN (self->pipeline), element);
+  rtcbotd_element_discard (GST_BIN (self->pipeline), element);
 }
 
 /* ---- the capture bin ------------------------------------------------------ */
@@ -526,8 +524,7 @@ remove_elements (RtcbotdSource *self, Branch *branch)
     {
       if (!elements[i])
         continue;
-      gst_element_set_state (elements[i], GST_STATE_NULL);
-      gst_bin_remove (GST_BIN (self->pipeline), elements[i]);
+      rtcbotd_element_discard (GST_BIN (self->pipeline), elements[i]);
       g_ptr_array_remove (self->elements, elements[i]);
     }
 }
