@@ -16,8 +16,6 @@ rtcbotd_sink_input_new (RtcbotdSource *source, guint peer_id, RtcbotdCodec codec
   self->peer_id = peer_id;
   self->codec = codec;
   self->upstream = gst_object_ref (upstream);
-  g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
   return self;
 }
 
@@ -81,9 +79,6 @@ rtcbotd_sink_input_link (RtcbotdSinkInput *self, GstElement *bin, GstPad *target
                    label, rtcbotd_codec_to_string (self->codec));
       return FALSE;
     }
-  g_mutex_lock (&self->lock);
-  self->linked = TRUE;
-  g_mutex_unlock (&self->lock);
   if (self->source)
     rtcbotd_source_request_key_frame (self->source, self->codec);
   else
@@ -98,45 +93,83 @@ rtcbotd_sink_input_is_linked (RtcbotdSinkInput *self)
   return self->ghost != NULL;
 }
 
+/* One unlink in progress, shared with the idle probe: the probe may still
+ * run (on a streaming thread) after the input gave up waiting and was freed,
+ * so it owns a reference and touches nothing else. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GstPad *ghost;
+  gboolean done; /* unlinked by the probe, or given up on by the main context */
+} Unlink;
+
+static void
+unlink_clear (Unlink *u)
+{
+  gst_object_unref (u->ghost);
+  g_mutex_clear (&u->lock);
+  g_cond_clear (&u->cond);
+}
+
+static void
+unlink_release (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, (GDestroyNotify)unlink_clear);
+}
+
 /* Streaming thread of the input between two buffers (or the main context when idle). */
 static GstPadProbeReturn
 on_upstream_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  RtcbotdSinkInput *self = user_data;
+  Unlink *u = user_data;
 
-  g_mutex_lock (&self->lock);
-  if (self->linked)
-    gst_pad_unlink (pad, self->ghost);
-  self->linked = FALSE;
-  self->unlink_probe = 0;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
+  g_mutex_lock (&u->lock);
+  if (!u->done)
+    gst_pad_unlink (pad, u->ghost);
+  u->done = TRUE;
+  g_cond_broadcast (&u->cond);
+  g_mutex_unlock (&u->lock);
   return GST_PAD_PROBE_REMOVE;
+}
+
+/* Main context: unlinks between two buffers, or after @timeout_us anyway. */
+static void
+unlink_when_idle (RtcbotdSinkInput *self, gint64 timeout_us)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_us;
+  Unlink *u = g_atomic_rc_box_new0 (Unlink);
+  gboolean given_up = FALSE;
+  gulong probe;
+
+  g_mutex_init (&u->lock);
+  g_cond_init (&u->cond);
+  u->ghost = gst_object_ref (self->ghost);
+  probe = gst_pad_add_probe (self->upstream, GST_PAD_PROBE_TYPE_IDLE, on_upstream_idle,
+                             g_atomic_rc_box_acquire (u), unlink_release);
+  g_mutex_lock (&u->lock);
+  while (!u->done && g_cond_wait_until (&u->cond, &u->lock, deadline))
+    ;
+  given_up = !u->done;
+  u->done = TRUE;
+  g_mutex_unlock (&u->lock);
+  if (given_up)
+    {
+      /* Upstream is stuck: unlink anyway rather than hold the main context. */
+      if (probe)
+        gst_pad_remove_probe (self->upstream, probe);
+      gst_pad_unlink (self->upstream, self->ghost);
+    }
+  unlink_release (u);
 }
 
 void
 rtcbotd_sink_input_unlink (RtcbotdSinkInput *self, GstElement *bin)
 {
-  gint64 deadline = g_get_monotonic_time () + UNLINK_TIMEOUT_US;
-  gulong probe;
-
   if (!self->ghost)
     return;
-  probe = gst_pad_add_probe (self->upstream, GST_PAD_PROBE_TYPE_IDLE, on_upstream_idle, self, NULL);
-  g_mutex_lock (&self->lock);
-  if (self->linked && probe)
-    self->unlink_probe = probe;
-  while (self->linked && g_cond_wait_until (&self->cond, &self->lock, deadline))
-    ;
-  if (self->linked)
-    {
-      /* Upstream is stuck: unlink anyway rather than hold the main context. */
-      if (self->unlink_probe)
-        gst_pad_remove_probe (self->upstream, self->unlink_probe);
-      gst_pad_unlink (self->upstream, self->ghost);
-      self->linked = FALSE;
-    }
-  g_mutex_unlock (&self->lock);
+  if (gst_pad_is_linked (self->ghost))
+    unlink_when_idle (self, UNLINK_TIMEOUT_US);
   gst_pad_set_active (self->ghost, FALSE);
   if (bin)
     gst_element_remove_pad (bin, self->ghost);
@@ -167,7 +200,5 @@ rtcbotd_sink_input_free (RtcbotdSinkInput *self)
   if (!self)
     return;
   g_clear_object (&self->upstream);
-  g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
   g_free (self);
 }

@@ -33,10 +33,6 @@ typedef struct
   /* private */
   GstPad *ghost; /* our pad on the bin, while linked */
   GstPad *guard; /* the src pad of the first queue: its flow tells if downstream failed */
-  GMutex lock;   /* guards linked: the idle probe clears it on a streaming thread */
-  GCond cond;
-  gboolean linked;
-  gulong unlink_probe;
 } RtcbotdSinkInput;
 
 /** Creates an input of @upstream (a reference is taken) in @codec, from @source or @peer_id. */
