@@ -22,7 +22,8 @@ TEST_PACKAGES=(
   gstreamer1.0-plugins-base-apps
 )
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# log MESSAGE: a step, with the time since the script started (bash's SECONDS).
+log() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 # ensure_packages PKG...: installs the packages that are not installed yet.
 ensure_packages() {

@@ -70,6 +70,13 @@ def rtcbotd_path():
     return os.environ.get("RTCBOTD") or str(DEFAULT_RTCBOTD)
 
 
+def sanitized():
+    """True when the daemon under test is built with ASan/UBSan (meson sets
+    RTCBOTD_SANITIZED): it runs several times slower, so rates and timings
+    are not checked against their normal bounds, and valgrind cannot run it."""
+    return os.environ.get("RTCBOTD_SANITIZED") == "1"
+
+
 def note(*args, stderr=False):
     """Print a TAP diagnostic line (or several); with @stderr also to stderr,
     which is what meson shows of a failed TAP test."""

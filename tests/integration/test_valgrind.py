@@ -36,6 +36,7 @@ from rtcbotd_test import (  # noqa: E402
     note,
     rtcbotd_path,
     run_tap,
+    sanitized,
     video_codecs,
 )
 
@@ -70,6 +71,8 @@ def valgrind_wrapper(tmp, log):
     valgrind = shutil.which("valgrind")
     if not valgrind:
         raise Skip("valgrind is not installed")
+    if sanitized():
+        raise Skip("the daemon is built with sanitizers, which valgrind cannot run")
     wrapper = Path(tmp) / "rtcbotd-under-valgrind"
     wrapper.write_text(
         "#!/bin/sh\n"
