@@ -243,36 +243,91 @@ test_unsupported (void)
   g_assert_cmpint (GST_BIN (pipeline)->numchildren, ==, 1);
 }
 
-/* Streaming thread of the "peer": its 60th frame (1.2 s in) comes half a second back in time
- * (the depayloader keeps RTP time, so it is set back after the parser). */
+/* One frame of the "peer" whose time is moved: the @at-th by @shift. */
+typedef struct
+{
+  gint count;
+  gint at;
+  GstClockTimeDiff shift;
+} Shift;
+
+/* Streaming thread of the "peer": moves the time of the frame @user_data names (the
+ * depayloader keeps RTP time, so it is moved after the parser). */
 static GstPadProbeReturn
 on_peer_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  gint *count = user_data;
+  Shift *shift = user_data;
   GstBuffer *buffer;
 
-  if (++*count != 60)
+  if (++shift->count != shift->at)
     return GST_PAD_PROBE_OK;
   buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
-  GST_BUFFER_PTS (buffer) -= 500 * GST_MSECOND;
+  GST_BUFFER_PTS (buffer) += shift->shift;
   if (GST_BUFFER_DTS_IS_VALID (buffer))
-    GST_BUFFER_DTS (buffer) -= 500 * GST_MSECOND;
+    GST_BUFFER_DTS (buffer) += shift->shift;
   GST_PAD_PROBE_INFO_DATA (info) = buffer;
   return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread of the "peer": from its @at-th frame on, every frame is @shift earlier
+ * (a peer whose clock jumped back). */
+static GstPadProbeReturn
+on_peer_packets_from (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Shift *shift = user_data;
+  GstBuffer *buffer;
+
+  if (++shift->count < shift->at)
+    return GST_PAD_PROBE_OK;
+  buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  GST_BUFFER_PTS (buffer) += shift->shift;
+  if (GST_BUFFER_DTS_IS_VALID (buffer))
+    GST_BUFFER_DTS (buffer) += shift->shift;
+  GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  return GST_PAD_PROBE_OK;
+}
+
+/* The Opus stream with @probe moving the time of the frames the parser puts out. */
+static GAsyncQueue *
+setup_shifted (Fixture *f, GstPadProbeCallback probe, Shift *shift)
+{
+  g_autoptr (GstIterator) parser = NULL;
+  g_auto (GValue) item = G_VALUE_INIT;
+  g_autoptr (GstPad) parser_src = NULL;
+  GAsyncQueue *samples;
+
+  setup (f, RTCBOTD_CODEC_OPUS);
+  parser = gst_bin_iterate_all_by_element_factory_name (GST_BIN (f->pipeline), "opusparse");
+  g_assert_cmpint (gst_iterator_next (parser, &item), ==, GST_ITERATOR_OK);
+  parser_src = gst_element_get_static_pad (g_value_get_object (&item), "src");
+  gst_pad_add_probe (parser_src, GST_PAD_PROBE_TYPE_BUFFER, probe, shift, NULL);
+  samples = add_consumer (f);
+  gst_element_set_state (f->pipeline, GST_STATE_PLAYING);
+  return samples;
+}
+
+/* The value of the Opus stream's counter @name in /metrics. */
+static guint64
+metrics_counter (RtcbotdInbound *inbound, const char *name)
+{
+  g_autoptr (RtcbotdMetrics) m = rtcbotd_metrics_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *series
+      = g_strdup_printf ("\n%s{peer=\"7\",kind=\"audio\",codec=\"opus\",ssrc=\"0\"} ", name);
+  const char *line;
+
+  rtcbotd_inbound_add_metrics (inbound, m, "7");
+  text = rtcbotd_metrics_to_text (m);
+  line = strstr (text, series);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (series), NULL, 10);
 }
 
 /* TRUE once the stream's /metrics count a frame that went back in time. */
 static gboolean
 metrics_count_backwards (gpointer inbound)
 {
-  g_autoptr (RtcbotdMetrics) m = rtcbotd_metrics_new ();
-  g_autofree char *text = NULL;
-
-  rtcbotd_inbound_add_metrics (inbound, m, "7");
-  text = rtcbotd_metrics_to_text (m);
-  return strstr (text, "rtcbotd_peer_incoming_backwards_total{peer=\"7\",kind=\"audio\",codec="
-                       "\"opus\",ssrc=\"0\"} 1\n")
-         != NULL;
+  return metrics_counter (inbound, "rtcbotd_peer_incoming_backwards_total") == 1;
 }
 
 /* A frame whose time goes backwards never reaches a consumer (a muxer would fail). */
@@ -281,19 +336,11 @@ test_backwards (void)
 {
   Fixture f = { 0 };
   g_autoptr (GAsyncQueue) samples = NULL;
-  gint count = 0;
+  /* Its 60th frame (1.2 s in) comes half a second back in time. */
+  Shift shift = { .at = 60, .shift = -500 * GST_MSECOND };
   GstClockTime last = GST_CLOCK_TIME_NONE;
-  g_autoptr (GstIterator) parser = NULL;
-  g_auto (GValue) item = G_VALUE_INIT;
-  g_autoptr (GstPad) parser_src = NULL;
 
-  setup (&f, RTCBOTD_CODEC_OPUS);
-  parser = gst_bin_iterate_all_by_element_factory_name (GST_BIN (f.pipeline), "opusparse");
-  g_assert_cmpint (gst_iterator_next (parser, &item), ==, GST_ITERATOR_OK);
-  parser_src = gst_element_get_static_pad (g_value_get_object (&item), "src");
-  gst_pad_add_probe (parser_src, GST_PAD_PROBE_TYPE_BUFFER, on_peer_packet, &count, NULL);
-  samples = add_consumer (&f);
-  gst_element_set_state (f.pipeline, GST_STATE_PLAYING);
+  samples = setup_shifted (&f, on_peer_packet, &shift);
   for (guint i = 0; i < 90; i++)
     {
       g_autoptr (GstSample) sample = pull (samples);
@@ -303,6 +350,78 @@ test_backwards (void)
       last = pts;
     }
   g_assert_true (metrics_count_backwards (f.inbound));
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_resyncs_total"), ==, 0);
+  teardown (&f);
+}
+
+/* One stray frame an hour in the future: the frames after it, back on the
+ * stream's timeline, still reach the consumer (the stream resyncs at once). */
+static void
+test_stray_future_frame (void)
+{
+  Fixture f = { 0 };
+  g_autoptr (GAsyncQueue) samples = NULL;
+  Shift shift = { .at = 30, .shift = 3600 * GST_SECOND };
+  guint stray = 0;
+
+  samples = setup_shifted (&f, on_peer_packet, &shift);
+  for (guint i = 0; i < 90; i++)
+    {
+      g_autoptr (GstSample) sample = pull (samples);
+      if (GST_BUFFER_DTS_OR_PTS (gst_sample_get_buffer (sample)) >= 3600 * GST_SECOND)
+        stray++;
+    }
+  g_assert_cmpuint (stray, ==, 1);
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_resyncs_total"), ==, 1);
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_backwards_total"), ==, 0);
+  teardown (&f);
+}
+
+/* A peer whose time goes back 1.5 s for good, 2 s in: the stream drops what is behind for
+ * at most RESYNC_FRAMES (50) frames, not the 75 it would take to catch up, then follows. */
+static void
+test_clock_back (void)
+{
+  Fixture f = { 0 };
+  g_autoptr (GAsyncQueue) samples = NULL;
+  Shift shift = { .at = 100, .shift = -1500 * GST_MSECOND };
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+  guint back = 0;
+
+  samples = setup_shifted (&f, on_peer_packets_from, &shift);
+  for (guint i = 0; i < 110; i++)
+    {
+      g_autoptr (GstSample) sample = pull (samples);
+      GstClockTime pts = GST_BUFFER_DTS_OR_PTS (gst_sample_get_buffer (sample));
+      if (GST_CLOCK_TIME_IS_VALID (last) && pts < last)
+        back++;
+      last = pts;
+    }
+  g_assert_cmpuint (back, ==, 1); /* the one resync */
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_resyncs_total"), ==, 1);
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_backwards_total"), ==, 49);
+  teardown (&f);
+}
+
+/* A pad given back leaves the tee at once; the stream goes on without it. */
+static void
+test_release_pad (void)
+{
+  Fixture f = { 0 };
+  g_autoptr (GAsyncQueue) samples = NULL;
+  g_autoptr (GstPad) pad = NULL;
+  GstElement *tee;
+
+  setup (&f, RTCBOTD_CODEC_OPUS);
+  samples = add_consumer (&f);
+  pad = rtcbotd_inbound_acquire_pad (f.inbound);
+  tee = GST_ELEMENT (GST_PAD_PARENT (pad));
+  g_assert_cmpint (tee->numsrcpads, ==, 2);
+  rtcbotd_inbound_release_pad (f.inbound, pad);
+  g_assert_null (GST_PAD_PARENT (pad));
+  g_assert_cmpint (tee->numsrcpads, ==, 1);
+  gst_element_set_state (f.pipeline, GST_STATE_PLAYING);
+  gst_sample_unref (pull (samples));
   teardown (&f);
 }
 
@@ -342,6 +461,9 @@ main (int argc, char **argv)
   g_test_add_func ("/inbound/vp8-key-frame-requests", test_vp8_key_frame_requests);
   g_test_add_func ("/inbound/unsupported", test_unsupported);
   g_test_add_func ("/inbound/backwards", test_backwards);
+  g_test_add_func ("/inbound/stray-future-frame", test_stray_future_frame);
+  g_test_add_func ("/inbound/clock-back", test_clock_back);
+  g_test_add_func ("/inbound/release-pad", test_release_pad);
   g_test_add_func ("/inbound/free", test_free);
   return g_test_run ();
 }
