@@ -243,23 +243,26 @@ test_unsupported (void)
   g_assert_cmpint (GST_BIN (pipeline)->numchildren, ==, 1);
 }
 
-/* One frame of the "peer" whose time is moved: the @at-th by @shift. */
+/* The frames of the "peer" whose time is moved by @shift: the @at-th, or with @onwards
+ * every frame from it on (a peer whose clock jumped). */
 typedef struct
 {
   gint count;
   gint at;
   GstClockTimeDiff shift;
+  gboolean onwards;
 } Shift;
 
-/* Streaming thread of the "peer": moves the time of the frame @user_data names (the
- * depayloader keeps RTP time, so it is moved after the parser). */
+/* Streaming thread of the "peer": moves the time of the frames @user_data names (the
+ * depayloader keeps RTP time, so they are moved after the parser). */
 static GstPadProbeReturn
-on_peer_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+on_peer_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   Shift *shift = user_data;
   GstBuffer *buffer;
 
-  if (++shift->count != shift->at)
+  ++shift->count;
+  if (shift->count < shift->at || (shift->count > shift->at && !shift->onwards))
     return GST_PAD_PROBE_OK;
   buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
   GST_BUFFER_PTS (buffer) += shift->shift;
@@ -269,27 +272,9 @@ on_peer_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Streaming thread of the "peer": from its @at-th frame on, every frame is @shift earlier
- * (a peer whose clock jumped back). */
-static GstPadProbeReturn
-on_peer_packets_from (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  Shift *shift = user_data;
-  GstBuffer *buffer;
-
-  if (++shift->count < shift->at)
-    return GST_PAD_PROBE_OK;
-  buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
-  GST_BUFFER_PTS (buffer) += shift->shift;
-  if (GST_BUFFER_DTS_IS_VALID (buffer))
-    GST_BUFFER_DTS (buffer) += shift->shift;
-  GST_PAD_PROBE_INFO_DATA (info) = buffer;
-  return GST_PAD_PROBE_OK;
-}
-
-/* The Opus stream with @probe moving the time of the frames the parser puts out. */
+/* The Opus stream with @shift moving the time of the frames the parser puts out. */
 static GAsyncQueue *
-setup_shifted (Fixture *f, GstPadProbeCallback probe, Shift *shift)
+setup_shifted (Fixture *f, Shift *shift)
 {
   g_autoptr (GstIterator) parser = NULL;
   g_auto (GValue) item = G_VALUE_INIT;
@@ -300,7 +285,7 @@ setup_shifted (Fixture *f, GstPadProbeCallback probe, Shift *shift)
   parser = gst_bin_iterate_all_by_element_factory_name (GST_BIN (f->pipeline), "opusparse");
   g_assert_cmpint (gst_iterator_next (parser, &item), ==, GST_ITERATOR_OK);
   parser_src = gst_element_get_static_pad (g_value_get_object (&item), "src");
-  gst_pad_add_probe (parser_src, GST_PAD_PROBE_TYPE_BUFFER, probe, shift, NULL);
+  gst_pad_add_probe (parser_src, GST_PAD_PROBE_TYPE_BUFFER, on_peer_frame, shift, NULL);
   samples = add_consumer (f);
   gst_element_set_state (f->pipeline, GST_STATE_PLAYING);
   return samples;
@@ -323,73 +308,14 @@ metrics_counter (RtcbotdInbound *inbound, const char *name)
   return g_ascii_strtoull (line + strlen (series), NULL, 10);
 }
 
-/* TRUE once the stream's /metrics count a frame that went back in time. */
-static gboolean
-metrics_count_backwards (gpointer inbound)
+/* Pulls @n frames from @samples; returns how often their time went back. */
+static guint
+pull_counting_back (GAsyncQueue *samples, guint n)
 {
-  return metrics_counter (inbound, "rtcbotd_peer_incoming_backwards_total") == 1;
-}
-
-/* A frame whose time goes backwards never reaches a consumer (a muxer would fail). */
-static void
-test_backwards (void)
-{
-  Fixture f = { 0 };
-  g_autoptr (GAsyncQueue) samples = NULL;
-  /* Its 60th frame (1.2 s in) comes half a second back in time. */
-  Shift shift = { .at = 60, .shift = -500 * GST_MSECOND };
-  GstClockTime last = GST_CLOCK_TIME_NONE;
-
-  samples = setup_shifted (&f, on_peer_packet, &shift);
-  for (guint i = 0; i < 90; i++)
-    {
-      g_autoptr (GstSample) sample = pull (samples);
-      GstClockTime pts = GST_BUFFER_DTS_OR_PTS (gst_sample_get_buffer (sample));
-      if (GST_CLOCK_TIME_IS_VALID (last))
-        g_assert_cmpuint (pts, >=, last);
-      last = pts;
-    }
-  g_assert_true (metrics_count_backwards (f.inbound));
-  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_resyncs_total"), ==, 0);
-  teardown (&f);
-}
-
-/* One stray frame an hour in the future: the frames after it, back on the
- * stream's timeline, still reach the consumer (the stream resyncs at once). */
-static void
-test_stray_future_frame (void)
-{
-  Fixture f = { 0 };
-  g_autoptr (GAsyncQueue) samples = NULL;
-  Shift shift = { .at = 30, .shift = 3600 * GST_SECOND };
-  guint stray = 0;
-
-  samples = setup_shifted (&f, on_peer_packet, &shift);
-  for (guint i = 0; i < 90; i++)
-    {
-      g_autoptr (GstSample) sample = pull (samples);
-      if (GST_BUFFER_DTS_OR_PTS (gst_sample_get_buffer (sample)) >= 3600 * GST_SECOND)
-        stray++;
-    }
-  g_assert_cmpuint (stray, ==, 1);
-  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_resyncs_total"), ==, 1);
-  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_backwards_total"), ==, 0);
-  teardown (&f);
-}
-
-/* A peer whose time goes back 1.5 s for good, 2 s in: the stream drops what is behind for
- * at most RESYNC_FRAMES (50) frames, not the 75 it would take to catch up, then follows. */
-static void
-test_clock_back (void)
-{
-  Fixture f = { 0 };
-  g_autoptr (GAsyncQueue) samples = NULL;
-  Shift shift = { .at = 100, .shift = -1500 * GST_MSECOND };
   GstClockTime last = GST_CLOCK_TIME_NONE;
   guint back = 0;
 
-  samples = setup_shifted (&f, on_peer_packets_from, &shift);
-  for (guint i = 0; i < 110; i++)
+  for (guint i = 0; i < n; i++)
     {
       g_autoptr (GstSample) sample = pull (samples);
       GstClockTime pts = GST_BUFFER_DTS_OR_PTS (gst_sample_get_buffer (sample));
@@ -397,10 +323,48 @@ test_clock_back (void)
         back++;
       last = pts;
     }
-  g_assert_cmpuint (back, ==, 1); /* the one resync */
-  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_resyncs_total"), ==, 1);
-  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_backwards_total"), ==, 49);
+  return back;
+}
+
+/* Runs the Opus stream with @shift for @n frames at the consumer; checks how often their time
+ * went back there and the counters of dropped frames and of resyncs. */
+static void
+check_shifted (Shift shift, guint n, guint back, guint64 backwards, guint64 resyncs)
+{
+  Fixture f = { 0 };
+  g_autoptr (GAsyncQueue) samples = setup_shifted (&f, &shift);
+
+  g_assert_cmpuint (pull_counting_back (samples, n), ==, back);
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_backwards_total"), ==,
+                    backwards);
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_resyncs_total"), ==,
+                    resyncs);
   teardown (&f);
+}
+
+/* A frame whose time goes backwards never reaches a consumer (a muxer would fail): its 60th
+ * frame (1.2 s in) comes half a second back in time. */
+static void
+test_backwards (void)
+{
+  check_shifted ((Shift){ .at = 60, .shift = -500 * GST_MSECOND }, 90, 0, 1, 0);
+}
+
+/* One stray frame an hour in the future: the frames after it, back on the stream's timeline,
+ * still reach the consumer (the stream resyncs at once: its time goes back once there). */
+static void
+test_stray_future_frame (void)
+{
+  check_shifted ((Shift){ .at = 30, .shift = 3600 * GST_SECOND }, 90, 1, 0, 1);
+}
+
+/* A peer whose time goes back 1.5 s for good, 2 s in: the stream drops what is behind for
+ * at most RESYNC_FRAMES (50) frames, not the 75 it would take to catch up, then follows. */
+static void
+test_clock_back (void)
+{
+  check_shifted ((Shift){ .at = 100, .shift = -1500 * GST_MSECOND, .onwards = TRUE }, 110, 1, 49,
+                 1);
 }
 
 /* A pad given back leaves the tee at once; the stream goes on without it. */

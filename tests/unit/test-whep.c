@@ -38,24 +38,14 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
 static void
 setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
   RtcbotdConfig *config = rtcbotd_test_config_ok (config_text);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
-  g_autoptr (GSocketAddress) local = NULL;
-  GSList *listeners;
 
   f->daemon = rtcbotd_daemon_new (config);
   f->whep = rtcbotd_whep_new (f->daemon, config);
   f->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (f->server, "/whep", on_request, f, NULL);
-  g_assert_true (soup_server_listen (f->server, address, 0, &error));
-  g_assert_no_error (error);
-  listeners = soup_server_get_listeners (f->server);
-  local = g_socket_get_local_address (listeners->data, &error);
-  g_slist_free (listeners);
-  g_assert_no_error (error);
-  f->url = g_strdup_printf ("http://127.0.0.1:%u/whep/camera",
-                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
+  f->url
+      = g_strdup_printf ("http://127.0.0.1:%u/whep/camera", rtcbotd_test_listen_local (f->server));
   f->session = soup_session_new ();
 }
 
