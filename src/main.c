@@ -1,5 +1,4 @@
 /* main.c — rtcbotd's entry point: arguments, configuration, main loop, exit code. */
-#include <glib-unix.h>
 #include <gst/gst.h>
 #include <locale.h>
 #include <signal.h>
@@ -13,6 +12,7 @@
 #include "rtcbotd-log.h"
 #include "rtcbotd-notify.h"
 #include "rtcbotd-relay-command.h"
+#include "rtcbotd-signals.h"
 
 #define DEFAULT_CONFIG "/etc/rtcbotd/rtcbotd.conf"
 /* Bounds the wait for the pipeline to play before telling systemd we are ready. */
@@ -139,34 +139,19 @@ reload (App *app, GError **error)
   return rtcbotd_daemon_reload (app->daemon, g_steal_pointer (&config), error);
 }
 
-/* Main context (g_unix_signal_add), like every handler below. A bad file
- * keeps the running configuration: the daemon is as ready as before. */
-static gboolean
+/* SIGHUP, main context (RtcbotdSignals), like every handler below. A bad
+ * file keeps the running configuration: the daemon is as ready as before. */
+static char *
 on_reload_signal (gpointer user_data)
 {
   App *app = user_data;
   g_autoptr (GError) error = NULL;
-  g_autofree char *status = NULL;
 
   g_message ("SIGHUP: reloading %s", app->path);
-  rtcbotd_notify_reloading (app->notify);
   /* Success is logged by the daemon ("configuration reloaded from ..."). */
   if (!reload (app, &error))
     g_warning ("reload: %s; keeping the running configuration", error->message);
-  status = rtcbotd_daemon_status_text (app->daemon);
-  rtcbotd_notify_ready (app->notify, status);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-on_stop_signal (gpointer user_data)
-{
-  App *app = user_data;
-
-  g_message ("stopping");
-  rtcbotd_notify_stopping (app->notify);
-  g_main_loop_quit (app->loop);
-  return G_SOURCE_CONTINUE;
+  return rtcbotd_daemon_status_text (app->daemon);
 }
 
 /* Test hook: a main loop that hangs, to prove the watchdog pings stop with it. */
@@ -246,7 +231,7 @@ run (Options *options)
   App app = { .options = options, .path = options->config ? options->config : DEFAULT_CONFIG };
   g_autoptr (GError) error = NULL;
   g_autoptr (RtcbotdConfig) config = NULL;
-  guint signals[4];
+  RtcbotdSignals *signals;
   int status;
 
   if (!options->config && !g_file_test (app.path, G_FILE_TEST_EXISTS))
@@ -265,24 +250,19 @@ run (Options *options)
       return EXIT_USAGE;
     }
   warn_if_exposed (app.path, config);
-  /* A worker or socket client that goes away must turn our next write into
-   * EPIPE, not kill the daemon; workers get the default back (rtcbotd-exec). */
-  signal (SIGPIPE, SIG_IGN);
   app.loop = g_main_loop_new (NULL, FALSE);
   app.notify = rtcbotd_notify_new ();
-  /* Before starting: a signal during start-up waits for the loop instead of killing us. */
-  signals[0] = g_unix_signal_add (SIGINT, on_stop_signal, &app);
-  signals[1] = g_unix_signal_add (SIGTERM, on_stop_signal, &app);
-  signals[2] = g_unix_signal_add (SIGHUP, on_reload_signal, &app);
-  signals[3] = g_strcmp0 (g_getenv ("RTCBOTD_TEST_HOOKS"), "1") == 0
-                   ? g_unix_signal_add (SIGUSR2, on_stall_signal, &app)
-                   : 0;
+  /* Before starting: a signal during start-up waits for the loop instead of
+   * killing us. SIGPIPE is ignored from here on; workers get the default back
+   * (rtcbotd-exec). */
+  signals = rtcbotd_signals_new (app.loop, app.notify, on_reload_signal, &app);
+  if (g_strcmp0 (g_getenv ("RTCBOTD_TEST_HOOKS"), "1") == 0)
+    rtcbotd_signals_add (signals, SIGUSR2, on_stall_signal, &app);
   status = start_daemon (&app, g_steal_pointer (&config));
   if (status == EXIT_OK)
     serve (&app);
   /* Stopping iterates the main context: no handler may run on a daemon going away. */
-  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
-    g_clear_handle_id (&signals[i], g_source_remove);
+  rtcbotd_signals_free (signals);
   rtcbotd_daemon_stop (app.daemon);
   g_clear_object (&app.daemon);
   g_clear_pointer (&app.notify, rtcbotd_notify_free);

@@ -524,7 +524,8 @@ rtcbotd_http_free (RtcbotdHttp *self)
 {
   if (!self)
     return;
-  g_clear_object (&self->server);
+  /* First: it answers the offers still waiting while their server is there. */
   g_clear_pointer (&self->whep, rtcbotd_whep_free);
+  g_clear_object (&self->server);
   g_free (self);
 }

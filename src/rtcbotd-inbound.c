@@ -10,6 +10,13 @@
 /* A sink joining, or a decoder that lost its way, asks for a key frame; a
  * peer asked more often than this would spend its uplink on key frames. */
 #define KEY_FRAME_INTERVAL_US G_USEC_PER_SEC
+/* Frames whose time goes back are dropped until the stream catches up with
+ * the last good time. A jump back by more than RESYNC_JUMP, or RESYNC_FRAMES
+ * such frames in a row, is a new timeline instead (a stray far-future
+ * timestamp came before it, or the peer restarted its clock): waiting for it
+ * to catch up would drop the stream for good. */
+#define RESYNC_JUMP (10 * GST_SECOND)
+#define RESYNC_FRAMES 50
 
 struct _RtcbotdInbound
 {
@@ -31,7 +38,9 @@ struct _RtcbotdInbound
   atomic_uint_least64_t frames;
   atomic_uint_least64_t gaps;
   atomic_uint_least64_t backwards;
+  atomic_uint_least64_t resyncs;
   GstClockTime last_pts; /* decoding time of the last frame; streaming thread only */
+  guint behind;          /* frames dropped in a row for going back; streaming thread only */
 };
 
 /* Returns the codec that RTP caps @caps carry, or RTCBOTD_CODEC_NONE. */
@@ -163,6 +172,41 @@ maybe_request_key_frame (RtcbotdInbound *self)
                         gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
+/* Streaming thread: @pts, @behind frames in a row behind the last good time,
+ * starts a new timeline; logged once per stream, counted every time. */
+static void
+resync (RtcbotdInbound *self, GstClockTime pts)
+{
+  if (atomic_fetch_add_explicit (&self->resyncs, 1, memory_order_relaxed) == 0)
+    g_message ("%s stream ssrc %u: its time is %.3f s behind after %u frame(s) dropped; "
+               "following its new timeline",
+               rtcbotd_kind_to_string (self->kind), self->ssrc,
+               (double)(self->last_pts - pts) / GST_SECOND, self->behind);
+  self->behind = 0;
+  self->last_pts = pts;
+}
+
+/* Streaming thread: TRUE when the frame at @pts goes back in time and is to be dropped. */
+static gboolean
+goes_backwards (RtcbotdInbound *self, GstClockTime pts)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return FALSE;
+  if (!GST_CLOCK_TIME_IS_VALID (self->last_pts) || pts >= self->last_pts)
+    {
+      self->behind = 0;
+      self->last_pts = pts;
+      return FALSE;
+    }
+  if (self->last_pts - pts > RESYNC_JUMP || self->behind + 1 >= RESYNC_FRAMES)
+    {
+      resync (self, pts);
+      return FALSE;
+    }
+  self->behind++;
+  return TRUE;
+}
+
 /* Streaming thread of the peer's webrtcbin: parsed frames going into the tee.
  * A frame whose time goes backwards (the jitterbuffer resyncing after a long
  * stall) is dropped: a recording's muxer would fail on it. */
@@ -174,24 +218,17 @@ on_frames (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
     frames = gst_buffer_list_length (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
-  else
+  else if (goes_backwards (self, GST_BUFFER_DTS_OR_PTS (GST_PAD_PROBE_INFO_BUFFER (info))))
     {
-      GstClockTime pts = GST_BUFFER_DTS_OR_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
-      if (GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (self->last_pts)
-          && pts < self->last_pts)
+      atomic_fetch_add_explicit (&self->backwards, 1, memory_order_relaxed);
+      if (self->kind == RTCBOTD_KIND_VIDEO)
         {
-          atomic_fetch_add_explicit (&self->backwards, 1, memory_order_relaxed);
-          if (self->kind == RTCBOTD_KIND_VIDEO)
-            {
-              /* The frames after it refer to it: start again at a new key frame. */
-              g_mutex_lock (&self->lock);
-              self->key_frame_wanted = TRUE;
-              g_mutex_unlock (&self->lock);
-            }
-          return GST_PAD_PROBE_DROP;
+          /* The frames after it refer to it: start again at a new key frame. */
+          g_mutex_lock (&self->lock);
+          self->key_frame_wanted = TRUE;
+          g_mutex_unlock (&self->lock);
         }
-      if (GST_CLOCK_TIME_IS_VALID (pts))
-        self->last_pts = pts;
+      return GST_PAD_PROBE_DROP;
     }
   atomic_fetch_add_explicit (&self->frames, frames, memory_order_relaxed);
   if (self->kind == RTCBOTD_KIND_VIDEO)
@@ -306,6 +343,28 @@ rtcbotd_inbound_acquire_pad (RtcbotdInbound *self)
   return pad;
 }
 
+/* Unlinks @pad, one of the tee's, and releases it. */
+static void
+release_tee_pad (RtcbotdInbound *self, GstPad *pad)
+{
+  g_autoptr (GstPad) peer = gst_pad_get_peer (pad);
+
+  if (peer)
+    gst_pad_unlink (pad, peer);
+  gst_element_release_request_pad (self->tee, pad);
+}
+
+void
+rtcbotd_inbound_release_pad (RtcbotdInbound *self, GstPad *pad)
+{
+  guint index;
+
+  if (!g_ptr_array_find (self->pads, pad, &index))
+    return;
+  release_tee_pad (self, pad);
+  g_ptr_array_remove_index_fast (self->pads, index);
+}
+
 void
 rtcbotd_inbound_request_key_frame (RtcbotdInbound *self)
 {
@@ -358,6 +417,10 @@ rtcbotd_inbound_add_metrics (RtcbotdInbound *self, RtcbotdMetrics *metrics, cons
            "Frames of a stream the peer sends dropped because their time went backwards "
            "(a recording's muxer would fail on them).",
            atomic_load (&self->backwards));
+  COUNTER ("rtcbotd_peer_incoming_resyncs_total",
+           "Times the time of a stream the peer sends went back too far or too long to wait "
+           "for, and the stream followed its new timeline.",
+           atomic_load (&self->resyncs));
   COUNTER ("rtcbotd_peer_incoming_errors_total",
            "Errors and warnings the depayloader or parser of a stream the peer sends posted "
            "(a stream it could not read).",
@@ -371,13 +434,7 @@ rtcbotd_inbound_free (RtcbotdInbound *self)
   if (!self)
     return;
   for (guint i = 0; self->tee && i < self->pads->len; i++)
-    {
-      GstPad *pad = self->pads->pdata[i];
-      g_autoptr (GstPad) peer = gst_pad_get_peer (pad);
-      if (peer)
-        gst_pad_unlink (pad, peer);
-      gst_element_release_request_pad (self->tee, pad);
-    }
+    release_tee_pad (self, self->pads->pdata[i]);
   for (guint i = 0; i < self->elements->len; i++)
     {
       GstElement *element = self->elements->pdata[i];

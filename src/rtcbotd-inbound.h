@@ -8,7 +8,11 @@
  * routed to gets a request pad of that tee (rtcbotd_inbound_acquire_pad());
  * video pads start at a key frame, which the stream asks the peer for (an RTCP
  * PLI, rate-limited). It counts the packets, bytes and frames that arrive, the
- * gaps (lost packets) and the errors its elements post, for /metrics. It is
+ * gaps (lost packets) and the errors its elements post, for /metrics. A frame
+ * whose time goes back is dropped (a muxer would fail on it) until the stream
+ * catches up, unless it is far behind or stays behind: then the stream
+ * follows its new timeline (a stray far-future timestamp must not drop it for
+ * good). It is
  * built on the streaming thread where webrtcbin adds the pad (the elements
  * must be linked before the first packet), then used on the main context. The
  * peer owns it; it is freed once the peer's webrtcbin has stopped, so nothing
@@ -41,6 +45,10 @@ guint rtcbotd_inbound_get_ssrc (RtcbotdInbound *self);
 /** Returns a new src pad of the stream's tee for a consumer to link (a reference; the tee keeps
  * it until @self is freed), starting at a key frame for video. */
 GstPad *rtcbotd_inbound_acquire_pad (RtcbotdInbound *self);
+
+/** Gives back @pad, from rtcbotd_inbound_acquire_pad(), that no consumer took: unlinked and
+ * released from the tee at once. */
+void rtcbotd_inbound_release_pad (RtcbotdInbound *self, GstPad *pad);
 
 /** Asks the peer for a key frame (an RTCP PLI), at most once a second (a request within the
  * second goes out when it is over); video only. */

@@ -21,7 +21,8 @@ struct _RtcbotdPeerStreams
   guint peer_id;
   GstElement *pipeline;
   GArray *receives;     /* of Receive: set before negotiation, then read-only */
-  GMutex lock;          /* guards sinks and inbound: the streaming thread adds to them */
+  GMutex lock;          /* guards sinks, inbound and taken: the streaming thread adds to them */
+  guint taken;          /* pads taken (a sink or a stream each, or soon): at most the limit */
   GPtrArray *sinks;     /* fakesinks for streams nothing takes */
   GPtrArray *inbound;   /* of RtcbotdInbound: streams we take */
   GPtrArray *announced; /* of RtcbotdInbound: those announced; main context */
@@ -152,8 +153,12 @@ rtcbotd_peer_streams_take_pad (RtcbotdPeerStreams *self, GstPad *pad)
   guint mline = G_MAXUINT;
   gboolean full;
 
+  /* Counted at once: webrtcbin adds pads on several transport threads, and
+   * each pad here becomes a sink or a stream only after a while. */
   g_mutex_lock (&self->lock);
-  full = self->sinks->len + self->inbound->len >= MAX_INCOMING_STREAMS;
+  full = self->taken >= MAX_INCOMING_STREAMS;
+  if (!full)
+    self->taken++;
   g_mutex_unlock (&self->lock);
   if (full)
     return NULL; /* webrtcbin drops what nobody links */
@@ -232,6 +237,7 @@ rtcbotd_peer_streams_stop (RtcbotdPeerStreams *self)
   for (guint i = 0; i < self->inbound->len; i++)
     rtcbotd_inbound_free (self->inbound->pdata[i]);
   g_ptr_array_set_size (self->inbound, 0);
+  self->taken = 0;
   g_mutex_unlock (&self->lock);
 }
 

@@ -17,6 +17,10 @@
 #define KEEPALIVE_S 20
 #define DEAD_US (65 * G_USEC_PER_SEC)
 #define WATCH_S 5
+/* A socket that lived this long, or answered an offer, was a healthy one: the
+ * retries start again at BACKOFF_MIN_MS. A relay that closes every socket at
+ * once goes through the backoff instead of being called again and again. */
+#define HEALTHY_US (10 * G_USEC_PER_SEC)
 
 typedef enum
 {
@@ -37,9 +41,11 @@ struct _RtcbotdRelayClient
   GCancellable *cancellable; /* of the connection attempt under way */
   SoupMessage *handshake;    /* ... and its request */
   SoupWebsocketConnection *conn;
-  GInetAddress *local; /* handed to the peers as the address offers came to */
-  gboolean multiplex;  /* the relay granted RTCBOTD_RELAY_SUBPROTOCOL */
-  gboolean exchanged;  /* RTCBot protocol: this socket's one exchange is done */
+  GInetAddress *local;    /* handed to the peers as the address offers came to */
+  gboolean multiplex;     /* the relay granted RTCBOTD_RELAY_SUBPROTOCOL */
+  gboolean exchanged;     /* RTCBot protocol: this socket's one exchange is done */
+  gboolean answered_here; /* this socket carried an answer to an offer */
+  gint64 opened;          /* when this socket's handshake completed */
   RtcbotdBackoff *backoff;
   State state;
   char *last_failure; /* the failure logged last, so that retries log nothing new */
@@ -84,6 +90,8 @@ exchange_reply (Exchange *x, const char *answer, guint status, const char *messa
 
   if (soup_websocket_connection_get_state (x->conn) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
+  if (answer && x->owner && x->owner->conn == x->conn)
+    x->owner->answered_here = TRUE;
   if (x->request)
     text = answer ? rtcbotd_relay_answer_json (x->request, answer)
                   : rtcbotd_relay_error_json (x->request, status, message);
@@ -232,11 +240,15 @@ on_closed (SoupWebsocketConnection *conn, gpointer user_data)
   RtcbotdRelayClient *self = user_data;
   g_autofree char *text = g_strdup_printf ("disconnected from %s (close code %u)", self->url,
                                            soup_websocket_connection_get_close_code (conn));
+  gboolean healthy = self->answered_here || g_get_monotonic_time () - self->opened >= HEALTHY_US;
 
   g_signal_handlers_disconnect_by_data (conn, self);
   g_clear_object (&self->conn);
-  /* RTCBot's protocol closes after every exchange: connect again at once, quietly. */
-  if (!self->multiplex && self->exchanged)
+  if (healthy)
+    rtcbotd_backoff_reset (self->backoff);
+  /* RTCBot's protocol closes after every exchange: connect again at once,
+   * quietly, after one that went well; else through the backoff. */
+  if (!self->multiplex && self->exchanged && healthy)
     {
       self->state = STATE_CONNECTING;
       connect_now (self);
@@ -254,8 +266,9 @@ use_connection (RtcbotdRelayClient *self, SoupWebsocketConnection *conn, SoupMes
   self->conn = conn;
   self->multiplex = g_strcmp0 (protocol, RTCBOTD_RELAY_SUBPROTOCOL) == 0;
   self->exchanged = FALSE;
+  self->answered_here = FALSE;
   self->state = STATE_CONNECTED;
-  self->last_heard = g_get_monotonic_time ();
+  self->opened = self->last_heard = g_get_monotonic_time ();
   self->connects++;
   /* A relay on this machine (tests, or a tunnel): webrtcbin must offer
    * loopback candidates too, as for a /connect that came in on loopback. */
@@ -271,7 +284,8 @@ use_connection (RtcbotdRelayClient *self, SoupWebsocketConnection *conn, SoupMes
   g_signal_connect (conn, "message", G_CALLBACK (on_message), self);
   g_signal_connect (conn, "pong", G_CALLBACK (on_pong), self);
   g_signal_connect (conn, "closed", G_CALLBACK (on_closed), self);
-  rtcbotd_backoff_reset (self->backoff);
+  /* The backoff is reset when the socket proves healthy (on_closed), not here:
+   * a relay may accept the handshake and close at once. */
   /* RTCBot's protocol reconnects after each exchange: that is no news. */
   if (!self->announced)
     g_message ("relay: connected to %s (%s)", self->url,

@@ -16,7 +16,9 @@
  * Bearer or ?token= on its POST) and the client gets the role that token
  * gives, or 401/403 through the relay — a relay that does not forward tokens
  * (RTCBot's) then reaches nobody. Reconnects with backoff when the socket
- * drops; logs connect and disconnect once per change of state. Owned by the
+ * drops (also after an RTCBot exchange, unless the socket carried an answer
+ * or lived 10 s: a relay that closes at once is not called again and again);
+ * logs connect and disconnect once per change of state. Owned by the
  * daemon, replaced when a reload changes the URL, the secret or the CA
  * file; main context only.
  */

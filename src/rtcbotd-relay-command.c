@@ -1,14 +1,12 @@
 /* rtcbotd-relay-command.c — `rtcbotd relay`: options, the relay server, the main loop. */
 #include "rtcbotd-relay-command.h"
 
-#include <glib-unix.h>
-#include <signal.h>
-
 #include "rtcbotd-config.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-log.h"
 #include "rtcbotd-notify.h"
 #include "rtcbotd-relay-server.h"
+#include "rtcbotd-signals.h"
 
 enum
 {
@@ -78,29 +76,16 @@ parse_options (Relay *relay, int *argc, char ***argv, GError **error)
   return TRUE;
 }
 
-/* Main context, like the handlers below. */
-static gboolean
+/* SIGHUP, main context (RtcbotdSignals): the secrets file again. */
+static char *
 on_reload_signal (gpointer user_data)
 {
   Relay *relay = user_data;
   g_autoptr (GError) error = NULL;
 
-  rtcbotd_notify_reloading (relay->notify);
   if (relay->secrets && !rtcbotd_relay_server_load_secrets (relay->server, relay->secrets, &error))
     g_warning ("reload: %s; keeping the secrets in use", error->message);
-  rtcbotd_notify_ready (relay->notify, "relay");
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-on_stop_signal (gpointer user_data)
-{
-  Relay *relay = user_data;
-
-  g_message ("stopping");
-  rtcbotd_notify_stopping (relay->notify);
-  g_main_loop_quit (relay->loop);
-  return G_SOURCE_CONTINUE;
+  return g_strdup ("relay");
 }
 
 /* Builds the server from the options; returns an exit code. */
@@ -145,7 +130,7 @@ rtcbotd_relay_command_run (int argc, char **argv)
 {
   Relay relay = { 0 };
   g_autoptr (GError) error = NULL;
-  guint signals[3] = { 0 };
+  RtcbotdSignals *signals;
   int status;
 
   if (!parse_options (&relay, &argc, &argv, &error))
@@ -155,19 +140,15 @@ rtcbotd_relay_command_run (int argc, char **argv)
       goto out;
     }
   rtcbotd_log_install (relay.verbose);
-  signal (SIGPIPE, SIG_IGN);
   relay.loop = g_main_loop_new (NULL, FALSE);
   relay.notify = rtcbotd_notify_new ();
-  signals[0] = g_unix_signal_add (SIGINT, on_stop_signal, &relay);
-  signals[1] = g_unix_signal_add (SIGTERM, on_stop_signal, &relay);
-  signals[2] = g_unix_signal_add (SIGHUP, on_reload_signal, &relay);
+  signals = rtcbotd_signals_new (relay.loop, relay.notify, on_reload_signal, &relay);
   if ((status = start (&relay)) == EXIT_OK)
     {
       rtcbotd_notify_ready (relay.notify, "relay");
       g_main_loop_run (relay.loop);
     }
-  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
-    g_clear_handle_id (&signals[i], g_source_remove);
+  rtcbotd_signals_free (signals);
   g_clear_pointer (&relay.server, rtcbotd_relay_server_free);
   g_clear_pointer (&relay.notify, rtcbotd_notify_free);
   g_clear_pointer (&relay.loop, g_main_loop_unref);

@@ -268,9 +268,12 @@ rtcbotd_sink_set_feed_stream (RtcbotdSinkSet *self, const RtcbotdConfig *config,
       if (fed && g_ptr_array_find (fed, sinks->pdata[i], NULL))
         continue;
       pad = rtcbotd_inbound_acquire_pad (inbound);
-      if (!rtcbotd_media_sink_add_peer_stream (sinks->pdata[i], peer_id, pad, &error))
-        g_warning ("peer %u: its %s does not go to %s: %s", peer_id, rtcbotd_kind_to_string (kind),
-                   rtcbotd_media_sink_get_config (sinks->pdata[i])->label, error->message);
+      if (rtcbotd_media_sink_add_peer_stream (sinks->pdata[i], peer_id, pad, &error))
+        continue;
+      g_warning ("peer %u: its %s does not go to %s: %s", peer_id, rtcbotd_kind_to_string (kind),
+                 rtcbotd_media_sink_get_config (sinks->pdata[i])->label, error->message);
+      /* Refused, the sink holds nothing of it: the tee pad would only wait for the peer to go. */
+      rtcbotd_inbound_release_pad (inbound, pad);
     }
 }
 

@@ -28,7 +28,7 @@ struct _RtcbotdWhep
   RtcbotdDaemon *daemon;
   const RtcbotdConfig *config;
   GHashTable *sessions; /* id → Session */
-  guint pending;        /* offers being answered */
+  GPtrArray *pending;   /* of Post: offers being answered */
   gboolean freed;       /* rtcbotd_whep_free() came while offers were pending */
 };
 
@@ -38,6 +38,7 @@ typedef struct
   SoupServerMessage *msg;
   char *source;
   char *offer;
+  gboolean replied; /* refused when the WHEP resource went away; the answer is too late */
 } Post;
 
 static void
@@ -60,6 +61,7 @@ rtcbotd_whep_new (RtcbotdDaemon *daemon, const RtcbotdConfig *config)
   self->config = config;
   self->sessions
       = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)session_free);
+  self->pending = g_ptr_array_new ();
   return self;
 }
 
@@ -73,15 +75,33 @@ static void
 really_free (RtcbotdWhep *self)
 {
   g_hash_table_unref (self->sessions);
+  g_ptr_array_unref (self->pending);
   g_free (self);
 }
 
+static void fail (SoupServerMessage *msg, guint status, const char *format, ...)
+    G_GNUC_PRINTF (3, 4);
+
+/* The offers still waiting for their answer get a 503 now: their clients
+ * would otherwise wait for a reply that never comes. */
 void
 rtcbotd_whep_free (RtcbotdWhep *self)
 {
   if (!self)
     return;
-  if (self->pending)
+  for (guint i = 0; i < self->pending->len; i++)
+    {
+      Post *post = self->pending->pdata[i];
+      post->replied = TRUE;
+      if (rtcbotd_http_is_gone (post->msg))
+        continue;
+      soup_message_headers_replace (soup_server_message_get_response_headers (post->msg),
+                                    "Retry-After", "5");
+      fail (post->msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+            "rtcbotd is stopping; the offer was not answered");
+      soup_server_message_unpause (post->msg);
+    }
+  if (self->pending->len)
     self->freed = TRUE; /* the last answer frees it */
   else
     really_free (self);
@@ -147,9 +167,6 @@ add_links (RtcbotdWhep *self, SoupServerMessage *msg)
       soup_message_headers_append (h, "Link", link);
     }
 }
-
-static void fail (SoupServerMessage *msg, guint status, const char *format, ...)
-    G_GNUC_PRINTF (3, 4);
 
 static void
 fail (SoupServerMessage *msg, guint status, const char *format, ...)
@@ -242,8 +259,8 @@ on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
   g_autofree char *answer
       = rtcbotd_daemon_answer_sdp_finish (RTCBOTD_DAEMON (object), result, &peer_id, &error);
 
-  self->pending--;
-  if (self->freed || rtcbotd_http_is_gone (msg))
+  g_ptr_array_remove_fast (self->pending, post);
+  if (post->replied || rtcbotd_http_is_gone (msg))
     {
       if (answer)
         rtcbotd_daemon_close_peer (RTCBOTD_DAEMON (object), peer_id, "its WHEP client went away");
@@ -270,10 +287,10 @@ on_answered (GObject *object, GAsyncResult *result, gpointer user_data)
       g_message ("peer %u: WHEP session %s watches [source %s]", peer_id, session->id,
                  session->source);
     }
-  if (!self->freed && !rtcbotd_http_is_gone (msg))
+  if (!post->replied && !rtcbotd_http_is_gone (msg))
     soup_server_message_unpause (msg);
   post_free (post);
-  if (self->freed && self->pending == 0)
+  if (self->freed && self->pending->len == 0)
     really_free (self);
 }
 
@@ -308,7 +325,7 @@ serve_post (RtcbotdWhep *self, SoupServerMessage *msg, const char *source, GByte
   post->msg = g_object_ref (msg);
   post->source = g_strdup (source);
   post->offer = g_strndup (data, length);
-  self->pending++;
+  g_ptr_array_add (self->pending, post);
   soup_server_message_pause (msg);
   rtcbotd_daemon_answer_sdp_async (self->daemon, post->offer, source, local, role, on_answered,
                                    post);

@@ -8,12 +8,12 @@
 
 import { after, before } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtemp, mkdir, rm, writeFile, chmod, symlink } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, mkdir, rm, writeFile, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import * as e2e from "./lib.mjs";
+import * as netns from "./netns.mjs";
 
 const ID = String(process.pid % 10000);
 const NS = { robot: `rtcbotd-sr${ID}`, sfu: `rtcbotd-ss${ID}` };
@@ -42,39 +42,17 @@ to = janus
 `;
 
 const { test, failures } = e2e.createSuite();
+const { sh } = netns;
 let daemon;
 let janus;
 let browser;
 let tmp;
 let skip = null;
 
-function sh(...argv) {
-  return execFileSync(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] }).toString();
-}
-
-function removeNamespaces() {
-  for (const ns of Object.values(NS)) {
-    try {
-      sh("ip", "netns", "del", ns);
-    } catch {
-      // not there
-    }
-  }
-}
-
-function makeNamespaces() {
-  removeNamespaces();
-  for (const ns of Object.values(NS)) {
-    sh("ip", "netns", "add", ns);
-    sh("ip", "-n", ns, "link", "set", "lo", "up");
-  }
-  sh("ip", "link", "add", `sr${ID}`, "type", "veth", "peer", "name", `ss${ID}`);
-  sh("ip", "link", "set", `sr${ID}`, "netns", NS.robot);
-  sh("ip", "link", "set", `ss${ID}`, "netns", NS.sfu);
-  sh("ip", "-n", NS.robot, "addr", "add", "10.96.0.1/24", "dev", `sr${ID}`);
-  sh("ip", "-n", NS.sfu, "addr", "add", "10.96.0.2/24", "dev", `ss${ID}`);
-  sh("ip", "-n", NS.robot, "link", "set", `sr${ID}`, "up");
-  sh("ip", "-n", NS.sfu, "link", "set", `ss${ID}`, "up");
+/** robot —— sfu, one veth pair. */
+function makeNetwork() {
+  netns.makeNamespaces(Object.values(NS));
+  netns.link(NS.robot, `sr${ID}`, "10.96.0.1/24", NS.sfu, `ss${ID}`, "10.96.0.2/24");
 }
 
 /** Janus with only the Streaming plugin and the HTTP transport, on 10.96.0.2. */
@@ -123,35 +101,18 @@ admin: {
 }
 
 before(async () => {
-  const have = (f) => {
-    try {
-      sh("test", "-e", f);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (process.getuid() !== 0 || !have("/usr/bin/janus") || !have(`${JANUS_LIB}/plugins/libjanus_streaming.so`)) {
+  if (process.getuid() !== 0 || !existsSync("/usr/bin/janus") || !existsSync(`${JANUS_LIB}/plugins/libjanus_streaming.so`)) {
     skip = "needs root, ip netns and Debian's janus";
     return;
   }
-  makeNamespaces();
+  makeNetwork();
   tmp = await mkdtemp(path.join(os.tmpdir(), "rtcbotd-sfu-"));
   await writeJanusConfig(tmp);
-  janus = spawn("ip", ["netns", "exec", NS.sfu, "janus", "-F", tmp, "-C", path.join(tmp, "janus.jcfg")],
-    { stdio: ["ignore", "pipe", "pipe"] });
-  janus.log = "";
-  janus.stdout.on("data", (c) => (janus.log += c));
-  janus.stderr.on("data", (c) => (janus.log += c));
+  janus = netns.spawnIn(NS.sfu, ["janus", "-F", tmp, "-C", path.join(tmp, "janus.jcfg")]);
   await e2e.waitFor("Janus's HTTP transport", () => janus.log.includes("HTTP webserver started"), { timeoutMs: 20000 });
   daemon = await e2e.startDaemon({ name: "sfu", config: CONFIG, listen: `10.96.0.1:${PORT}`,
     prefix: ["ip", "netns", "exec", NS.robot] });
-  const wrapper = path.join(tmp, "chromium-in-sfu-ns");
-  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS.sfu} ${e2e.CHROMIUM} "$@"\n`);
-  await chmod(wrapper, 0o755);
-  const flags = e2e.CHROMIUM_FLAGS.filter((f) => !f.startsWith("--host-resolver-rules") && f !== "--headless=new");
-  browser = await chromium.launch({ executablePath: wrapper, headless: true,
-    args: [...flags, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 10.96.0.2"] });
+  browser = await netns.launchChromiumIn(NS.sfu, tmp, "10.96.0.2");
 });
 
 after(async () => {
@@ -161,7 +122,7 @@ after(async () => {
   await browser?.close().catch(() => {});
   await daemon?.stop();
   janus?.kill("SIGKILL");
-  removeNamespaces();
+  netns.removeNamespaces(Object.values(NS));
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 

@@ -10,12 +10,11 @@
 
 import { after, before } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile, chmod } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import * as e2e from "./lib.mjs";
+import * as netns from "./netns.mjs";
 
 const ID = String(process.pid % 10000);
 const NS = { robot: `rtcbotd-tr${ID}`, turn: `rtcbotd-tt${ID}`, viewer: `rtcbotd-tv${ID}` };
@@ -38,53 +37,18 @@ to = peers
 `;
 
 const { test, failures } = e2e.createSuite();
+const { sh } = netns;
 let daemon;
 let browser;
 let helpers = [];
 let tmp;
 let skip = null;
 
-function sh(...argv) {
-  return execFileSync(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] }).toString();
-}
-
-function have(cmd) {
-  try {
-    sh("sh", "-c", `command -v ${cmd}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function removeNamespaces() {
-  for (const ns of Object.values(NS)) {
-    try {
-      sh("ip", "netns", "del", ns);
-    } catch {
-      // not there
-    }
-  }
-}
-
 /** robot —— turn —— viewer, two veth pairs; turn owns an address on each side. */
-function makeNamespaces() {
-  removeNamespaces();
-  for (const ns of Object.values(NS)) {
-    sh("ip", "netns", "add", ns);
-    sh("ip", "-n", ns, "link", "set", "lo", "up");
-  }
-  const pair = (a, aAddr, b, bAddr, tag) => {
-    sh("ip", "link", "add", `a${tag}${ID}`, "type", "veth", "peer", "name", `b${tag}${ID}`);
-    sh("ip", "link", "set", `a${tag}${ID}`, "netns", a);
-    sh("ip", "link", "set", `b${tag}${ID}`, "netns", b);
-    sh("ip", "-n", a, "addr", "add", aAddr, "dev", `a${tag}${ID}`);
-    sh("ip", "-n", b, "addr", "add", bAddr, "dev", `b${tag}${ID}`);
-    sh("ip", "-n", a, "link", "set", `a${tag}${ID}`, "up");
-    sh("ip", "-n", b, "link", "set", `b${tag}${ID}`, "up");
-  };
-  pair(NS.robot, "10.97.1.1/24", NS.turn, "10.97.1.3/24", "r");
-  pair(NS.viewer, "10.97.2.2/24", NS.turn, "10.97.2.3/24", "v");
+function makeNetwork() {
+  netns.makeNamespaces(Object.values(NS));
+  netns.link(NS.robot, `ar${ID}`, "10.97.1.1/24", NS.turn, `br${ID}`, "10.97.1.3/24");
+  netns.link(NS.viewer, `av${ID}`, "10.97.2.2/24", NS.turn, `bv${ID}`, "10.97.2.3/24");
   // The viewer reaches the TURN server's robot-side address (the one the
   // robot's config names) through the TURN host, which owns it; packets for
   // the robot itself stop there: the TURN host does not forward.
@@ -93,20 +57,17 @@ function makeNamespaces() {
 }
 
 function startHelper(argv) {
-  const child = spawn("ip", ["netns", "exec", NS.turn, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
-  child.log = "";
-  child.stdout.on("data", (c) => (child.log += c));
-  child.stderr.on("data", (c) => (child.log += c));
+  const child = netns.spawnIn(NS.turn, argv);
   helpers.push(child);
   return child;
 }
 
 before(async () => {
-  if (process.getuid() !== 0 || !have("ip") || !have("turnserver") || !have("socat")) {
+  if (process.getuid() !== 0 || !netns.have("ip") || !netns.have("turnserver") || !netns.have("socat")) {
     skip = "needs root, ip netns, coturn (turnserver) and socat";
     return;
   }
-  makeNamespaces();
+  makeNetwork();
   tmp = await mkdtemp(path.join(os.tmpdir(), "rtcbotd-turn-"));
   startHelper(["turnserver", "-n", "--listening-ip=10.97.1.3", "--listening-ip=10.97.2.3",
     "--relay-ip=10.97.1.3", "--listening-port=3478", "--lt-cred-mech", "--user=robot:secret",
@@ -116,12 +77,7 @@ before(async () => {
   daemon = await e2e.startDaemon({ name: "turn", config: CONFIG, listen: `10.97.1.1:${PORT}`,
     prefix: ["ip", "netns", "exec", NS.robot] });
   // Chromium in the viewer's namespace, driven over a pipe (no TCP to it).
-  const wrapper = path.join(tmp, "chromium-in-viewer-ns");
-  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NS.viewer} ${e2e.CHROMIUM} "$@"\n`);
-  await chmod(wrapper, 0o755);
-  const flags = e2e.CHROMIUM_FLAGS.filter((f) => !f.startsWith("--host-resolver-rules") && f !== "--headless=new");
-  browser = await chromium.launch({ executablePath: wrapper, headless: true,
-    args: [...flags, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 10.97.2.3"] });
+  browser = await netns.launchChromiumIn(NS.viewer, tmp, "10.97.2.3");
 });
 
 after(async () => {
@@ -134,7 +90,7 @@ after(async () => {
   await browser?.close().catch(() => {});
   await daemon?.stop();
   for (const h of helpers) h.kill("SIGKILL");
-  removeNamespaces();
+  netns.removeNamespaces(Object.values(NS));
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 

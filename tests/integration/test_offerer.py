@@ -15,6 +15,7 @@ answers 500 and a port nobody listens on are each logged once and retried.
 """
 
 import asyncio
+import contextlib
 import json
 import tempfile
 import time
@@ -184,12 +185,52 @@ async def wait_state(d, state, name="desktop", timeout=20.0):
     return last
 
 
+class Rig:
+    """What a test sets up around the daemon: a temp dir, the Arduino's pty in it and
+    desktop servers; a test that replaces a server puts the new one in @servers."""
+
+    def __init__(self, tmp, pty, servers):
+        self.tmp, self.pty, self.servers = tmp, pty, servers
+
+
+@contextlib.asynccontextmanager
+async def desktop_rig(servers=1, prefix="rtcbotd-offerer-"):
+    """A Rig with @servers started desktop servers; all stopped and removed after."""
+    tmp = tempfile.TemporaryDirectory(prefix=prefix)
+    pty = Pty(tmp.name).start()
+    started = []
+    try:
+        for _ in range(servers):
+            started.append(await DesktopServer().start())
+        yield Rig(tmp, pty, started)
+    finally:
+        for server in started:
+            await server.stop()
+        pty.stop()
+        tmp.cleanup()
+
+
 async def attempts(d, name="desktop"):
     """rtcbotd_outbound_attempts_total of [peer NAME], from /metrics."""
     for line in (await d.get_text("metrics")).splitlines():
         if line.startswith(f'rtcbotd_outbound_attempts_total{{peer="{name}"}}'):
             return int(float(line.split()[-1]))
     return 0
+
+
+async def wait_attempts(d, n, name="desktop", timeout=20.0):
+    """Waits until [peer NAME] has made @n connection attempts in all."""
+
+    async def enough():
+        return await attempts(d, name) >= n
+
+    await wait_until(enough, timeout, interval=0.2)
+
+
+def check_logged_once(d, text):
+    """A failure that repeats at every retry is logged once."""
+    n = d.output().count(text)
+    check(n == 1, f"{text!r} logged {n} times, expected once")
 
 
 async def read_line(pty, timeout=5.0):
@@ -207,10 +248,8 @@ ECHO = "\n[route echo]\nfrom = peers.messages\nto = peers\n"
 
 
 async def test_frames_and_messages():
-    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
-    pty = Pty(tmp.name).start()
-    server = await DesktopServer().start()
-    try:
+    async with desktop_rig() as rig:
+        pty, server = rig.pty, rig.servers[0]
         async with Daemon(config(server, pty, ECHO)) as d:
             await server.wait_frames(30)
             note(f"daemon start to first frame at the desktop: "
@@ -261,20 +300,14 @@ async def test_frames_and_messages():
             check(await read_line(pty) == b"only for the arduino\n", "pty: no string line")
             check(client.messages.empty(), "the browser heard the desktop's message")
             await client.close()
-    finally:
-        await server.stop()
-        pty.stop()
-        tmp.cleanup()
 
 
 async def test_vp8_and_opus():
-    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
-    pty = Pty(tmp.name).start()
-    server = await DesktopServer().start()
-    cfg = config(server, pty).replace(
-        "framerate = 30\n", "framerate = 30\nencoder = vp8\n\n[source tone]\ntype = test-audio\n"
-    ).replace("from = camera\n", "from = camera;tone\n")
-    try:
+    async with desktop_rig() as rig:
+        pty, server = rig.pty, rig.servers[0]
+        cfg = config(server, pty).replace(
+            "framerate = 30\n", "framerate = 30\nencoder = vp8\n\n[source tone]\ntype = test-audio\n"
+        ).replace("from = camera\n", "from = camera;tone\n")
         async with Daemon(cfg) as d:
             await server.wait_frames(20)
             await wait_until(lambda: server.audio_frames >= 25, 10, interval=0.05)
@@ -283,18 +316,12 @@ async def test_vp8_and_opus():
             check("a=rtpmap:96 VP8/90000" in sdp, "the offer's video is not VP8 on 96")
             check("OPUS/48000/2" in sdp.upper(), "the offer's audio is not opus/48000/2")
             note(f"desktop decoded {server.frames} VP8 frames, {server.audio_frames} Opus frames")
-    finally:
-        await server.stop()
-        pty.stop()
-        tmp.cleanup()
 
 
 async def test_server_goes_away_and_returns():
-    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
-    pty = Pty(tmp.name).start()
-    server = await DesktopServer().start()
-    port = server.port
-    try:
+    async with desktop_rig() as rig:
+        pty, server = rig.pty, rig.servers[0]
+        port = server.port
         async with Daemon(config(server, pty)) as d:
             await server.wait_frames(10)
             await wait_state(d, "connected")
@@ -303,20 +330,12 @@ async def test_server_goes_away_and_returns():
             note(f"after the server stopped: {lost}")
             await d.wait_output("cannot reach", timeout=20)
 
-            before = await attempts(d)
-
-            async def more():
-                return await attempts(d) >= before + 2
-
-            await wait_until(more, 20, interval=0.2)
-            out = d.output()
-            check(out.count("cannot reach") == 1,
-                  f"'cannot reach' logged {out.count('cannot reach')} times, expected once")
-            check(out.count("went away") == 1,
-                  f"'went away' logged {out.count('went away')} times, expected once")
+            await wait_attempts(d, await attempts(d) + 2)
+            check_logged_once(d, "cannot reach")
+            check_logged_once(d, "went away")
             check(d.alive(), "the daemon died while the server was away")
 
-            server = DesktopServer(port)
+            server = rig.servers[0] = DesktopServer(port)
             server.first_frame_at = None
             await server.start()
             t_back = time.monotonic()
@@ -327,24 +346,18 @@ async def test_server_goes_away_and_returns():
             await server.wait_channel()
             server.channel.send(json.dumps({"again": True}))
             check(await read_line(pty) == b'{"again":true}\n', "pty: no message after reconnect")
-    finally:
-        await server.stop()
-        pty.stop()
-        tmp.cleanup()
 
 
 async def test_bad_url_and_server_error():
-    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
-    pty = Pty(tmp.name).start()
-    server = await DesktopServer().start()
-    extra = f"""
+    async with desktop_rig() as rig:
+        pty, server = rig.pty, rig.servers[0]
+        extra = f"""
 [peer broken]
 offer-to = {server.url('fail')}
 
 [peer nowhere]
 offer-to = http://127.0.0.1:9/connect
 """
-    try:
         async with Daemon(config(server, pty, extra)) as d:
             broken = await wait_state(d, "retrying", "broken")
             check("answered 500" in broken.get("reason", ""), f"healthz broken: {broken}")
@@ -353,29 +366,16 @@ offer-to = http://127.0.0.1:9/connect
                   f"healthz nowhere: {nowhere}")
             await server.wait_frames(10)  # the good one is not disturbed
 
-            async def retried():
-                return await attempts(d, "broken") >= 3
-
-            await wait_until(retried, 20, interval=0.2)
-            out = d.output()
-            line = "[peer broken] " + server.url("fail") + " answered 500 Internal Server Error: " \
-                   "the desktop is broken; retrying"
-            check(out.count(line) == 1, f"{line!r} logged {out.count(line)} times, expected once")
-            check(out.count("[peer nowhere] cannot reach") == 1,
-                  "[peer nowhere] cannot reach ... not logged exactly once")
+            await wait_attempts(d, 3, "broken")
+            check_logged_once(d, "[peer broken] " + server.url("fail") + " answered 500 Internal "
+                              "Server Error: the desktop is broken; retrying")
+            check_logged_once(d, "[peer nowhere] cannot reach")
             check(d.alive(), "the daemon died")
-    finally:
-        await server.stop()
-        pty.stop()
-        tmp.cleanup()
 
 
 async def test_reload():
-    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-")
-    pty = Pty(tmp.name).start()
-    first = await DesktopServer().start()
-    second = await DesktopServer().start()
-    try:
+    async with desktop_rig(servers=2) as rig:
+        pty, first, second = rig.pty, *rig.servers
         async with Daemon(config(first, pty)) as d:
             await first.wait_frames(10)
             state = await wait_state(d, "connected")
@@ -401,11 +401,6 @@ async def test_reload():
                 "[route forward]\nfrom = peers.messages\nto = peer.desktop\n", ""))
             await d.wait_output("[peer desktop]: stopped (reload)", count=2)
             check("desktop" not in (await d.healthz())["outbound"], "a removed [peer] is listed")
-    finally:
-        await first.stop()
-        await second.stop()
-        pty.stop()
-        tmp.cleanup()
 
 
 async def test_valgrind():
@@ -413,13 +408,11 @@ async def test_valgrind():
     with a connected desktop, under memcheck: nothing involving our code."""
     from pathlib import Path
 
-    tmp = tempfile.TemporaryDirectory(prefix="rtcbotd-offerer-vg-")
-    pty = Pty(tmp.name).start()
-    server = await DesktopServer().start()
-    extra = f"\n[peer broken]\noffer-to = {server.url('fail')}\n"
-    log = Path(tmp.name) / "valgrind.log"
-    try:
-        d = await start_under_valgrind(tmp.name, log, config(server, pty, extra), "offerer-vg")
+    async with desktop_rig(prefix="rtcbotd-offerer-vg-") as rig:
+        pty, server = rig.pty, rig.servers[0]
+        extra = f"\n[peer broken]\noffer-to = {server.url('fail')}\n"
+        log = Path(rig.tmp.name) / "valgrind.log"
+        d = await start_under_valgrind(rig.tmp.name, log, config(server, pty, extra), "offerer-vg")
         try:
             await server.wait_frames(3, timeout=90)
             await wait_state(d, "retrying", "broken", timeout=60)
@@ -429,7 +422,7 @@ async def test_valgrind():
             port = server.port
             await server.stop()
             await wait_state(d, "retrying", timeout=90)
-            server = DesktopServer(port)
+            server = rig.servers[0] = DesktopServer(port)
             await server.start()
             await wait_state(d, "connected", timeout=90)
             await d.stop(timeout=90, check_exit=False)
@@ -437,10 +430,6 @@ async def test_valgrind():
             if d.alive():
                 d.kill()
         check_report(d, log)
-    finally:
-        await server.stop()
-        pty.stop()
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ RTCBot's Python RTCConnection that POST their offer to the relay's /ID and
 decode video and echo data-channel messages through the peer it sets up.
 Also a robot written here that behaves exactly like RTCBot's (aiohttp
 websocket: one offer, one answer, close), the 404/409/504 cases, secrets,
-tokens forwarded through the relay, a 64 KiB+ offer and a daemon restart.
+tokens forwarded through the relay, a 64 KiB+ offer, a daemon restart and a
+relay that closes every socket at once (the daemon backs off).
 TAP output.
 """
 
@@ -433,6 +434,41 @@ async def test_rtcbot_relay():
                 await c.close()
 
 
+class ClosingRelay(RTCBotRelay):
+    """A broken relay: it takes the robot's websocket, sends it @frame (if any) as a
+    client's offer would come, and closes at once. Notes when each socket came."""
+
+    def __init__(self, frame=None):
+        super().__init__()
+        self.frame = frame
+        self.times = []
+
+    async def ws_handler(self, request):
+        ws = aiohttp.web.WebSocketResponse()
+        await ws.prepare(request)
+        self.times.append(time.monotonic())
+        if self.frame is not None:
+            await ws.send_str(self.frame)
+        await ws.close()
+        return ws
+
+
+async def test_closing_relay():
+    """A relay that closes every socket at once (after a bad offer, or with none): the
+    daemon backs off (0.5, 1, 2, 4 s...) instead of calling it again and again."""
+    for frame in ('{"type":"offer"}', None):
+        async with ClosingRelay(frame) as relay:
+            async with Daemon(robot_config(relay, "closer"), args=["-v"]) as daemon:
+                await wait_until(lambda: len(relay.times) >= 1, 10)
+                await asyncio.sleep(6.5)  # the window the connections are counted in
+                times = list(relay.times)
+                gaps = [b - a for a, b in zip(times, times[1:])]
+                note(f"frame {frame!r}: {len(times)} sockets in 6.5 s, gaps "
+                     + ", ".join(f"{g:.2f}" for g in gaps[:10]))
+                check(2 <= len(times) <= 6, f"{len(times)} sockets: {gaps[:10]}\n" + daemon.tail())
+                check(gaps[-1] >= 1.5, f"the waits grow: {gaps}")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -720,6 +756,7 @@ if __name__ == "__main__":
         ("daemon restart: it registers again", test_restart),
         ("the daemon against RTCBot's own relay: one exchange per socket", test_rtcbot_relay),
         ("the relay restarts: the daemon reconnects with backoff, logs once", test_relay_restart),
+        ("a relay that closes every socket at once: the daemon backs off", test_closing_relay),
         ("SIGHUP with a new relay URL: the daemon moves", test_reload),
         ("--secrets: 401, 403, wrong relay-secret refused, right one works", test_secrets),
         ("--tls-certificate: https and wss; the daemon over wss:// with relay-ca", test_tls),

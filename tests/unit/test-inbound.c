@@ -243,66 +243,149 @@ test_unsupported (void)
   g_assert_cmpint (GST_BIN (pipeline)->numchildren, ==, 1);
 }
 
-/* Streaming thread of the "peer": its 60th frame (1.2 s in) comes half a second back in time
- * (the depayloader keeps RTP time, so it is set back after the parser). */
-static GstPadProbeReturn
-on_peer_packet (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+/* The frames of the "peer" whose time is moved by @shift: the @at-th, or with @onwards
+ * every frame from it on (a peer whose clock jumped). */
+typedef struct
 {
-  gint *count = user_data;
+  gint count;
+  gint at;
+  GstClockTimeDiff shift;
+  gboolean onwards;
+} Shift;
+
+/* Streaming thread of the "peer": moves the time of the frames @user_data names (the
+ * depayloader keeps RTP time, so they are moved after the parser). */
+static GstPadProbeReturn
+on_peer_frame (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Shift *shift = user_data;
   GstBuffer *buffer;
 
-  if (++*count != 60)
+  ++shift->count;
+  if (shift->count < shift->at || (shift->count > shift->at && !shift->onwards))
     return GST_PAD_PROBE_OK;
   buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
-  GST_BUFFER_PTS (buffer) -= 500 * GST_MSECOND;
+  GST_BUFFER_PTS (buffer) += shift->shift;
   if (GST_BUFFER_DTS_IS_VALID (buffer))
-    GST_BUFFER_DTS (buffer) -= 500 * GST_MSECOND;
+    GST_BUFFER_DTS (buffer) += shift->shift;
   GST_PAD_PROBE_INFO_DATA (info) = buffer;
   return GST_PAD_PROBE_OK;
 }
 
-/* TRUE once the stream's /metrics count a frame that went back in time. */
-static gboolean
-metrics_count_backwards (gpointer inbound)
+/* The Opus stream with @shift moving the time of the frames the parser puts out. */
+static GAsyncQueue *
+setup_shifted (Fixture *f, Shift *shift)
 {
-  g_autoptr (RtcbotdMetrics) m = rtcbotd_metrics_new ();
-  g_autofree char *text = NULL;
-
-  rtcbotd_inbound_add_metrics (inbound, m, "7");
-  text = rtcbotd_metrics_to_text (m);
-  return strstr (text, "rtcbotd_peer_incoming_backwards_total{peer=\"7\",kind=\"audio\",codec="
-                       "\"opus\",ssrc=\"0\"} 1\n")
-         != NULL;
-}
-
-/* A frame whose time goes backwards never reaches a consumer (a muxer would fail). */
-static void
-test_backwards (void)
-{
-  Fixture f = { 0 };
-  g_autoptr (GAsyncQueue) samples = NULL;
-  gint count = 0;
-  GstClockTime last = GST_CLOCK_TIME_NONE;
   g_autoptr (GstIterator) parser = NULL;
   g_auto (GValue) item = G_VALUE_INIT;
   g_autoptr (GstPad) parser_src = NULL;
+  GAsyncQueue *samples;
 
-  setup (&f, RTCBOTD_CODEC_OPUS);
-  parser = gst_bin_iterate_all_by_element_factory_name (GST_BIN (f.pipeline), "opusparse");
+  setup (f, RTCBOTD_CODEC_OPUS);
+  parser = gst_bin_iterate_all_by_element_factory_name (GST_BIN (f->pipeline), "opusparse");
   g_assert_cmpint (gst_iterator_next (parser, &item), ==, GST_ITERATOR_OK);
   parser_src = gst_element_get_static_pad (g_value_get_object (&item), "src");
-  gst_pad_add_probe (parser_src, GST_PAD_PROBE_TYPE_BUFFER, on_peer_packet, &count, NULL);
-  samples = add_consumer (&f);
-  gst_element_set_state (f.pipeline, GST_STATE_PLAYING);
-  for (guint i = 0; i < 90; i++)
+  gst_pad_add_probe (parser_src, GST_PAD_PROBE_TYPE_BUFFER, on_peer_frame, shift, NULL);
+  samples = add_consumer (f);
+  gst_element_set_state (f->pipeline, GST_STATE_PLAYING);
+  return samples;
+}
+
+/* The value of the Opus stream's counter @name in /metrics. */
+static guint64
+metrics_counter (RtcbotdInbound *inbound, const char *name)
+{
+  g_autoptr (RtcbotdMetrics) m = rtcbotd_metrics_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *series
+      = g_strdup_printf ("\n%s{peer=\"7\",kind=\"audio\",codec=\"opus\",ssrc=\"0\"} ", name);
+  const char *line;
+
+  rtcbotd_inbound_add_metrics (inbound, m, "7");
+  text = rtcbotd_metrics_to_text (m);
+  line = strstr (text, series);
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (series), NULL, 10);
+}
+
+/* Pulls @n frames from @samples; returns how often their time went back. */
+static guint
+pull_counting_back (GAsyncQueue *samples, guint n)
+{
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+  guint back = 0;
+
+  for (guint i = 0; i < n; i++)
     {
       g_autoptr (GstSample) sample = pull (samples);
       GstClockTime pts = GST_BUFFER_DTS_OR_PTS (gst_sample_get_buffer (sample));
-      if (GST_CLOCK_TIME_IS_VALID (last))
-        g_assert_cmpuint (pts, >=, last);
+      if (GST_CLOCK_TIME_IS_VALID (last) && pts < last)
+        back++;
       last = pts;
     }
-  g_assert_true (metrics_count_backwards (f.inbound));
+  return back;
+}
+
+/* Runs the Opus stream with @shift for @n frames at the consumer; checks how often their time
+ * went back there and the counters of dropped frames and of resyncs. */
+static void
+check_shifted (Shift shift, guint n, guint back, guint64 backwards, guint64 resyncs)
+{
+  Fixture f = { 0 };
+  g_autoptr (GAsyncQueue) samples = setup_shifted (&f, &shift);
+
+  g_assert_cmpuint (pull_counting_back (samples, n), ==, back);
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_backwards_total"), ==,
+                    backwards);
+  g_assert_cmpuint (metrics_counter (f.inbound, "rtcbotd_peer_incoming_resyncs_total"), ==,
+                    resyncs);
+  teardown (&f);
+}
+
+/* A frame whose time goes backwards never reaches a consumer (a muxer would fail): its 60th
+ * frame (1.2 s in) comes half a second back in time. */
+static void
+test_backwards (void)
+{
+  check_shifted ((Shift){ .at = 60, .shift = -500 * GST_MSECOND }, 90, 0, 1, 0);
+}
+
+/* One stray frame an hour in the future: the frames after it, back on the stream's timeline,
+ * still reach the consumer (the stream resyncs at once: its time goes back once there). */
+static void
+test_stray_future_frame (void)
+{
+  check_shifted ((Shift){ .at = 30, .shift = 3600 * GST_SECOND }, 90, 1, 0, 1);
+}
+
+/* A peer whose time goes back 1.5 s for good, 2 s in: the stream drops what is behind for
+ * at most RESYNC_FRAMES (50) frames, not the 75 it would take to catch up, then follows. */
+static void
+test_clock_back (void)
+{
+  check_shifted ((Shift){ .at = 100, .shift = -1500 * GST_MSECOND, .onwards = TRUE }, 110, 1, 49,
+                 1);
+}
+
+/* A pad given back leaves the tee at once; the stream goes on without it. */
+static void
+test_release_pad (void)
+{
+  Fixture f = { 0 };
+  g_autoptr (GAsyncQueue) samples = NULL;
+  g_autoptr (GstPad) pad = NULL;
+  GstElement *tee;
+
+  setup (&f, RTCBOTD_CODEC_OPUS);
+  samples = add_consumer (&f);
+  pad = rtcbotd_inbound_acquire_pad (f.inbound);
+  tee = GST_ELEMENT (GST_PAD_PARENT (pad));
+  g_assert_cmpint (tee->numsrcpads, ==, 2);
+  rtcbotd_inbound_release_pad (f.inbound, pad);
+  g_assert_null (GST_PAD_PARENT (pad));
+  g_assert_cmpint (tee->numsrcpads, ==, 1);
+  gst_element_set_state (f.pipeline, GST_STATE_PLAYING);
+  gst_sample_unref (pull (samples));
   teardown (&f);
 }
 
@@ -342,6 +425,9 @@ main (int argc, char **argv)
   g_test_add_func ("/inbound/vp8-key-frame-requests", test_vp8_key_frame_requests);
   g_test_add_func ("/inbound/unsupported", test_unsupported);
   g_test_add_func ("/inbound/backwards", test_backwards);
+  g_test_add_func ("/inbound/stray-future-frame", test_stray_future_frame);
+  g_test_add_func ("/inbound/clock-back", test_clock_back);
+  g_test_add_func ("/inbound/release-pad", test_release_pad);
   g_test_add_func ("/inbound/free", test_free);
   return g_test_run ();
 }

@@ -1,5 +1,7 @@
-/* test-peer-streams.c — where a peer may send: the plan from an offer, the config and its role. */
+/* test-peer-streams.c — where a peer may send: the plan from an offer, the config and its role;
+ * the cap on the streams it sends, with pads arriving on many threads at once. */
 #include <gst/gst.h>
+#include <gst/webrtc/webrtc.h>
 
 #include "rtcbotd-peer-streams.h"
 #include "test-utils.h"
@@ -82,6 +84,97 @@ test_plan_routes_and_viewer (void)
     g_assert_null (viewer->pdata[m]);
 }
 
+/* A stand-in for webrtcbin's src pads: a "transceiver" property, always NULL (a pad of no
+ * m-line, which goes into a fakesink). */
+typedef struct
+{
+  GstPad parent;
+} TestPad;
+
+typedef struct
+{
+  GstPadClass parent_class;
+} TestPadClass;
+
+GType test_pad_get_type (void);
+G_DEFINE_TYPE (TestPad, test_pad, GST_TYPE_PAD)
+
+static void
+test_pad_get_property (GObject *object, guint id, GValue *value, GParamSpec *pspec)
+{
+  g_value_set_object (value, NULL);
+}
+
+static void
+test_pad_class_init (TestPadClass *klass)
+{
+  G_OBJECT_CLASS (klass)->get_property = test_pad_get_property;
+  g_object_class_install_property (G_OBJECT_CLASS (klass), 1,
+                                   g_param_spec_object ("transceiver", "transceiver", "transceiver",
+                                                        GST_TYPE_WEBRTC_RTP_TRANSCEIVER,
+                                                        G_PARAM_READABLE));
+}
+
+static void
+test_pad_init (TestPad *self)
+{
+}
+
+#define N_THREADS 8
+
+/* What the threads of one round share: they all start at once. */
+typedef struct
+{
+  RtcbotdPeerStreams *streams;
+  GMutex lock;
+  GCond cond;
+  gboolean go;
+} Round;
+
+/* A "transport thread": webrtcbin adds a pad. */
+static gpointer
+add_pad (gpointer data)
+{
+  Round *round = data;
+  g_autoptr (GstPad) pad
+      = gst_object_ref_sink (g_object_new (test_pad_get_type (), "direction", GST_PAD_SRC, NULL));
+
+  g_mutex_lock (&round->lock);
+  while (!round->go)
+    g_cond_wait (&round->cond, &round->lock);
+  g_mutex_unlock (&round->lock);
+  g_assert_null (rtcbotd_peer_streams_take_pad (round->streams, pad));
+  return NULL;
+}
+
+/* Pads that arrive on many threads at once: the peer still gets 4 at the most. */
+static void
+test_limit_concurrent (void)
+{
+  for (guint r = 0; r < 30; r++)
+    {
+      g_autoptr (GstElement) pipeline = gst_object_ref_sink (gst_pipeline_new ("test"));
+      Round round = { .streams = rtcbotd_peer_streams_new (7, pipeline) };
+      GThread *threads[N_THREADS];
+
+      g_mutex_init (&round.lock);
+      g_cond_init (&round.cond);
+      for (guint i = 0; i < N_THREADS; i++)
+        threads[i] = g_thread_new ("transport", add_pad, &round);
+      g_mutex_lock (&round.lock);
+      round.go = TRUE;
+      g_cond_broadcast (&round.cond);
+      g_mutex_unlock (&round.lock);
+      for (guint i = 0; i < N_THREADS; i++)
+        g_thread_join (threads[i]);
+      g_assert_cmpint (GST_BIN (pipeline)->numchildren, ==, 4); /* a fakesink each */
+      rtcbotd_peer_streams_free (round.streams);
+      g_assert_cmpint (GST_BIN (pipeline)->numchildren, ==, 0);
+      g_mutex_clear (&round.lock);
+      g_cond_clear (&round.cond);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -89,5 +182,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/peer-streams/plan/driver", test_plan_driver);
   g_test_add_func ("/peer-streams/plan/routes-and-viewer", test_plan_routes_and_viewer);
+  g_test_add_func ("/peer-streams/limit/concurrent", test_limit_concurrent);
   return g_test_run ();
 }

@@ -89,3 +89,20 @@ rtcbotd_test_timing_is_meaningful (void)
   return TRUE;
 #endif
 }
+
+guint
+rtcbotd_test_listen_local (SoupServer *server)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
+  g_autoptr (GSocketAddress) local = NULL;
+  GSList *listeners;
+
+  g_assert_true (soup_server_listen (server, address, 0, &error));
+  g_assert_no_error (error);
+  listeners = soup_server_get_listeners (server);
+  local = g_socket_get_local_address (listeners->data, &error);
+  g_slist_free (listeners);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 #include "rtcbotd-config.h"
 
@@ -26,6 +27,10 @@ RtcbotdConfig *rtcbotd_test_config_ok (const char *text);
 
 /** Loads @text as "test.conf", which must fail with exactly @message. */
 void rtcbotd_test_config_error (const char *text, const char *message);
+
+/** Makes @server listen on a free port of 127.0.0.1 (the test fails otherwise); returns the port.
+ */
+guint rtcbotd_test_listen_local (SoupServer *server);
 
 /** Returns FALSE in a sanitizer build, where wall-clock bounds say nothing about the code. */
 gboolean rtcbotd_test_timing_is_meaningful (void);

@@ -7,6 +7,7 @@
 
 #include "rtcbotd-message-bus.h"
 #include "rtcbotd-websocket.h"
+#include "test-utils.h"
 
 #define CONFIG "[sink dash]\ntype = websocket\n[route r]\nfrom = dash\nto = log\n"
 #define CONFIG_MOST_RECENT                                                                         \
@@ -70,20 +71,11 @@ static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new_from_string ("127.0.0.1", 0);
-  GSList *listeners;
-  g_autoptr (GSocketAddress) local = NULL;
 
   f->config = rtcbotd_config_load_data (data ? data : CONFIG, "test.conf", &error);
   g_assert_no_error (error);
   f->server = soup_server_new (NULL, NULL);
-  g_assert_true (soup_server_listen (f->server, address, 0, &error));
-  g_assert_no_error (error);
-  listeners = soup_server_get_listeners (f->server);
-  local = g_socket_get_local_address (listeners->data, &error);
-  g_slist_free (listeners);
-  g_assert_no_error (error);
-  f->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  f->port = rtcbotd_test_listen_local (f->server);
   f->url = g_strdup_printf ("ws://127.0.0.1:%u/ws/dash", f->port);
   f->session = soup_session_new_with_options ("max-conns-per-host", 64, "max-conns", 64, NULL);
   /* Clients offer permessage-deflate, as browsers do. */
