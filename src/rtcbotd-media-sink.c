@@ -608,22 +608,22 @@ rtcbotd_media_sink_new (const RtcbotdMediaSinkConfig *config, GstElement *pipeli
 
 /* Main context: a new input while the bin runs. A record sink starts a new
  * file for its sources (a file's streams are fixed when it starts). */
-static gboolean
-add_running (RtcbotdMediaSink *self, RtcbotdSinkInput *in, GError **error)
+static void
+add_running (RtcbotdMediaSink *self, RtcbotdSinkInput *in)
 {
+  g_autoptr (GError) error = NULL;
+
   if (!self->running)
-    return TRUE;
+    return;
   if (is_record (self) && in->source)
     {
       teardown (self, TRUE, g_get_monotonic_time () + PEER_FINISH_MS * G_TIME_SPAN_MILLISECOND);
       g_clear_handle_id (&self->wait_id, g_source_remove);
       self->wait_id = g_idle_add (attempt, self);
-      return TRUE;
+      return;
     }
-  if (attach_inputs (self, error))
-    return TRUE;
-  fail (self, (*error)->message);
-  return TRUE;
+  if (!attach_inputs (self, &error))
+    fail (self, error->message); /* the sink retries; the input stays */
 }
 
 /* Checks that a record sink can hold @codec besides what it has. */
@@ -671,7 +671,8 @@ rtcbotd_media_sink_add_source (RtcbotdMediaSink *self, RtcbotdSource *source, GE
     return FALSE;
   in = rtcbotd_sink_input_new (source, 0, codec, pad);
   g_ptr_array_add (self->inputs, in);
-  return add_running (self, in, error);
+  add_running (self, in);
+  return TRUE;
 }
 
 gboolean
@@ -694,7 +695,8 @@ rtcbotd_media_sink_add_peer_stream (RtcbotdMediaSink *self, guint peer_id, GstPa
   g_ptr_array_add (self->inputs, in);
   g_message ("%s: peer %u's %s stream joins", self->config->label, peer_id,
              rtcbotd_codec_to_string (codec));
-  return add_running (self, in, error);
+  add_running (self, in);
+  return TRUE;
 }
 
 void

@@ -37,7 +37,8 @@ gboolean rtcbotd_media_sink_add_source (RtcbotdMediaSink *self, RtcbotdSource *s
  * @pad's caps must say video/x-h264, video/x-vp8 or audio/x-opus; it should be a tee's
  * request pad (allow-not-linked): the sink leaves it unlinked while it is down or shows
  * another peer. @self takes a reference; the caller may release the pad once
- * rtcbotd_media_sink_remove_peer() has returned (it is unlinked by then). */
+ * rtcbotd_media_sink_remove_peer() has returned (it is unlinked by then).
+ * On FALSE (a kind or codec the sink cannot take) @self keeps nothing. */
 gboolean rtcbotd_media_sink_add_peer_stream (RtcbotdMediaSink *self, guint peer_id, GstPad *pad,
                                              GError **error);
 
