@@ -9,6 +9,7 @@
 /* What one peer may make the daemon hold. */
 #define MAX_CHANNELS 16
 #define MAX_QUEUED_MESSAGES 256
+#define MAX_QUEUED_BYTES (1024 * 1024) /* ... and bytes: 256 long serial lines stay in bounds */
 /* Longer data-channel messages are dropped, not parsed. */
 #define MAX_MESSAGE_BYTES (64 * 1024)
 /* A peer that reads slower than routes send to it has at most this much
@@ -31,6 +32,7 @@ struct _RtcbotdChannels
   GPtrArray *channels; /* GstWebRTCDataChannel, main context only */
   GstWebRTCDataChannel *default_channel;
   GQueue pending;         /* messages waiting for the default channel to open */
+  gsize pending_bytes;    /* their bytes */
   guint64 dropped;        /* main context */
   gint in_flight;         /* atomic: messages hopped, not yet delivered */
   gint in_flight_bytes;   /* atomic: their bytes */
@@ -132,6 +134,7 @@ flush_pending (RtcbotdChannels *self)
     return;
   while ((text = g_queue_pop_head (&self->pending)))
     {
+      self->pending_bytes -= strlen (text);
       send_text (self, self->default_channel, text);
       g_free (text);
     }
@@ -149,12 +152,18 @@ rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char *tex
           send_text (self, self->channels->pdata[i], text);
       return;
     }
-  if (g_queue_get_length (&self->pending) == MAX_QUEUED_MESSAGES)
+  /* The oldest go first: what the robot says now matters more. */
+  while (!g_queue_is_empty (&self->pending)
+         && (g_queue_get_length (&self->pending) == MAX_QUEUED_MESSAGES
+             || self->pending_bytes + strlen (text) > MAX_QUEUED_BYTES))
     {
-      g_free (g_queue_pop_head (&self->pending));
+      char *oldest = g_queue_pop_head (&self->pending);
+      self->pending_bytes -= strlen (oldest);
+      g_free (oldest);
       self->dropped++;
     }
   g_queue_push_tail (&self->pending, g_strdup (text));
+  self->pending_bytes += strlen (text);
   flush_pending (self);
 }
 

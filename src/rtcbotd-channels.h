@@ -2,7 +2,7 @@
  *
  * Adopts the channels the offerer opens (RTCBot's "default" first, more by
  * label, at most 16), delivers their text messages, and sends: on "default"
- * through a queue of 256 that waits for it to open, on other labels directly;
+ * through a queue of 256 (1 MiB) that waits for it to open, on other labels directly;
  * a channel with more than 1 MiB unread gets no more messages until it
  * catches up, and at most 1024 incoming messages (4 MiB) wait for a held-up
  * main loop (both counted as dropped). Incoming messages over 64 KiB, and
