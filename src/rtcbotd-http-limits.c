@@ -144,7 +144,7 @@ release_conn (GSocket *socket)
   Conn *conn = g_object_get_data (G_OBJECT (socket), CONN_KEY);
 
   if (--conn->active == 0 && !conn->upgraded && !conn->idle_id)
-    conn->idle_id = g_timeout_add_seconds (RTCBOTD_HTTP_REQUEST_TIMEOUT_S, on_idle, conn);
+    conn->idle_id = g_timeout_add (RTCBOTD_HTTP_REQUEST_TIMEOUT_S * 1000, on_idle, conn);
   g_object_unref (socket);
 }
 
@@ -199,7 +199,7 @@ rtcbotd_http_limits_watch (RtcbotdHttpLimits *self, SoupServerMessage *msg)
 
   d->limits = g_rc_box_acquire (self);
   d->msg = msg;
-  d->id = g_timeout_add_seconds (RTCBOTD_HTTP_REQUEST_TIMEOUT_S, on_deadline, d);
+  d->id = g_timeout_add (RTCBOTD_HTTP_REQUEST_TIMEOUT_S * 1000, on_deadline, d);
   g_object_set_data_full (G_OBJECT (msg), DEADLINE_KEY, d, (GDestroyNotify)deadline_free);
   g_signal_connect (msg, "got-body", G_CALLBACK (on_request_in), NULL);
   g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_request_in), NULL);
