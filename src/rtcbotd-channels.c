@@ -34,6 +34,7 @@ struct _RtcbotdChannels
   GQueue pending;         /* messages waiting for the default channel to open */
   gsize pending_bytes;    /* their bytes */
   guint64 dropped;        /* main context */
+  guint refused_channels; /* main context: channels closed for MAX_CHANNELS */
   gint in_flight;         /* atomic: messages hopped, not yet delivered */
   gint in_flight_bytes;   /* atomic: their bytes */
   gint overflowed;        /* atomic: incoming messages dropped for MAX_IN_FLIGHT(_BYTES) */
@@ -211,6 +212,10 @@ rtcbotd_channels_add_metrics (RtcbotdChannels *self, RtcbotdMetrics *metrics, co
                              "loop), too-large (over 64 KiB), rate ([daemon] "
                              "max-messages-per-second).",
                              reasons[i].value, "peer", id, "reason", reasons[i].reason, NULL);
+  rtcbotd_metrics_counter (metrics, "rtcbotd_peer_data_channels_refused_total",
+                           "Data channels the peer opened beyond the 16 it may have, closed at "
+                           "once.",
+                           self->refused_channels, "peer", id, NULL);
 }
 
 /* ---- receiving ---------------------------------------------------------- */
@@ -361,7 +366,12 @@ adopt_channel (gpointer user_data)
     g_signal_handlers_disconnect_by_data (h->channel, self);
   else if (self->channels->len >= MAX_CHANNELS)
     {
-      g_message ("peer %u: closed data channel \"%s\": a peer may open %d", self->id, label,
+      if (self->refused_channels++ == 0)
+        g_message ("peer %u: closed data channel \"%s\": a peer may open %d (later ones are "
+                   "logged at debug level and counted in /metrics)",
+                   self->id, label, MAX_CHANNELS);
+      else
+        g_debug ("peer %u: closed data channel \"%s\": a peer may open %d", self->id, label,
                  MAX_CHANNELS);
       g_signal_handlers_disconnect_by_data (h->channel, self);
       gst_webrtc_data_channel_close (h->channel);

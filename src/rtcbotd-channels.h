@@ -49,7 +49,8 @@ guint64 rtcbotd_channels_get_dropped (RtcbotdChannels *self);
  * call before the peer connects. */
 void rtcbotd_channels_set_rate_limit (RtcbotdChannels *self, guint per_second);
 
-/** Adds rtcbotd_peer_messages_dropped_total{peer=@id,reason} to @metrics, one sample a reason. */
+/** Adds rtcbotd_peer_messages_dropped_total{peer=@id,reason} (one sample a reason) and
+ * rtcbotd_peer_data_channels_refused_total{peer=@id} to @metrics. */
 void rtcbotd_channels_add_metrics (RtcbotdChannels *self, RtcbotdMetrics *metrics, const char *id);
 
 G_END_DECLS

@@ -5,13 +5,13 @@
 
 #define DEADLINE_KEY "rtcbotd-deadline" /* Deadline of a request not yet in */
 #define SLOT_KEY "rtcbotd-offer-slot"   /* Slot of an offer not yet answered */
-#define CONN_KEY "rtcbotd-conn"         /* Conn of a GSocket */
-#define ACTIVE_KEY "rtcbotd-active"     /* a request's hold on its Conn */
+#define ACTIVE_KEY "rtcbotd-active"     /* a request's Hold on its Conn */
 #define RETRY_AFTER "2"                 /* seconds: an answer takes about one */
 
 struct _RtcbotdHttpLimits
 {
   GHashTable *by_client; /* remote host -> GUINT_TO_POINTER (slots it holds) */
+  GHashTable *conns;     /* GSocket -> Conn, the connections watched */
   guint pending;
   guint64 refused_all;    /* RTCBOTD_HTTP_MAX_PENDING_OFFERS reached */
   guint64 refused_client; /* RTCBOTD_HTTP_MAX_PENDING_OFFERS_PER_CLIENT reached */
@@ -19,13 +19,14 @@ struct _RtcbotdHttpLimits
   guint64 idle_closed;
 };
 
-/* A client connection (the data of its GSocket): between requests, a
- * keep-alive connection may idle for as long as a request may take. */
+/* A client connection: between requests, a keep-alive connection may idle
+ * for as long as a request may take. Kept in a table of ours, not as data
+ * of the GSocket: libsoup 3.2 does not always finalize its sockets. */
 typedef struct
 {
-  RtcbotdHttpLimits *limits;
-  GSocket *socket; /* not owned: the Conn is its data */
-  guint active;    /* requests started, not finished */
+  RtcbotdHttpLimits *limits; /* not owned: its table holds the Conn */
+  GSocket *socket;
+  guint active; /* requests started, not finished */
   guint idle_id;
   gboolean upgraded; /* a websocket now: its own keepalive applies */
 } Conn;
@@ -43,10 +44,13 @@ typedef struct
   char *client;
 } Slot;
 
+static void conn_unref (Conn *conn);
+
 static void
 clear (RtcbotdHttpLimits *self)
 {
   g_hash_table_unref (self->by_client);
+  g_hash_table_unref (self->conns);
 }
 
 RtcbotdHttpLimits *
@@ -55,6 +59,7 @@ rtcbotd_http_limits_new (void)
   RtcbotdHttpLimits *self = g_rc_box_new0 (RtcbotdHttpLimits);
 
   self->by_client = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->conns = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)conn_unref);
   return self;
 }
 
@@ -113,54 +118,77 @@ on_request_in (SoupServerMessage *msg, gpointer user_data)
 
 /* ---- idle keep-alive connections ---------------------------------------- */
 
+/* Reference-counted: the table (while the connection is watched) and each of
+ * its requests' Holds. */
 static void
-conn_free (Conn *conn)
+conn_clear (Conn *conn)
 {
   g_clear_handle_id (&conn->idle_id, g_source_remove);
-  rtcbotd_http_limits_unref (conn->limits);
-  g_free (conn);
+  g_object_unref (conn->socket);
+}
+
+static void
+conn_unref (Conn *conn)
+{
+  g_rc_box_release_full (conn, (GDestroyNotify)conn_clear);
 }
 
 /* Main context: no request on the connection for the whole timeout. libsoup
  * starts the next request of a keep-alive connection only when its first
- * bytes arrive, so the request deadline does not cover this wait. */
+ * bytes arrive, so the request deadline does not cover this wait. The
+ * connection is forgotten either way: closed by the client (its socket is
+ * then closed already) or by us. */
 static gboolean
 on_idle (gpointer user_data)
 {
   Conn *conn = user_data;
 
   conn->idle_id = 0;
-  conn->limits->idle_closed++;
-  g_debug ("HTTP: closed a keep-alive connection idle for %d s", RTCBOTD_HTTP_REQUEST_TIMEOUT_S);
-  g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
+  if (!g_socket_is_closed (conn->socket))
+    {
+      conn->limits->idle_closed++;
+      g_debug ("HTTP: closed a keep-alive connection idle for %d s",
+               RTCBOTD_HTTP_REQUEST_TIMEOUT_S);
+      g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
+    }
+  g_hash_table_remove (conn->limits->conns, conn->socket);
   return G_SOURCE_REMOVE;
 }
 
-/* The data of ACTIVE_KEY on a request (a reference to its GSocket): it holds
- * its connection busy until it is removed, at "finished" or finalization. */
-static void
-release_conn (GSocket *socket)
+/* A request's hold on its connection (the data of ACTIVE_KEY), until it finishes. */
+typedef struct
 {
-  Conn *conn = g_object_get_data (G_OBJECT (socket), CONN_KEY);
+  RtcbotdHttpLimits *limits;
+  Conn *conn;
+} Hold;
+
+static void
+hold_free (Hold *hold)
+{
+  Conn *conn = hold->conn;
 
   if (--conn->active == 0 && !conn->upgraded && !conn->idle_id)
     conn->idle_id = g_timeout_add (RTCBOTD_HTTP_REQUEST_TIMEOUT_S * 1000, on_idle, conn);
-  g_object_unref (socket);
+  conn_unref (conn);
+  rtcbotd_http_limits_unref (hold->limits);
+  g_free (hold);
 }
 
 /* Main context: @msg wrote its 101: the connection is a websocket's from now
- * on (libsoup takes it from the server without a "finished" we could rely on). */
+ * on, with its own keepalive (libsoup takes it from the server without a
+ * "finished" we could rely on); it is forgotten. */
 static void
 on_upgraded (SoupServerMessage *msg, gpointer user_data)
 {
-  GSocket *socket = g_object_get_data (G_OBJECT (msg), ACTIVE_KEY);
+  Hold *hold = g_object_get_data (G_OBJECT (msg), ACTIVE_KEY);
 
-  if (socket && soup_server_message_get_status (msg) == SOUP_STATUS_SWITCHING_PROTOCOLS)
-    ((Conn *)g_object_get_data (G_OBJECT (socket), CONN_KEY))->upgraded = TRUE;
+  if (!hold || soup_server_message_get_status (msg) != SOUP_STATUS_SWITCHING_PROTOCOLS)
+    return;
+  hold->conn->upgraded = TRUE;
+  g_hash_table_remove (hold->limits->conns, hold->conn->socket);
 }
 
-/* Main context: the reply is out (or the client gone). After a websocket
- * upgrade the connection is the websocket's, with its own keepalive. */
+/* Main context: the reply is out (or the client gone). */
 static void
 on_finished (SoupServerMessage *msg, gpointer user_data)
 {
@@ -173,21 +201,24 @@ static void
 hold_conn (RtcbotdHttpLimits *self, SoupServerMessage *msg)
 {
   GSocket *socket = soup_server_message_get_socket (msg);
+  Hold *hold;
   Conn *conn;
 
   if (!socket)
     return;
-  if (!(conn = g_object_get_data (G_OBJECT (socket), CONN_KEY)))
+  if (!(conn = g_hash_table_lookup (self->conns, socket)))
     {
-      conn = g_new0 (Conn, 1);
-      conn->limits = g_rc_box_acquire (self);
-      conn->socket = socket;
-      g_object_set_data_full (G_OBJECT (socket), CONN_KEY, conn, (GDestroyNotify)conn_free);
+      conn = g_rc_box_new0 (Conn);
+      conn->limits = self;
+      conn->socket = g_object_ref (socket);
+      g_hash_table_insert (self->conns, socket, conn);
     }
   conn->active++;
   g_clear_handle_id (&conn->idle_id, g_source_remove);
-  g_object_set_data_full (G_OBJECT (msg), ACTIVE_KEY, g_object_ref (socket),
-                          (GDestroyNotify)release_conn);
+  hold = g_new0 (Hold, 1);
+  hold->limits = g_rc_box_acquire (self);
+  hold->conn = g_rc_box_acquire (conn);
+  g_object_set_data_full (G_OBJECT (msg), ACTIVE_KEY, hold, (GDestroyNotify)hold_free);
   g_signal_connect (msg, "finished", G_CALLBACK (on_finished), NULL);
   g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_upgraded), NULL);
 }

@@ -79,6 +79,11 @@ def metric(text, name, **labels):
     return found[0] if found else None
 
 
+def metric_sum(text, name):
+    """The sum of the samples of @name (every peer's)."""
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
 def expect_json_error(resp, status, what):
     check(resp.status == status, f"{what}: HTTP {resp.status}, expected {status}: {resp.body[:200]!r}")
     check(resp.headers.get("content-type", "").startswith("application/json"),
@@ -174,6 +179,26 @@ async def test_rate_limit():
         async def twenty():
             return sum(1 for x in bridge.lines if isinstance(x, dict) and "k" in x) == 20
         await wait_until(twenty, 10)
+
+
+async def test_channels_per_peer():
+    d = await daemon()
+    extra = [(f"c{i}", {}) for i in range(19)]  # with "default": 20, 4 beyond the 16
+    async with RTCBotClient(d.url, video=False, audio=False, name="many", channels=extra) as c:
+        await c.connect()
+        await c.wait_open()
+
+        async def four_refused():
+            m = await d.get_text("metrics")
+            return metric_sum(m, "rtcbotd_peer_data_channels_refused_total") == 4
+        await wait_until(four_refused, 10, interval=0.2)
+        check(d.output().count("a peer may open 16 (later ones are logged at debug level") == 1,
+              "the refusal is logged once")
+        c.send({"still": "here"})
+
+        async def arrived():
+            return {"still": "here"} in S["bridge"].lines
+        await wait_until(arrived, 5)
 
 
 async def hold_offer(d, local_ip):
@@ -322,6 +347,8 @@ async def test_stop():
 
 run_tap([
     ("max-messages-per-second drops the excess, counted and logged once", test_rate_limit),
+    ("a peer's data channels beyond 16 are closed, counted and logged once",
+     test_channels_per_peer),
     ("pending offers are capped per address and in all; slow clients time out",
      test_pending_offers_and_timeouts),
     ("huge request headers drop the connection, the daemon serves on", test_huge_headers),

@@ -71,6 +71,7 @@ IDLE_FAMILIES = {
 # What a connected peer with video and audio adds (RTT etc. once RTCP has flowed).
 PEER_FAMILIES = {
     "rtcbotd_peer_messages_dropped": "counter",
+    "rtcbotd_peer_data_channels_refused": "counter",
     "rtcbotd_peer_frames_dropped": "counter",
     "rtcbotd_peer_sent_bytes": "counter",
     "rtcbotd_peer_sent_packets": "counter",
