@@ -4,9 +4,12 @@
 #include <gst/webrtc/webrtc.h>
 #include <string.h>
 
+#include "rtcbotd-rate-limit.h"
+
 /* What one peer may make the daemon hold. */
 #define MAX_CHANNELS 16
 #define MAX_QUEUED_MESSAGES 256
+#define MAX_QUEUED_BYTES (1024 * 1024) /* ... and bytes: 256 long serial lines stay in bounds */
 /* Longer data-channel messages are dropped, not parsed. */
 #define MAX_MESSAGE_BYTES (64 * 1024)
 /* A peer that reads slower than routes send to it has at most this much
@@ -15,6 +18,8 @@
 /* Messages on their way from the SCTP thread to a held-up main loop, at most
  * (beyond, a flooding peer loses its own newest ones, counted). */
 #define MAX_IN_FLIGHT 1024
+/* ... and at most this many bytes of them (1024 messages of 64 KiB would be 64 MiB). */
+#define MAX_IN_FLIGHT_BYTES (4 * 1024 * 1024)
 
 #define LABEL_KEY "rtcbotd-label" /* a channel's label, readable from any thread */
 
@@ -26,10 +31,16 @@ struct _RtcbotdChannels
   GstElement *webrtc;  /* not owned: the peer's, which outlives us while watched */
   GPtrArray *channels; /* GstWebRTCDataChannel, main context only */
   GstWebRTCDataChannel *default_channel;
-  GQueue pending;  /* messages waiting for the default channel to open */
-  guint64 dropped; /* main context */
-  gint in_flight;  /* atomic: messages hopped, not yet delivered */
-  gint overflowed; /* atomic: incoming messages dropped for MAX_IN_FLIGHT */
+  GQueue pending;         /* messages waiting for the default channel to open */
+  gsize pending_bytes;    /* their bytes */
+  guint64 dropped;        /* main context */
+  guint refused_channels; /* main context: channels closed for MAX_CHANNELS */
+  gint in_flight;         /* atomic: messages hopped, not yet delivered */
+  gint in_flight_bytes;   /* atomic: their bytes */
+  gint overflowed;        /* atomic: incoming messages dropped for MAX_IN_FLIGHT(_BYTES) */
+  gint too_large;         /* atomic: incoming messages dropped for MAX_MESSAGE_BYTES */
+  RtcbotdRateLimit *rate; /* NULL: unlimited; set before any channel exists */
+  gint rate_logged;       /* atomic: the rate limit was logged */
   gboolean closed;
 };
 
@@ -50,6 +61,7 @@ rtcbotd_channels_finalize (GObject *object)
   RtcbotdChannels *self = RTCBOTD_CHANNELS (object);
 
   g_queue_clear_full (&self->pending, g_free);
+  g_clear_pointer (&self->rate, rtcbotd_rate_limit_free);
   g_ptr_array_unref (self->channels);
   g_main_context_unref (self->context);
   G_OBJECT_CLASS (rtcbotd_channels_parent_class)->finalize (object);
@@ -123,6 +135,7 @@ flush_pending (RtcbotdChannels *self)
     return;
   while ((text = g_queue_pop_head (&self->pending)))
     {
+      self->pending_bytes -= strlen (text);
       send_text (self, self->default_channel, text);
       g_free (text);
     }
@@ -140,19 +153,69 @@ rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char *tex
           send_text (self, self->channels->pdata[i], text);
       return;
     }
-  if (g_queue_get_length (&self->pending) == MAX_QUEUED_MESSAGES)
+  /* The oldest go first: what the robot says now matters more. */
+  while (!g_queue_is_empty (&self->pending)
+         && (g_queue_get_length (&self->pending) == MAX_QUEUED_MESSAGES
+             || self->pending_bytes + strlen (text) > MAX_QUEUED_BYTES))
     {
-      g_free (g_queue_pop_head (&self->pending));
+      char *oldest = g_queue_pop_head (&self->pending);
+      self->pending_bytes -= strlen (oldest);
+      g_free (oldest);
       self->dropped++;
     }
   g_queue_push_tail (&self->pending, g_strdup (text));
+  self->pending_bytes += strlen (text);
   flush_pending (self);
+}
+
+static guint64
+rate_refused (RtcbotdChannels *self)
+{
+  return self->rate ? rtcbotd_rate_limit_get_refused (self->rate) : 0;
 }
 
 guint64
 rtcbotd_channels_get_dropped (RtcbotdChannels *self)
 {
-  return self->dropped + (guint)g_atomic_int_get (&self->overflowed);
+  return self->dropped + (guint)g_atomic_int_get (&self->overflowed)
+         + (guint)g_atomic_int_get (&self->too_large) + rate_refused (self);
+}
+
+void
+rtcbotd_channels_set_rate_limit (RtcbotdChannels *self, guint per_second)
+{
+  g_clear_pointer (&self->rate, rtcbotd_rate_limit_free);
+  /* The burst is one second's worth: a client that batches (a page catching
+   * up after a stall) is not cut off, a flood gets the rate on average. */
+  if (per_second)
+    self->rate = rtcbotd_rate_limit_new (per_second, per_second);
+}
+
+void
+rtcbotd_channels_add_metrics (RtcbotdChannels *self, RtcbotdMetrics *metrics, const char *id)
+{
+  const struct
+  {
+    const char *reason;
+    guint64 value;
+  } reasons[] = {
+    { "send", self->dropped },
+    { "in-flight", (guint)g_atomic_int_get (&self->overflowed) },
+    { "too-large", (guint)g_atomic_int_get (&self->too_large) },
+    { "rate", rate_refused (self) },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
+    rtcbotd_metrics_counter (metrics, "rtcbotd_peer_messages_dropped_total",
+                             "Data-channel messages to or from the peer that were dropped: "
+                             "send (its queue or send buffer full), in-flight (held-up main "
+                             "loop), too-large (over 64 KiB), rate ([daemon] "
+                             "max-messages-per-second).",
+                             reasons[i].value, "peer", id, "reason", reasons[i].reason, NULL);
+  rtcbotd_metrics_counter (metrics, "rtcbotd_peer_data_channels_refused_total",
+                           "Data channels the peer opened beyond the 16 it may have, closed at "
+                           "once.",
+                           self->refused_channels, "peer", id, NULL);
 }
 
 /* ---- receiving ---------------------------------------------------------- */
@@ -192,24 +255,50 @@ deliver_message (gpointer user_data)
   Hop *h = user_data;
 
   g_atomic_int_dec_and_test (&h->self->in_flight);
+  g_atomic_int_add (&h->self->in_flight_bytes, -(gint)strlen (h->text));
   if (!h->self->closed)
     g_signal_emit (h->self, signals[SIGNAL_MESSAGE], 0, label_of (h->channel), h->text);
   return G_SOURCE_REMOVE;
 }
 
-/* SCTP thread. */
+/* SCTP thread: FALSE (counted, the first time logged) when @self's peer sends
+ * faster than its rate limit. */
+static gboolean
+within_rate (RtcbotdChannels *self)
+{
+  if (!self->rate || rtcbotd_rate_limit_take (self->rate, g_get_monotonic_time ()))
+    return TRUE;
+  if (g_atomic_int_compare_and_exchange (&self->rate_logged, FALSE, TRUE))
+    g_message ("peer %u: sends more than %u messages/s; dropping the excess (counted in "
+               "/metrics)",
+               self->id, rtcbotd_rate_limit_get_rate (self->rate));
+  return FALSE;
+}
+
+/* SCTP thread: everything a message from the peer may make the daemon hold is
+ * checked here, before it hops, so that a flood costs the main loop nothing. */
 static void
 on_message_string (GstWebRTCDataChannel *channel, const char *text, RtcbotdChannels *self)
 {
-  if (text && strlen (text) > MAX_MESSAGE_BYTES)
+  gsize length = text ? strlen (text) : 0;
+  gint messages, bytes;
+
+  if (length > MAX_MESSAGE_BYTES)
     {
-      g_message ("peer %u: dropped a message of %zu bytes (limit %d)", self->id, strlen (text),
-                 MAX_MESSAGE_BYTES);
+      if (g_atomic_int_add (&self->too_large, 1) == 0)
+        g_message ("peer %u: dropped a message of %zu bytes (limit %d); dropping such messages "
+                   "(counted in /metrics)",
+                   self->id, length, MAX_MESSAGE_BYTES);
       return;
     }
-  if (g_atomic_int_add (&self->in_flight, 1) >= MAX_IN_FLIGHT)
+  if (!within_rate (self))
+    return;
+  messages = g_atomic_int_add (&self->in_flight, 1);
+  bytes = g_atomic_int_add (&self->in_flight_bytes, (gint)length);
+  if (messages >= MAX_IN_FLIGHT || bytes + length > MAX_IN_FLIGHT_BYTES)
     {
       g_atomic_int_dec_and_test (&self->in_flight);
+      g_atomic_int_add (&self->in_flight_bytes, -(gint)length);
       g_atomic_int_inc (&self->overflowed);
       return;
     }
@@ -277,7 +366,12 @@ adopt_channel (gpointer user_data)
     g_signal_handlers_disconnect_by_data (h->channel, self);
   else if (self->channels->len >= MAX_CHANNELS)
     {
-      g_message ("peer %u: closed data channel \"%s\": a peer may open %d", self->id, label,
+      if (self->refused_channels++ == 0)
+        g_message ("peer %u: closed data channel \"%s\": a peer may open %d (later ones are "
+                   "logged at debug level and counted in /metrics)",
+                   self->id, label, MAX_CHANNELS);
+      else
+        g_debug ("peer %u: closed data channel \"%s\": a peer may open %d", self->id, label,
                  MAX_CHANNELS);
       g_signal_handlers_disconnect_by_data (h->channel, self);
       gst_webrtc_data_channel_close (h->channel);

@@ -2,10 +2,13 @@
  *
  * Adopts the channels the offerer opens (RTCBot's "default" first, more by
  * label, at most 16), delivers their text messages, and sends: on "default"
- * through a queue of 256 that waits for it to open, on other labels directly;
+ * through a queue of 256 (1 MiB) that waits for it to open, on other labels directly;
  * a channel with more than 1 MiB unread gets no more messages until it
- * catches up, and at most 1024 incoming messages wait for a held-up main loop
- * (both counted as dropped). Callbacks come on webrtcbin's
+ * catches up, and at most 1024 incoming messages (4 MiB) wait for a held-up
+ * main loop (both counted as dropped). Incoming messages over 64 KiB, and
+ * those beyond the peer's rate limit (a token bucket over all its channels,
+ * rtcbotd_channels_set_rate_limit()), are dropped on the SCTP thread before
+ * they hop; each of those two is logged once per peer and counted. Callbacks come on webrtcbin's
  * SCTP threads and hop to the main context (holding a reference) before any
  * state is touched; every signal is emitted there. Owned by its peer, which
  * calls rtcbotd_channels_close() when it closes: no signal follows that.
@@ -14,6 +17,8 @@
 
 #include <gst/gst.h>
 #include <gst/webrtc/webrtc.h>
+
+#include "rtcbotd-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -36,7 +41,16 @@ void rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char
 /** Closes the open channels and stops signalling; returns TRUE if one was open. */
 gboolean rtcbotd_channels_close (RtcbotdChannels *self);
 
-/** Returns how many messages were dropped, both ways (queue, send buffer, in flight). */
+/** Returns how many messages were dropped, both ways (queue, send buffer, in flight, size, rate).
+ */
 guint64 rtcbotd_channels_get_dropped (RtcbotdChannels *self);
+
+/** Limits incoming messages to @per_second over all channels, bursts of as many (0: unlimited);
+ * call before the peer connects. */
+void rtcbotd_channels_set_rate_limit (RtcbotdChannels *self, guint per_second);
+
+/** Adds rtcbotd_peer_messages_dropped_total{peer=@id,reason} (one sample a reason) and
+ * rtcbotd_peer_data_channels_refused_total{peer=@id} to @metrics. */
+void rtcbotd_channels_add_metrics (RtcbotdChannels *self, RtcbotdMetrics *metrics, const char *id);
 
 G_END_DECLS

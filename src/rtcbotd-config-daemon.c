@@ -14,6 +14,7 @@ static const char *const daemon_keys[] = { "listen",
                                            "web-root",
                                            "max-peers",
                                            "peer-timeout",
+                                           "max-messages-per-second",
                                            "control",
                                            "control-token",
                                            "token",
@@ -299,6 +300,9 @@ rtcbotd_config_parse_daemon (RtcbotdConfig *self, RtcbotdConfigReader *reader, G
       || !rtcbotd_config_reader_get_uint (reader, g, "max-peers", 8, 1, 64, &self->max_peers, error)
       || !rtcbotd_config_reader_get_uint (reader, g, "peer-timeout", 15, 5, 300,
                                           &self->peer_timeout, error)
+      /* 1000/s is ten times what a gamepad at 60 Hz and a keyboard send. */
+      || !rtcbotd_config_reader_get_uint (reader, g, "max-messages-per-second", 1000, 0, 1000000,
+                                          &self->max_messages_per_second, error)
       || !parse_tls (self, reader, g, error) || !parse_ice (self, reader, g, error)
       || !parse_relay (self, reader, g, error))
     return FALSE;

@@ -248,7 +248,8 @@ typedef struct
   guint16 listen_port;
   char *web_root; /* NULL for the built-in page */
   guint max_peers;
-  guint peer_timeout; /* seconds without packets before a connected peer is dropped */
+  guint peer_timeout;            /* seconds without packets before a connected peer is dropped */
+  guint max_messages_per_second; /* per peer, all its data channels; 0: unlimited */
   RtcbotdControlMode control;
   char *control_token;    /* NULL: no peer may take control from the driver */
   GPtrArray *sources;     /* of RtcbotdSourceConfig: media */

@@ -141,6 +141,8 @@ rtcbotd_daemon_metrics_text (RtcbotdDaemon *self)
                          all_up (self), NULL);
   rtcbotd_process_add_metrics (m);
   add_peer_metrics (self, m);
+  if (self->http)
+    rtcbotd_http_add_metrics (self->http, m);
   for (guint i = 0; i < self->sources->len; i++)
     rtcbotd_source_add_metrics (self->sources->pdata[i], m);
   if (self->sinks)

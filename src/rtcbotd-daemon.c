@@ -301,6 +301,7 @@ new_outbound_peer (const RtcbotdPeerConfig *config, GArray *tracks, gpointer use
       return NULL;
     }
   g_array_append_vals (tracks, planned->data, planned->len);
+  rtcbotd_peer_set_message_rate (peer, self->config->max_messages_per_second);
   rtcbotd_peer_use_ice_servers (peer, self->config->ice_servers, self->config->ice_relay_only);
   g_hash_table_insert (self->outbound_peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_outbound_peer_closed), self);
@@ -783,6 +784,7 @@ start_peer (RtcbotdDaemon *self, const char *sdp_text, const char *only, GInetAd
       g_object_unref (task);
       return;
     }
+  rtcbotd_peer_set_message_rate (peer, self->config->max_messages_per_second);
   rtcbotd_peer_use_ice_servers (peer, self->config->ice_servers, self->config->ice_relay_only);
   g_hash_table_insert (self->peers, GUINT_TO_POINTER (id), peer);
   g_signal_connect (peer, "closed", G_CALLBACK (on_peer_closed), self);

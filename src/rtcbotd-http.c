@@ -10,6 +10,7 @@
 #include "rtcbotd-access.h"
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
+#include "rtcbotd-http-limits.h"
 #include "rtcbotd-metrics.h"
 #include "rtcbotd-robot-info.h"
 #include "rtcbotd-signaling.h"
@@ -27,6 +28,7 @@ struct _RtcbotdHttp
   const RtcbotdConfig *config;
   SoupServer *server;
   RtcbotdWhep *whep;
+  RtcbotdHttpLimits *limits;
 };
 
 gboolean
@@ -132,11 +134,28 @@ on_got_headers (SoupServerMessage *msg, RtcbotdHttp *self)
       rtcbotd_access_describe (access));
 }
 
+/* After the gate: an offer (/connect, a WHEP POST) that nothing refused yet
+ * takes one of the slots of rtcbotd-http-limits.h, or gets 503. Main context. */
+static void
+on_got_offer_headers (SoupServerMessage *msg, RtcbotdHttp *self)
+{
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+
+  if (soup_server_message_get_status (msg) == SOUP_STATUS_NONE
+      && g_str_equal (soup_server_message_get_method (msg), "POST")
+      && (g_str_equal (path, "/connect") || rtcbotd_whep_owns_path (path)))
+    rtcbotd_http_limits_admit_offer (self->limits, msg);
+}
+
 /* A new request, nothing read yet; main context. */
 static void
 on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer user_data)
 {
+  RtcbotdHttp *self = user_data;
+
+  rtcbotd_http_limits_watch (self->limits, msg);
   g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), user_data);
+  g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_offer_headers), user_data);
 }
 
 /* The role of a request that passed the gate. */
@@ -381,6 +400,7 @@ rtcbotd_http_new (RtcbotdDaemon *daemon, const RtcbotdConfig *config)
   self->config = config;
   self->server = soup_server_new ("server-header", "rtcbotd ", NULL);
   self->whep = rtcbotd_whep_new (daemon, config);
+  self->limits = rtcbotd_http_limits_new ();
   g_signal_connect (self->server, "request-started", G_CALLBACK (on_request_started), self);
   soup_server_add_early_handler (self->server, NULL, early_handler, self, NULL);
   soup_server_add_handler (self->server, NULL, handler, self, NULL);
@@ -514,6 +534,12 @@ rtcbotd_http_reload (RtcbotdHttp *self, const RtcbotdConfig *config, GError **er
 }
 
 void
+rtcbotd_http_add_metrics (RtcbotdHttp *self, RtcbotdMetrics *metrics)
+{
+  rtcbotd_http_limits_add_metrics (self->limits, metrics);
+}
+
+void
 rtcbotd_http_stop (RtcbotdHttp *self)
 {
   soup_server_disconnect (self->server);
@@ -527,5 +553,6 @@ rtcbotd_http_free (RtcbotdHttp *self)
   /* First: it answers the offers still waiting while their server is there. */
   g_clear_pointer (&self->whep, rtcbotd_whep_free);
   g_clear_object (&self->server);
+  g_clear_pointer (&self->limits, rtcbotd_http_limits_unref);
   g_free (self);
 }

@@ -7,7 +7,9 @@
  * gate checks every request's token as soon as its headers are in, whichever
  * handler would serve it (rtcbotd-access.h says which paths need what):
  * 401 without a token, 403 with a wrong one. Every error reply is JSON
- * {"error": "..."}; bodies over 64 KiB get 413 before they are read. Owned by
+ * {"error": "..."}; bodies over 64 KiB get 413 before they are read; a request
+ * not in within 10 s loses its connection, and at most 8 offers (4 from one
+ * address) are pending at once (rtcbotd-http-limits.h). Owned by
  * the daemon; main context only.
  */
 #pragma once
@@ -15,6 +17,7 @@
 #include <libsoup/soup.h>
 
 #include "rtcbotd-config.h"
+#include "rtcbotd-metrics.h"
 
 G_BEGIN_DECLS
 
@@ -50,6 +53,9 @@ guint rtcbotd_http_status_for (const GError *error);
 
 /** Returns TRUE when the client of @msg went away while it was paused. */
 gboolean rtcbotd_http_is_gone (SoupServerMessage *msg);
+
+/** Adds the HTTP limits' rtcbotd_http_* series (rtcbotd-http-limits.h) to @metrics. */
+void rtcbotd_http_add_metrics (RtcbotdHttp *self, RtcbotdMetrics *metrics);
 
 /** Stops listening and drops open connections. */
 void rtcbotd_http_stop (RtcbotdHttp *self);

@@ -630,6 +630,12 @@ rtcbotd_peer_answer_finish (RtcbotdPeer *self, GAsyncResult *result, GError **er
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+void
+rtcbotd_peer_set_message_rate (RtcbotdPeer *self, guint per_second)
+{
+  rtcbotd_channels_set_rate_limit (self->channels, per_second);
+}
+
 /* ---- for the offer role (rtcbotd-peer-private.h) ------------------------ */
 
 GstElement *
@@ -857,10 +863,7 @@ rtcbotd_peer_add_metrics (RtcbotdPeer *self, RtcbotdMetrics *metrics)
 {
   g_autofree char *id = g_strdup_printf ("%u", self->id);
 
-  rtcbotd_metrics_counter (metrics, "rtcbotd_peer_messages_dropped_total",
-                           "Data-channel messages to or from the peer that were dropped "
-                           "(queue, send buffer, held-up main loop).",
-                           rtcbotd_channels_get_dropped (self->channels), "peer", id, NULL);
+  rtcbotd_channels_add_metrics (self->channels, metrics, id);
   for (guint i = 0; i < self->branches->len; i++)
     {
       RtcbotdPeerBranch *b = &g_array_index (self->branches, RtcbotdPeerBranch, i);

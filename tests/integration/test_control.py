@@ -575,10 +575,12 @@ to = dash;bridge
 # --------------------------------------------------------------------------
 
 async def test_named_channels_and_order():
+    # 2000 messages at once below: more than the default rate limit lets through.
     cfg = """\
 [daemon]
 listen = 127.0.0.1:0
 control = shared
+max-messages-per-second = 10000
 
 [route echo]
 from = peers.messages

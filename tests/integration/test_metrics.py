@@ -47,6 +47,10 @@ IDLE_FAMILIES = {
     "rtcbotd_peers_max": "gauge",
     "rtcbotd_peers_accepted": "counter",
     "rtcbotd_peers_refused": "counter",
+    "rtcbotd_http_offers_pending": "gauge",
+    "rtcbotd_http_offers_refused": "counter",
+    "rtcbotd_http_idle_connections_closed": "counter",
+    "rtcbotd_http_requests_timed_out": "counter",
     "rtcbotd_source_up": "gauge",
     "rtcbotd_source_frames": "counter",
     "rtcbotd_source_encoded_bytes": "counter",
@@ -67,6 +71,7 @@ IDLE_FAMILIES = {
 # What a connected peer with video and audio adds (RTT etc. once RTCP has flowed).
 PEER_FAMILIES = {
     "rtcbotd_peer_messages_dropped": "counter",
+    "rtcbotd_peer_data_channels_refused": "counter",
     "rtcbotd_peer_frames_dropped": "counter",
     "rtcbotd_peer_sent_bytes": "counter",
     "rtcbotd_peer_sent_packets": "counter",
@@ -201,7 +206,9 @@ async def test_connected_peer():
     check(a.need("rtcbotd_peers_accepted_total") == 1, "accepted")
     check(a.need("rtcbotd_source_viewers", source="camera", codec="H264") == 1, "camera viewers")
     check(a.need("rtcbotd_source_viewers", source="tone", codec="opus") == 1, "tone viewers")
-    check(a.need("rtcbotd_peer_messages_dropped_total", peer="1") == 0, "peer messages dropped")
+    for reason in ("send", "in-flight", "too-large", "rate"):
+        check(a.need("rtcbotd_peer_messages_dropped_total", peer="1", reason=reason) == 0,
+              f"peer messages dropped ({reason})")
     check(a.need("rtcbotd_peer_frames_dropped_total", peer="1", source="camera", kind="video")
           is not None, "peer frames dropped")
     await asyncio.sleep(1.0)  # a measurement window

@@ -238,6 +238,26 @@ test_relay_ca (void)
   g_rmdir (dir);
 }
 
+static void
+test_message_rate (void)
+{
+  g_autoptr (RtcbotdConfig) fallback = rtcbotd_test_config_ok ("[daemon]\n");
+  g_autoptr (RtcbotdConfig) low
+      = rtcbotd_test_config_ok ("[daemon]\nmax-messages-per-second = 50\n");
+  g_autoptr (RtcbotdConfig) off
+      = rtcbotd_test_config_ok ("[daemon]\nmax-messages-per-second = 0\n");
+
+  g_assert_cmpuint (fallback->max_messages_per_second, ==, 1000);
+  g_assert_cmpuint (low->max_messages_per_second, ==, 50);
+  g_assert_cmpuint (off->max_messages_per_second, ==, 0);
+  rtcbotd_test_config_error ("[daemon]\nmax-messages-per-second = lots\n",
+                             "test.conf:2: [daemon] max-messages-per-second: \"lots\" is not a "
+                             "whole number");
+  rtcbotd_test_config_error ("[daemon]\nmax-messages-per-second = 2000000\n",
+                             "test.conf:2: [daemon] max-messages-per-second: 2000000 is out of "
+                             "range; accepted: 0..1000000");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -247,5 +267,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/tls", test_tls);
   g_test_add_func ("/config/relay", test_relay);
   g_test_add_func ("/config/relay-ca", test_relay_ca);
+  g_test_add_func ("/config/message-rate", test_message_rate);
   return g_test_run ();
 }

@@ -344,7 +344,8 @@ test_unknown_keys (void)
 {
   rtcbotd_test_config_error ("[daemon]\nport = 80\n",
                              "test.conf:2: [daemon] port: unknown key; accepted: "
-                             "listen, web-root, max-peers, peer-timeout, control, "
+                             "listen, web-root, max-peers, peer-timeout, max-messages-per-second, "
+                             "control, "
                              "control-token, token, viewer-token, "
                              "tls-certificate, tls-key, ice-servers, ice-transport-policy, "
                              "relay, relay-secret, relay-ca");
