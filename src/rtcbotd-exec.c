@@ -651,12 +651,13 @@ rtcbotd_exec_send (RtcbotdEndpoint *endpoint, JsonNode *message)
   line = rtcbotd_message_encode_line (message);
   dropped = rtcbotd_writer_push (self->writer, line);
   get_stats (self)->dropped += dropped;
-  /* A worker that hangs (never reads) is not an error to restart it for, but
-   * its user must hear once why what it is sent gets lost. */
+  /* A worker that hangs (never reads) or lags is not an error to restart it
+   * for, but its user must hear once why what it is sent gets lost. */
   if (dropped && !self->stuck_logged)
     {
       self->stuck_logged = TRUE;
-      g_warning ("%s: pid %d reads nothing of its input (%u messages queued): dropping messages",
+      g_warning ("%s: pid %d does not keep up with its input (%u messages queued): dropping "
+                 "messages",
                  get_label (self), self->pid, rtcbotd_endpoint_get_config (endpoint)->queue_length);
     }
   sync_sent (self);
