@@ -4,6 +4,9 @@
 
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "rtcbotd-build-config.h"
 #include "rtcbotd-capture.h"
@@ -100,6 +103,13 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
              g_hash_table_size (self->peers) - 1);
   g_hash_table_remove (self->peers, GUINT_TO_POINTER (rtcbotd_peer_get_id (peer)));
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
+#ifdef __GLIBC__
+  /* A peer's threads (ICE, DTLS, SCTP, RTP) allocate in malloc's per-thread
+   * arenas, which keep what they freed: without this the RSS of a daemon
+   * that saw many peers come and go creeps up by megabytes (bench/soak).
+   * It takes about 0.3 ms (at most 8 ms measured) once per peer. */
+  malloc_trim (0);
+#endif
 }
 
 /* Main context: the peer's streams leave the sinks (recordings are finished)

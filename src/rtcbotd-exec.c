@@ -76,6 +76,7 @@ struct _RtcbotdExec
   LineState stdout_line;
   GString *stderr_line;
   gboolean stderr_truncated;
+  gboolean stuck_logged; /* the worker's full queue was logged (once per worker) */
 };
 
 G_DEFINE_FINAL_TYPE (RtcbotdExec, rtcbotd_exec, RTCBOTD_TYPE_ENDPOINT)
@@ -342,6 +343,7 @@ clear_worker (RtcbotdExec *self)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->process);
   self->pid = 0;
+  self->stuck_logged = FALSE;
   close_fd (&self->stdin_fd);
   close_fd (&self->stdout_fd);
   close_fd (&self->stderr_fd);
@@ -639,6 +641,7 @@ rtcbotd_exec_send (RtcbotdEndpoint *endpoint, JsonNode *message)
 {
   RtcbotdExec *self = RTCBOTD_EXEC (endpoint);
   g_autoptr (GBytes) line = NULL;
+  guint dropped;
 
   if (!self->writer)
     {
@@ -646,7 +649,17 @@ rtcbotd_exec_send (RtcbotdEndpoint *endpoint, JsonNode *message)
       return;
     }
   line = rtcbotd_message_encode_line (message);
-  get_stats (self)->dropped += rtcbotd_writer_push (self->writer, line);
+  dropped = rtcbotd_writer_push (self->writer, line);
+  get_stats (self)->dropped += dropped;
+  /* A worker that hangs (never reads) or lags is not an error to restart it
+   * for, but its user must hear once why what it is sent gets lost. */
+  if (dropped && !self->stuck_logged)
+    {
+      self->stuck_logged = TRUE;
+      g_warning ("%s: pid %d does not keep up with its input (%u messages queued): dropping "
+                 "messages",
+                 get_label (self), self->pid, rtcbotd_endpoint_get_config (endpoint)->queue_length);
+    }
   sync_sent (self);
 }
 

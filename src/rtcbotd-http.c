@@ -169,12 +169,27 @@ request_role (RtcbotdHttp *self, SoupServerMessage *msg)
   return self->config->token ? RTCBOTD_ROLE_VIEWER : RTCBOTD_ROLE_DRIVER;
 }
 
+/* libsoup 3.2 (Debian 12) never closes a kept-alive connection that the
+ * client closes while it is idle: each stays in CLOSE_WAIT, an fd lost per
+ * client (fixed upstream in 3.3, libsoup commit d20c6601). So every reply
+ * but a WebSocket upgrade closes its connection; a page makes few requests. */
+static void
+close_after_reply (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+
+  if (!soup_message_headers_get_one (request, "Upgrade"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                  "close");
+}
+
 static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                gpointer user_data)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
+  close_after_reply (msg);
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
       && soup_message_headers_get_content_length (headers) > RTCBOTD_HTTP_MAX_BODY)
     {

@@ -37,6 +37,7 @@ struct _RtcbotdSerial
   RtcbotdWriter *writer;
   RtcbotdBackoff *backoff;
   guint64 opens;
+  gboolean lost;         /* down since the last open, and logged */
   gint64 last_error_log; /* rate limit for encoding errors */
   guint64 errors_unlogged;
 };
@@ -92,7 +93,13 @@ port_lost (RtcbotdSerial *self, const char *cause)
   guint delay;
 
   close_port (self);
-  rtcbotd_endpoint_set_down (RTCBOTD_ENDPOINT (self), reason);
+  /* Once per outage: what the retries meet next (the device node gone after
+   * the hang-up) says nothing new. */
+  if (!self->lost)
+    rtcbotd_endpoint_set_down (RTCBOTD_ENDPOINT (self), reason);
+  else
+    g_debug ("%s: still down: %s", self->config->label, reason);
+  self->lost = TRUE;
   delay = rtcbotd_backoff_schedule (self->backoff);
   g_debug ("%s: reopening in %u ms", self->config->label, delay);
 }
@@ -268,6 +275,7 @@ try_open (gpointer user_data)
     }
   self->fd = fd;
   self->opens++;
+  self->lost = FALSE;
   rtcbotd_backoff_reset (self->backoff);
   rtcbotd_serial_decoder_reset (self->decoder);
   self->writer = rtcbotd_writer_new (fd, self->config->overflow, self->config->queue_length,

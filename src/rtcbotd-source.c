@@ -10,6 +10,7 @@
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-rate-control.h"
+#include "rtcbotd-stall.h"
 
 #define KEY_FRAME_INTERVAL_US (300 * G_TIME_SPAN_MILLISECOND)
 /* An encoder that has produced nothing for this long is stalled: the source is down. */
@@ -70,9 +71,11 @@ struct _RtcbotdSource
   gint64 capture_started; /* monotonic µs of the last start: a stall counts from there */
   guint restarts;         /* starts after a failure */
   RtcbotdBackoff *retry;
-  guint start_id;   /* the first start, once the main loop runs */
-  gboolean stopped; /* for good: a reload retired the source */
-  guint consumers;  /* users of all branches: peers' tracks, recordings */
+  RtcbotdStall *stall; /* on the raw tee's input: a running capture that gives nothing */
+  gboolean stalled;    /* logged, restarting; until a buffer flows again */
+  guint start_id;      /* the first start, once the main loop runs */
+  gboolean stopped;    /* for good: a reload retired the source */
+  guint consumers;     /* users of all branches: peers' tracks, recordings */
   /* The wait from the first consumer to its first key frame: set on the main
    * context, taken by the encoded tees' streaming threads. */
   atomic_int_least64_t first_wait;     /* monotonic µs the first consumer came; 0: none waits */
@@ -176,6 +179,10 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, gui
       return NULL;
     }
   g_object_set (self->raw_tee, "allow-not-linked", TRUE, NULL);
+  {
+    g_autoptr (GstPad) raw_sink = gst_element_get_static_pad (self->raw_tee, "sink");
+    self->stall = rtcbotd_stall_new (raw_sink, rtcbotd_stall_timeout_for (config));
+  }
   /* The preferred encoder runs from the start, so the first viewer waits for nothing. */
   if (!branch_new (self, self->preferred, error))
     {
@@ -302,6 +309,7 @@ capture_start (RtcbotdSource *self)
   gst_element_set_start_time (bin, GST_CLOCK_TIME_NONE);
   self->capture_state = CAPTURE_RUNNING;
   self->capture_started = g_get_monotonic_time ();
+  rtcbotd_stall_arm (self->stall);
   if (gst_element_set_state (bin, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       g_autofree char *cause = rtcbotd_capture_dup_error (self->capture);
@@ -318,6 +326,7 @@ capture_stop (RtcbotdSource *self)
   rtcbotd_backoff_cancel (self->retry);
   capture_remove (self);
   self->capture_state = CAPTURE_STOPPED;
+  self->stalled = FALSE;
   g_debug ("[source %s]: capture stopped", self->config->name);
 }
 
@@ -354,6 +363,7 @@ rtcbotd_source_free (RtcbotdSource *self)
   g_clear_handle_id (&self->start_id, g_source_remove);
   /* Capture first: its streaming thread stops before anything downstream goes. */
   capture_remove (self);
+  g_clear_pointer (&self->stall, rtcbotd_stall_free);
   g_clear_pointer (&self->retry, rtcbotd_backoff_free);
   remove_element (self, self->raw_tee);
   for (guint i = 0; i < self->branches->len; i++)
@@ -822,10 +832,11 @@ down_reason (RtcbotdSource *self)
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *branch = self->branches->pdata[i];
-      gint64 last
-          = MAX (MAX (branch->started, self->capture_started),
-                 atomic_load_explicit (&branch->counters->last_frame, memory_order_relaxed));
-      if (self->error && last <= self->error_time)
+      gint64 frame = MAX (branch->started, atomic_load_explicit (&branch->counters->last_frame,
+                                                                 memory_order_relaxed));
+      gint64 last = MAX (frame, self->capture_started);
+      /* A restart is no cure: down with the error until a frame comes after it. */
+      if (self->error && frame <= self->error_time)
         return g_strdup (self->error);
       if (now - last > STALL_S * G_USEC_PER_SEC)
         return g_strdup_printf ("no frame from %s (%s) for more than %d s", encoder_name (branch),
@@ -866,12 +877,35 @@ log_first_frame (RtcbotdSource *self)
              self->config->on_demand ? "on demand: capture started for it" : "capture running");
 }
 
+/* A running capture that gives nothing (a udpsrc's sender gone, a camera
+ * that hangs) posts no error: it is failed here, logged once per stall, and
+ * restarted with the retry backoff until buffers flow again. */
+static void
+check_stall (RtcbotdSource *self)
+{
+  g_autofree char *cause = NULL;
+
+  if (self->capture_state != CAPTURE_RUNNING)
+    return;
+  if (rtcbotd_stall_is_flowing (self->stall))
+    self->stalled = FALSE;
+  if (!rtcbotd_stall_check (self->stall, GST_ELEMENT (self->capture)))
+    return;
+  cause = g_strdup_printf ("stalled: no frame for %.1f s",
+                           rtcbotd_stall_get_timeout (self->stall) / (double)G_USEC_PER_SEC);
+  if (!self->stalled)
+    g_warning ("[source %s]: %s; restarting", self->config->name, cause);
+  self->stalled = TRUE;
+  capture_failed (self, cause);
+}
+
 /* Main context, every second: a stall is noticed and logged even when nobody asks. */
 static gboolean
 on_health_check (gpointer user_data)
 {
   RtcbotdSource *self = user_data;
 
+  check_stall (self);
   update_health (self);
   log_first_frame (self);
   /* Steps up (and stale estimates) need a clock, not only new reports. */

@@ -6,7 +6,9 @@
  * H.264 passed through, a parser instead of the encoder). The capture bin's
  * state is locked: the source starts it, and when it fails (a device missing
  * or unplugged, a gst fragment's error) the source is down with the cause,
- * logged once, and builds a new bin with backoff until it works. With
+ * logged once, and builds a new bin with backoff until it works; so it does
+ * when the running capture gives nothing without an error (stalled, see
+ * rtcbotd-stall), and it stays down until a frame comes after that. With
  * on-demand the capture runs only while something consumes the source
  * (rtcbotd_source_acquire() .. rtcbotd_source_unuse()). A
  * peer takes a request pad of the encoded tee for each track, so any number of

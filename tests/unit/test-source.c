@@ -168,6 +168,8 @@ test_stall (Fixture *f, gconstpointer data)
   g_assert_cmpstr (json_object_get_string_member (health (f), "state"), ==, "down");
   g_assert_cmpstr (json_object_get_string_member (health (f), "reason"), ==,
                    "no frame from x264enc (H264) for more than 5 s");
+  /* Paused on purpose, not stalled: the capture was not restarted. */
+  g_assert_cmpint (json_object_get_int_member (health (f), "restarts"), ==, 0);
   gst_element_set_state (f->capture, GST_STATE_PLAYING);
   g_assert_true (rtcbotd_test_wait_until (is_up, f, 5000));
   g_assert_false (json_object_has_member (health (f), "reason"));
@@ -360,6 +362,94 @@ test_retry (void)
   plain_stop (&p);
 }
 
+/* A free UDP port on the loopback (bound, read, closed: the capture binds it next). */
+static guint
+free_udp_port (void)
+{
+  g_autoptr (GSocket) socket
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* What feeds the source's udpsrc: raw video over RTP, started and stopped by the test. */
+static GstElement *
+sender_new (guint port)
+{
+  g_autofree char *text = g_strdup_printf (
+      "videotestsrc is-live=true ! video/x-raw,format=I420,width=160,height=120,framerate=15/1 "
+      "! rtpvrawpay ! udpsink host=127.0.0.1 port=%u",
+      port);
+  g_autoptr (GError) error = NULL;
+  GstElement *sender = gst_parse_launch (text, &error);
+
+  g_assert_no_error (error);
+  return sender;
+}
+
+static gboolean
+plain_down (gpointer data)
+{
+  return g_str_equal (plain_member (data, "state", NULL), "down");
+}
+
+static gboolean
+plain_up (gpointer data)
+{
+  return g_str_equal (plain_member (data, "state", NULL), "up");
+}
+
+/* A udpsrc whose sender stops posts no error: after 2 s without a frame the
+ * source is down ("stalled", logged once however often it restarts), its
+ * capture restarted with backoff; frames from a new sender make it up. */
+static void
+test_stall_restart (void)
+{
+  Plain p = { 0 };
+  guint port = free_udp_port ();
+  g_autoptr (GstElement) sender = sender_new (port);
+  g_autofree char *config = g_strdup_printf (
+      "[source cam]\ntype = gst\nencoder = vp8\npipeline = udpsrc port=%u caps=\"application/"
+      "x-rtp,media=video,encoding-name=RAW,sampling=YCbCr-4:2:0,depth=(string)8,width=(string)"
+      "160,height=(string)120,clock-rate=90000\" ! rtpvrawdepay\n",
+      port);
+  gint64 restarts, stopped;
+
+  gst_element_set_state (sender, GST_STATE_PLAYING);
+  plain_start (&p, config);
+  g_assert_true (rtcbotd_test_wait_until (plain_has_frames, &p, 10000));
+  g_assert_cmpstr (plain_member (&p, "state", NULL), ==, "up");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "[source cam]: stalled: no frame for 2.0 s; restarting");
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                         "[source cam]: down: gst pipeline: stalled: no frame for 2.0 s");
+  gst_element_set_state (sender, GST_STATE_NULL);
+  stopped = g_get_monotonic_time ();
+  g_assert_true (rtcbotd_test_wait_until (plain_down, &p, 5000));
+  /* The timeout from the last frame, which came up to a frame (67 ms) before the stop. */
+  g_assert_cmpint (g_get_monotonic_time () - stopped, >=, 2 * G_USEC_PER_SEC - 200 * 1000);
+  g_assert_cmpstr (plain_member (&p, "reason", NULL), ==,
+                   "gst pipeline: stalled: no frame for 2.0 s");
+  /* Still nothing: restarted (0.5 s, then 2 s more to stall again and 1 s), down, no new line. */
+  g_assert_true (rtcbotd_test_wait_until (restarted_twice, &p, 8000));
+  g_assert_cmpstr (plain_member (&p, "state", NULL), ==, "down");
+  g_test_assert_expected_messages ();
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "[source cam]: up");
+  gst_element_set_state (sender, GST_STATE_PLAYING);
+  g_assert_true (rtcbotd_test_wait_until (plain_up, &p, 12000));
+  g_test_assert_expected_messages ();
+  plain_member (&p, "restarts", &restarts);
+  g_assert_cmpint (restarts, >=, 2);
+  g_assert_cmpstr (plain_member (&p, "capture", NULL), ==, "running");
+  gst_element_set_state (sender, GST_STATE_NULL);
+  plain_stop (&p);
+}
+
 /* A gst fragment that makes H.264 is passed through: a parser, no encoder. */
 static void
 test_passthrough (void)
@@ -393,5 +483,6 @@ main (int argc, char **argv)
   g_test_add_func ("/source/on-demand", test_on_demand);
   g_test_add_func ("/source/retry", test_retry);
   g_test_add_func ("/source/passthrough", test_passthrough);
+  g_test_add_func ("/source/stall-restart", test_stall_restart);
   return g_test_run ();
 }
