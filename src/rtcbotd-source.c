@@ -1,100 +1,17 @@
 /* rtcbotd-source.c — one configured media source, captured and encoded once. */
-#include "rtcbotd-source.h"
-#include "rtcbotd-element.h"
+#include "rtcbotd-source-private.h"
 
 #include <gst/video/video.h>
-#include <stdatomic.h>
 
-#include "rtcbotd-backoff.h"
-#include "rtcbotd-capture.h"
-#include "rtcbotd-encoder.h"
+#include "rtcbotd-element.h"
 #include "rtcbotd-error.h"
-#include "rtcbotd-rate-control.h"
-#include "rtcbotd-stall.h"
 
 #define KEY_FRAME_INTERVAL_US (300 * G_TIME_SPAN_MILLISECOND)
 /* An encoder that has produced nothing for this long is stalled: the source is down. */
 #define STALL_S 5
-#define N_CODECS (RTCBOTD_CODEC_OPUS + 1)
 /* A capture that failed is tried again after 0.5 s, 1 s, 2 s, ... at most 10 s apart. */
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 10000
-
-/* What one codec's encoder produced over the source's life (a torn-down
- * branch's counts stay). Written by streaming threads without a lock, read
- * on the main context. */
-typedef struct
-{
-  atomic_uint_least64_t frames;
-  atomic_uint_least64_t bytes;
-  atomic_uint_least64_t dropped;    /* raw frames the leaky encoder queue let go */
-  atomic_uint_least64_t key_frames; /* encoded buffers without the delta-unit flag */
-  atomic_int_least64_t last_frame;  /* monotonic µs, 0 before the first */
-  const char *encoder;              /* element factory; NULL while never used */
-} Counters;
-
-typedef struct
-{
-  RtcbotdSource *source;
-  RtcbotdCodec codec;
-  RtcbotdEncoder encoder;
-  GstElement *queue;
-  GstElement *encoder_bin;
-  GstElement *tee;
-  GstPad *raw_pad; /* our request pad on the raw tee */
-  guint users;
-  Counters *counters;
-  gint64 started; /* monotonic µs: a new encoder has this long before it counts as stalled */
-  GMutex lock;    /* guards the key-frame state, used from streaming threads */
-  gint64 last_key_frame;
-  gboolean key_frame_wanted;
-  RtcbotdRateControl *rate; /* min-peer video only: follows the viewers' estimates */
-  guint bitrate;            /* kbit/s the encoder runs at now; 0 for Opus */
-} Branch;
-
-typedef enum
-{
-  CAPTURE_STOPPED, /* not started, or on demand and nothing consumes the source */
-  CAPTURE_RUNNING,
-  CAPTURE_FAILED, /* stopped after an error; a retry is pending while something wants it */
-} CaptureState;
-
-struct _RtcbotdSource
-{
-  const RtcbotdSourceConfig *config;
-  GstElement *pipeline;
-  GstElement *raw_tee;
-  RtcbotdCodec preferred;
-  gboolean passthrough;    /* the capture gives H.264 that no encoder touches */
-  RtcbotdCapture *capture; /* in the pipeline, state locked: running, or failed until retried */
-  CaptureState capture_state;
-  gint64 capture_started; /* monotonic µs of the last start: a stall counts from there */
-  guint restarts;         /* starts after a failure */
-  RtcbotdBackoff *retry;
-  RtcbotdStall *stall; /* on the raw tee's input: a running capture that gives nothing */
-  gboolean stalled;    /* logged, restarting; until a buffer flows again */
-  guint start_id;      /* the first start, once the main loop runs */
-  gboolean stopped;    /* for good: a reload retired the source */
-  guint consumers;     /* users of all branches: peers' tracks, recordings */
-  /* The wait from the first consumer to its first key frame: set on the main
-   * context, taken by the encoded tees' streaming threads. */
-  atomic_int_least64_t first_wait;     /* monotonic µs the first consumer came; 0: none waits */
-  atomic_int_least64_t first_frame_us; /* the last such wait */
-  atomic_uint first_frames;            /* waits measured so far */
-  guint first_frames_logged;
-  RtcbotdEncoder encoders[N_CODECS]; /* chosen at start-up, per codec; AUTO: none */
-  GPtrArray *branches;               /* of Branch, one per codec in use */
-  guint branch_serial;
-  RtcbotdSourceConfig *owned; /* config, once a reload retired the config it came from */
-  char *prefix;        /* of element names: "camera", or "camera.2" once rebuilt by a reload */
-  guint teardowns;     /* branches unlinked but not yet removed */
-  GPtrArray *elements; /* every element of ours in the pipeline (a reference each) */
-  Counters counters[N_CODECS];
-  char *error;       /* the last error the pipeline posted for one of our elements */
-  gint64 error_time; /* monotonic µs */
-  char *reason;      /* why the source is down, NULL while it is up */
-  guint health_id;
-};
 
 static GstElement *
 add_element (RtcbotdSource *self, const char *factory, const char *role, GError **error)
@@ -132,7 +49,6 @@ encoder_name (Branch *branch)
 }
 static gboolean on_health_check (gpointer user_data);
 static gboolean on_retry (gpointer user_data);
-static void update_health (RtcbotdSource *self);
 
 static void
 branch_free (Branch *branch)
@@ -242,7 +158,7 @@ capture_failed (RtcbotdSource *self, const char *cause)
   g_free (self->error);
   self->error = g_strdup_printf ("%s: %s", label, cause);
   self->error_time = g_get_monotonic_time ();
-  update_health (self);
+  rtcbotd_source_update_health (self);
   if (wants_capture (self))
     g_debug ("[source %s]: capture: trying again in %u ms", self->config->name,
              rtcbotd_backoff_schedule (self->retry));
@@ -646,8 +562,8 @@ branch_new (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
   return g_steal_pointer (&branch);
 }
 
-static Branch *
-find_branch (RtcbotdSource *self, RtcbotdCodec codec)
+Branch *
+rtcbotd_source_find_branch (RtcbotdSource *self, RtcbotdCodec codec)
 {
   for (guint i = 0; i < self->branches->len; i++)
     {
@@ -667,7 +583,7 @@ rtcbotd_source_get_preferred_codec (RtcbotdSource *self)
 GstPad *
 rtcbotd_source_acquire (RtcbotdSource *self, RtcbotdCodec codec, GError **error)
 {
-  Branch *branch = find_branch (self, codec);
+  Branch *branch = rtcbotd_source_find_branch (self, codec);
 
   if (!branch && !(branch = branch_new (self, codec, error)))
     return NULL;
@@ -711,7 +627,7 @@ on_raw_pad_idle (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 void
 rtcbotd_source_unuse (RtcbotdSource *self, RtcbotdCodec codec)
 {
-  Branch *branch = find_branch (self, codec);
+  Branch *branch = rtcbotd_source_find_branch (self, codec);
   guint index;
 
   if (!branch || branch->users == 0)
@@ -734,7 +650,7 @@ rtcbotd_source_unuse (RtcbotdSource *self, RtcbotdCodec codec)
 void
 rtcbotd_source_request_key_frame (RtcbotdSource *self, RtcbotdCodec codec)
 {
-  Branch *branch = find_branch (self, codec);
+  Branch *branch = rtcbotd_source_find_branch (self, codec);
 
   if (branch)
     branch_want_key_frame (branch);
@@ -759,7 +675,7 @@ void
 rtcbotd_source_set_estimate (RtcbotdSource *self, RtcbotdCodec codec, gconstpointer viewer,
                              guint kbps)
 {
-  Branch *branch = find_branch (self, codec);
+  Branch *branch = rtcbotd_source_find_branch (self, codec);
 
   if (!branch || !branch->rate)
     return;
@@ -770,7 +686,7 @@ rtcbotd_source_set_estimate (RtcbotdSource *self, RtcbotdCodec codec, gconstpoin
 guint
 rtcbotd_source_get_bitrate (RtcbotdSource *self, RtcbotdCodec codec)
 {
-  Branch *branch = find_branch (self, codec);
+  Branch *branch = rtcbotd_source_find_branch (self, codec);
 
   return branch ? branch->bitrate : 0;
 }
@@ -779,7 +695,7 @@ char *
 rtcbotd_source_describe_chain (RtcbotdSource *self)
 {
   const RtcbotdSourceConfig *c = self->config;
-  Branch *branch = find_branch (self, self->preferred);
+  Branch *branch = rtcbotd_source_find_branch (self, self->preferred);
   g_autofree char *input = rtcbotd_capture_describe_input (c);
   g_autofree char *summary
       = self->passthrough
@@ -845,8 +761,8 @@ down_reason (RtcbotdSource *self)
   return NULL;
 }
 
-static void
-update_health (RtcbotdSource *self)
+void
+rtcbotd_source_update_health (RtcbotdSource *self)
 {
   g_autofree char *reason = down_reason (self);
 
@@ -906,20 +822,12 @@ on_health_check (gpointer user_data)
   RtcbotdSource *self = user_data;
 
   check_stall (self);
-  update_health (self);
+  rtcbotd_source_update_health (self);
   log_first_frame (self);
   /* Steps up (and stale estimates) need a clock, not only new reports. */
   for (guint i = 0; i < self->branches->len; i++)
     update_rate (self, self->branches->pdata[i]);
   return G_SOURCE_CONTINUE;
-}
-
-static const char *
-capture_state_name (RtcbotdSource *self)
-{
-  return self->capture_state == CAPTURE_RUNNING  ? "running"
-         : self->capture_state == CAPTURE_FAILED ? "retrying"
-                                                 : "stopped";
 }
 
 void
@@ -928,93 +836,12 @@ rtcbotd_source_set_error (RtcbotdSource *self, const char *element, const char *
   g_free (self->error);
   self->error = g_strdup_printf ("%s: %s", element, message);
   self->error_time = g_get_monotonic_time ();
-  update_health (self);
+  rtcbotd_source_update_health (self);
 }
 
 gboolean
 rtcbotd_source_is_up (RtcbotdSource *self)
 {
-  update_health (self);
+  rtcbotd_source_update_health (self);
   return self->reason == NULL;
-}
-
-void
-rtcbotd_source_add_health (RtcbotdSource *self, JsonBuilder *builder)
-{
-  guint64 frames = 0;
-
-  update_health (self);
-  for (guint codec = 0; codec < N_CODECS; codec++)
-    frames += atomic_load_explicit (&self->counters[codec].frames, memory_order_relaxed);
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "state");
-  json_builder_add_string_value (builder, self->reason ? "down" : "up");
-  if (self->reason)
-    {
-      json_builder_set_member_name (builder, "reason");
-      json_builder_add_string_value (builder, self->reason);
-    }
-  json_builder_set_member_name (builder, "frames");
-  json_builder_add_int_value (builder, frames);
-  json_builder_set_member_name (builder, "capture");
-  json_builder_add_string_value (builder, capture_state_name (self));
-  json_builder_set_member_name (builder, "restarts");
-  json_builder_add_int_value (builder, self->restarts);
-  if (atomic_load (&self->first_frames) > 0)
-    {
-      json_builder_set_member_name (builder, "first-frame-ms");
-      json_builder_add_double_value (builder, atomic_load (&self->first_frame_us) / 1000.0);
-    }
-  json_builder_end_object (builder);
-}
-
-void
-rtcbotd_source_add_metrics (RtcbotdSource *self, RtcbotdMetrics *m)
-{
-  const char *name = self->config->name;
-
-  update_health (self);
-  rtcbotd_metrics_gauge (m, "rtcbotd_source_up",
-                         "1 while every encoder of the source produces frames, 0 when it is "
-                         "down (stalled or failed; /healthz says why).",
-                         self->reason ? 0 : 1, "source", name, NULL);
-  rtcbotd_metrics_gauge (m, "rtcbotd_source_capturing",
-                         "1 while the source's capture runs; 0 while it is stopped (on "
-                         "demand, nothing consumes it) or failed and waiting to retry.",
-                         self->capture_state == CAPTURE_RUNNING, "source", name, NULL);
-  if (atomic_load (&self->first_frames) > 0)
-    rtcbotd_metrics_gauge (m, "rtcbotd_source_first_frame_seconds",
-                           "From the last first consumer (after none) to its first key frame.",
-                           atomic_load (&self->first_frame_us) / 1e6, "source", name, NULL);
-  for (RtcbotdCodec codec = RTCBOTD_CODEC_NONE + 1; codec < N_CODECS; codec++)
-    {
-      Counters *c = &self->counters[codec];
-      Branch *branch = find_branch (self, codec);
-      const char *codec_name = rtcbotd_codec_to_string (codec);
-#define LABELS "source", name, "codec", codec_name, "encoder", c->encoder, NULL
-      if (!c->encoder)
-        continue;
-      rtcbotd_metrics_counter (m, "rtcbotd_source_frames_total",
-                               "Buffers the encoder produced: video frames, Opus packets.",
-                               atomic_load_explicit (&c->frames, memory_order_relaxed), LABELS);
-      rtcbotd_metrics_counter (m, "rtcbotd_source_encoded_bytes_total",
-                               "Bytes the encoder produced.",
-                               atomic_load_explicit (&c->bytes, memory_order_relaxed), LABELS);
-      rtcbotd_metrics_counter (m, "rtcbotd_source_frames_dropped_total",
-                               "Raw frames dropped before the encoder because it lagged behind "
-                               "the capture (leaky queue).",
-                               atomic_load_explicit (&c->dropped, memory_order_relaxed), LABELS);
-      rtcbotd_metrics_gauge (m, "rtcbotd_source_viewers", "Connected peers the encoder feeds now.",
-                             branch ? branch->users : 0, LABELS);
-      rtcbotd_metrics_counter (m, "rtcbotd_source_key_frames_total",
-                               "Key frames the encoder produced: periodic, for joining viewers "
-                               "and for their PLI/FIR requests.",
-                               atomic_load_explicit (&c->key_frames, memory_order_relaxed), LABELS);
-      if (branch && branch->bitrate)
-        rtcbotd_metrics_gauge (m, "rtcbotd_source_bitrate_kbps",
-                               "The bitrate the encoder is set to now, kbit/s: the configured one, "
-                               "or with bitrate-mode = min-peer the slowest viewer's estimate.",
-                               branch->bitrate, LABELS);
-#undef LABELS
-    }
 }
