@@ -41,16 +41,13 @@ void rtcbotd_channels_send (RtcbotdChannels *self, const char *label, const char
 /** Closes the open channels and stops signalling; returns TRUE if one was open. */
 gboolean rtcbotd_channels_close (RtcbotdChannels *self);
 
-/** Returns how many messages were dropped, both ways (queue, send buffer, in flight, size, rate).
- */
+/** Returns how many messages were dropped, both ways, for any reason. */
 guint64 rtcbotd_channels_get_dropped (RtcbotdChannels *self);
 
-/** Limits incoming messages to @per_second over all channels, bursts of as many (0: unlimited);
- * call before the peer connects. */
+/** Caps incoming messages at @per_second (bursts as large, 0: none); before it connects. */
 void rtcbotd_channels_set_rate_limit (RtcbotdChannels *self, guint per_second);
 
-/** Adds rtcbotd_peer_messages_dropped_total{peer=@id,reason} (one sample a reason) and
- * rtcbotd_peer_data_channels_refused_total{peer=@id} to @metrics. */
+/** Adds the peer's dropped-message (per reason) and refused-channel counters to @metrics. */
 void rtcbotd_channels_add_metrics (RtcbotdChannels *self, RtcbotdMetrics *metrics, const char *id);
 
 G_END_DECLS

@@ -232,8 +232,10 @@ rtcbotd_http_limits_watch (RtcbotdHttpLimits *self, SoupServerMessage *msg)
   d->msg = msg;
   d->id = g_timeout_add (RTCBOTD_HTTP_REQUEST_TIMEOUT_S * 1000, on_deadline, d);
   g_object_set_data_full (G_OBJECT (msg), DEADLINE_KEY, d, (GDestroyNotify)deadline_free);
+  /* Not at "wrote-informational": libsoup emits it for "100 Continue" too,
+   * before the body a client may then never send. A websocket's GET has its
+   * (empty) body in before its 101. */
   g_signal_connect (msg, "got-body", G_CALLBACK (on_request_in), NULL);
-  g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_request_in), NULL);
   g_signal_connect (msg, "finished", G_CALLBACK (on_request_in), NULL);
   hold_conn (self, msg);
 }

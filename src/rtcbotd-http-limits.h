@@ -44,8 +44,7 @@ void rtcbotd_http_limits_unref (RtcbotdHttpLimits *self);
 /** Starts the deadline of @msg, a request nothing of which has been read yet. */
 void rtcbotd_http_limits_watch (RtcbotdHttpLimits *self, SoupServerMessage *msg);
 
-/** Takes an offer slot for @msg until it is answered; if none is free, replies 503 (with
- * Retry-After) and returns FALSE. */
+/** Takes an offer slot for @msg until its reply; none free: replies 503, returns FALSE. */
 gboolean rtcbotd_http_limits_admit_offer (RtcbotdHttpLimits *self, SoupServerMessage *msg);
 
 /** Returns how many offers hold a slot now. */

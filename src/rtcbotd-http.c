@@ -99,6 +99,22 @@ need_for (const char *path)
   return decoded ? MAX (need, rtcbotd_access_need_for (decoded)) : MAX (need, RTCBOTD_NEED_VIEWER);
 }
 
+/* libsoup 3.2 (Debian 12) never closes a kept-alive connection that the
+ * client closes while it is idle: each stays in CLOSE_WAIT, an fd lost per
+ * client (fixed upstream in 3.3, libsoup commit d20c6601). So every reply
+ * but a WebSocket upgrade closes its connection; a page makes few requests.
+ * Set when the headers are in, before any handler: also for the 400s libsoup
+ * gives itself (an absolute URI on plain http, an encoded "/.." path). */
+static void
+close_after_reply (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+
+  if (!soup_message_headers_get_one (request, "Upgrade"))
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
+                                  "close");
+}
+
 /* The one place where tokens are checked: every request, once its headers
  * are in, whichever handler serves it later (our own, a websocket endpoint's
  * /ws/NAME, one added later). A refusal replaces anything an early handler
@@ -113,6 +129,7 @@ on_got_headers (SoupServerMessage *msg, RtcbotdHttp *self)
   RtcbotdAccess access;
   RtcbotdRole role;
 
+  close_after_reply (msg);
   /* A CORS preflight never carries credentials, and its reply gives nothing away. */
   if (need == RTCBOTD_NEED_NOTHING || g_str_equal (soup_server_message_get_method (msg), "OPTIONS"))
     return;
@@ -169,27 +186,12 @@ request_role (RtcbotdHttp *self, SoupServerMessage *msg)
   return self->config->token ? RTCBOTD_ROLE_VIEWER : RTCBOTD_ROLE_DRIVER;
 }
 
-/* libsoup 3.2 (Debian 12) never closes a kept-alive connection that the
- * client closes while it is idle: each stays in CLOSE_WAIT, an fd lost per
- * client (fixed upstream in 3.3, libsoup commit d20c6601). So every reply
- * but a WebSocket upgrade closes its connection; a page makes few requests. */
-static void
-close_after_reply (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
-
-  if (!soup_message_headers_get_one (request, "Upgrade"))
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection",
-                                  "close");
-}
-
 static void
 early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
                gpointer user_data)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
-  close_after_reply (msg);
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
       && soup_message_headers_get_content_length (headers) > RTCBOTD_HTTP_MAX_BODY)
     {
@@ -557,6 +559,13 @@ rtcbotd_http_add_metrics (RtcbotdHttp *self, RtcbotdMetrics *metrics)
 void
 rtcbotd_http_stop (RtcbotdHttp *self)
 {
+  gint64 deadline = g_get_monotonic_time () + 100 * G_TIME_SPAN_MILLISECOND;
+
+  /* Offers still being answered get their 503 out before the connections go
+   * (a few main-context turns write it; 0.1 s at most). */
+  rtcbotd_whep_refuse_pending (self->whep);
+  while (g_main_context_iteration (NULL, FALSE) && g_get_monotonic_time () < deadline)
+    ;
   soup_server_disconnect (self->server);
 }
 

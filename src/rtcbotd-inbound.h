@@ -46,8 +46,7 @@ guint rtcbotd_inbound_get_ssrc (RtcbotdInbound *self);
  * it until @self is freed), starting at a key frame for video. */
 GstPad *rtcbotd_inbound_acquire_pad (RtcbotdInbound *self);
 
-/** Gives back @pad, from rtcbotd_inbound_acquire_pad(), that no consumer took: unlinked and
- * released from the tee at once. */
+/** Releases @pad (from acquire_pad) that no consumer took: unlinked, off the tee at once. */
 void rtcbotd_inbound_release_pad (RtcbotdInbound *self, GstPad *pad);
 
 /** Asks the peer for a key frame (an RTCP PLI), at most once a second (a request within the

@@ -40,8 +40,7 @@ typedef struct
 /** Creates peer number @id inside @pipeline; @timeout is the silence limit in seconds. */
 RtcbotdPeer *rtcbotd_peer_new (guint id, GstElement *pipeline, guint timeout);
 
-/** Limits the messages the peer may send to @per_second over all its data channels (0: no
- * limit); the excess is dropped and counted. Call before it connects. */
+/** Caps the messages the peer sends at @per_second (0: none); call before it connects. */
 void rtcbotd_peer_set_message_rate (RtcbotdPeer *self, guint per_second);
 
 /** Adds the remote ICE @candidate ("candidate:...") of m-line @mline (trickled by WHEP). */

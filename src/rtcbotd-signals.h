@@ -24,8 +24,7 @@ typedef struct _RtcbotdSignals RtcbotdSignals;
  * READY=1 (newly allocated, may be NULL). Main context. */
 typedef char *(*RtcbotdSignalsReloadFunc) (gpointer user_data);
 
-/** Installs the handlers: stop quits @loop, SIGHUP calls @reload (@user_data); @notify and @loop
- * must outlive @self. */
+/** Installs the handlers: stop quits @loop, SIGHUP calls @reload; @loop, @notify outlive it. */
 RtcbotdSignals *rtcbotd_signals_new (GMainLoop *loop, RtcbotdNotify *notify,
                                      RtcbotdSignalsReloadFunc reload, gpointer user_data);
 

@@ -152,14 +152,14 @@ unlink_when_idle (RtcbotdSinkInput *self, gint64 timeout_us)
     ;
   given_up = !u->done;
   u->done = TRUE;
+  /* Under the lock: the probe has not finished, so its id is still valid (a
+   * probe waiting for the lock returns REMOVE for an id already gone, which
+   * GStreamer allows; removing an id twice it warns about). */
+  if (given_up && probe)
+    gst_pad_remove_probe (self->upstream, probe);
   g_mutex_unlock (&u->lock);
-  if (given_up)
-    {
-      /* Upstream is stuck: unlink anyway rather than hold the main context. */
-      if (probe)
-        gst_pad_remove_probe (self->upstream, probe);
-      gst_pad_unlink (self->upstream, self->ghost);
-    }
+  if (given_up) /* upstream is stuck: unlink anyway rather than hold the main context */
+    gst_pad_unlink (self->upstream, self->ghost);
   unlink_release (u);
 }
 

@@ -85,13 +85,13 @@ static void fail (SoupServerMessage *msg, guint status, const char *format, ...)
 /* The offers still waiting for their answer get a 503 now: their clients
  * would otherwise wait for a reply that never comes. */
 void
-rtcbotd_whep_free (RtcbotdWhep *self)
+rtcbotd_whep_refuse_pending (RtcbotdWhep *self)
 {
-  if (!self)
-    return;
   for (guint i = 0; i < self->pending->len; i++)
     {
       Post *post = self->pending->pdata[i];
+      if (post->replied)
+        continue;
       post->replied = TRUE;
       if (rtcbotd_http_is_gone (post->msg))
         continue;
@@ -101,6 +101,14 @@ rtcbotd_whep_free (RtcbotdWhep *self)
             "rtcbotd is stopping; the offer was not answered");
       soup_server_message_unpause (post->msg);
     }
+}
+
+void
+rtcbotd_whep_free (RtcbotdWhep *self)
+{
+  if (!self)
+    return;
+  rtcbotd_whep_refuse_pending (self);
   if (self->pending->len)
     self->freed = TRUE; /* the last answer frees it */
   else

@@ -38,8 +38,10 @@ void rtcbotd_whep_handle (RtcbotdWhep *self, SoupServerMessage *msg, const char 
 /** Returns how many WHEP sessions have a live peer. */
 guint rtcbotd_whep_get_n_sessions (RtcbotdWhep *self);
 
-/** Frees @self; the sessions' peers are the daemon's and stay; offers still being answered get
- * 503 at once (the peers made for them are closed when their answer comes). */
+/** Replies 503 to the offers still being answered (their peers close when the answer comes). */
+void rtcbotd_whep_refuse_pending (RtcbotdWhep *self);
+
+/** Frees @self (the sessions' peers stay); offers still being answered get 503 at once. */
 void rtcbotd_whep_free (RtcbotdWhep *self);
 
 G_END_DECLS
