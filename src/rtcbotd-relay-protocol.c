@@ -233,5 +233,14 @@ rtcbotd_relay_message_parse (const char *text, gsize length, GError **error)
     }
   if (!fill (m, json_node_get_object (root), error))
     return NULL;
+  /* json-glib decodes octal escapes ("\\234") into bytes that are not UTF-8. */
+  if (!g_utf8_validate (m->request, -1, NULL) || (m->body && !g_utf8_validate (m->body, -1, NULL))
+      || (m->token && !g_utf8_validate (m->token, -1, NULL))
+      || (m->error && !g_utf8_validate (m->error, -1, NULL)))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                   "the envelope holds a string that is not UTF-8 text");
+      return NULL;
+    }
   return g_steal_pointer (&m);
 }

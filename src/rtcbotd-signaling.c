@@ -69,6 +69,13 @@ parse_description (const char *body, gsize length, const char *kind, const char 
                    "the %s has no \"sdp\" string member", kind);
       return NULL;
     }
+  /* json-glib decodes octal escapes ("\\234") into bytes that are not UTF-8. */
+  if (!g_utf8_validate (json_node_get_string (sdp), -1, NULL))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                   "the %s's \"sdp\" is not UTF-8 text", kind);
+      return NULL;
+    }
   return g_strdup (json_node_get_string (sdp));
 }
 

@@ -217,6 +217,9 @@ test_parse_offer_deep (void)
   g_autofree char *sdp = NULL;
 
   expect_error (deep, strlen (deep), "body is not a JSON offer: it nests deeper than 64 levels");
+  /* json-glib takes "\234" for the byte 0x9c: not UTF-8, refused. */
+  expect_error ("{\"type\":\"offer\",\"sdp\":\"v=0\\234\"}", 32,
+                "the offer's \"sdp\" is not UTF-8 text");
   /* Brackets inside the SDP string do not count. */
   sdp = rtcbotd_signaling_parse_offer (sdp_of_brackets, strlen (sdp_of_brackets), NULL);
   g_assert_cmpstr (sdp, ==, deep);
