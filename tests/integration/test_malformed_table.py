@@ -648,7 +648,7 @@ async def dc_channels():
     summary, detail = await echo_after(lambda c: None, "after 17 channels")
     check(summary == "dropped", f"a stray message before the probe: {detail}")
     line = next(l for l in d.output().splitlines() if "a peer may open 16" in l)
-    return "17th closed, probe echoed", "log " + line.split(": ", 1)[-1]
+    return "17th closed, probe echoed", "log " + re.sub(r"^.*?peer \d+: ", "", line)
 
 
 def dc_rows():
@@ -807,7 +807,7 @@ async def sighup_broken():
     h = await d.healthz()
     check(h["status"] in ("ok", "degraded"), f"/healthz after the broken reload: {h}")
     return ("kept" if "keep" in line.lower() or "kept" in line.lower() else "reloaded?"), \
-        line.split(": ", 1)[-1][:120]
+        line[line.index("reload"):].replace(str(d.config_path().parent), "DIR")[:160]
 
 
 # --------------------------------------------------------------------------
