@@ -790,14 +790,18 @@ def config_rows():
     row("missing file", None, "exit 78")
     row("key outside any group", "max-peers = 3\n" + GOOD, "exit 78")
     row("group header never closed", "[daemon\nlisten = 127.0.0.1:0\n", "exit 78")
-    R.append(("config", "SIGHUP with a broken config keeps the old one", sighup_broken, "kept"))
+    R.append(("config", "SIGHUP with a bad number keeps the running config",
+              lambda: sighup_broken("[daemon]\nmax-peers = lots\n"), "kept"))
+    R.append(("config", "SIGHUP with binary junk keeps the running config",
+              lambda: sighup_broken(b"[daemon]\n\x00\xff\xfe" * 50), "kept"))
     return R
 
 
-async def sighup_broken():
+async def sighup_broken(text):
     d = await daemon()
     before = d.output().count("reload")
-    d.reload("[daemon]\nmax-peers = lots\n\x00\xff")
+    d.config_path().write_bytes(text if isinstance(text, bytes) else text.encode())
+    d.proc.send_signal(signal.SIGHUP)
     try:
         await wait_until(lambda: d.output().count("reload") > before, 10, interval=0.05)
     except asyncio.TimeoutError:
@@ -806,6 +810,7 @@ async def sighup_broken():
     d.config_path().write_text(S["config"])  # the file is right again for what follows
     h = await d.healthz()
     check(h["status"] in ("ok", "degraded"), f"/healthz after the broken reload: {h}")
+    check({"lines", "rec"} <= set(h["endpoints"]), f"the old config's sinks are gone: {h}")
     return ("kept" if "keep" in line.lower() or "kept" in line.lower() else "reloaded?"), \
         line[line.index("reload"):].replace(str(d.config_path().parent), "DIR")[:160]
 
