@@ -14,6 +14,7 @@ TAP output: one test per row.
 """
 
 import asyncio
+import atexit
 import json
 import os
 import re
@@ -61,9 +62,12 @@ class Pty:
     def __init__(self, directory, name):
         self.robot = str(Path(directory) / f"{name}-robot")
         self.mcu = str(Path(directory) / f"{name}-mcu")
+        self.fd = None
         self.proc = subprocess.Popen(
             ["socat", f"pty,raw,echo=0,link={self.robot}", f"pty,raw,echo=0,link={self.mcu}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Whatever happens to the run (a failure, RTCBOTD_TEST_ONLY), socat goes with it.
+        atexit.register(self.stop)
         deadline = time.monotonic() + 5
         while not (os.path.exists(self.robot) and os.path.exists(self.mcu)):
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -93,9 +97,12 @@ class Pty:
             pass
 
     def stop(self):
-        os.close(self.fd)
-        self.proc.terminate()
-        self.proc.wait(5)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
 
 
 CONFIG_EXTRA = """
@@ -120,6 +127,7 @@ async def daemon():
     d = S.get("d")
     if d is None:
         S["tmp"] = tempfile.TemporaryDirectory(prefix="rtcbotd-table-")
+        atexit.register(S["tmp"].cleanup)  # after the ptys' socat has gone (atexit is LIFO)
         S["lines"] = Pty(S["tmp"].name, "lines")
         S["rec"] = Pty(S["tmp"].name, "rec")
         cfg = make_config(max_peers=16, width=320, height=240, framerate=15, encoder="vp8")
@@ -609,7 +617,9 @@ def relay_rows():
 async def dc_client():
     if "dc" not in S:
         d = await daemon()
-        c = RTCBotClient(d.url, audio=False, name="dc",
+        # Data only: no aiortc decoder thread, which would keep the interpreter
+        # alive should the final test not run (RTCBOTD_TEST_ONLY).
+        c = RTCBotClient(d.url, video=False, audio=False, name="dc",
                          channels=[(f"extra{i}", {}) for i in range(16)])
         await c.connect()
         await c.wait_open(10)
