@@ -700,10 +700,20 @@ rtcbotd_config_load_file (const char *path, GError **error)
 {
   g_autofree char *data = NULL;
   g_autoptr (GError) local_error = NULL;
+  const char *nul;
+  gsize length;
 
-  if (!g_file_get_contents (path, &data, NULL, &local_error))
+  if (!g_file_get_contents (path, &data, &length, &local_error))
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG, "%s", local_error->message);
+      return NULL;
+    }
+  /* The parser reads up to the first NUL: a binary file would pass as empty, and valid. */
+  if ((nul = memchr (data, '\0', length)))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG,
+                   "%s: a NUL byte at offset %" G_GSIZE_FORMAT ": not a text file", path,
+                   (gsize)(nul - data));
       return NULL;
     }
   return rtcbotd_config_load_data (data, path, error);

@@ -11,6 +11,7 @@
 #include "rtcbotd-daemon.h"
 #include "rtcbotd-error.h"
 #include "rtcbotd-http-limits.h"
+#include "rtcbotd-http-request.h"
 #include "rtcbotd-metrics.h"
 #include "rtcbotd-robot-info.h"
 #include "rtcbotd-signaling.h"
@@ -75,30 +76,6 @@ on_disconnected (SoupServerMessage *msg, gpointer user_data)
   g_object_set_data (G_OBJECT (msg), GONE_KEY, GINT_TO_POINTER (TRUE));
 }
 
-/* The token a request carries, wherever it is. */
-static char *
-request_token (SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  const char *query = g_uri_get_query (soup_server_message_get_uri (msg));
-  g_autoptr (GHashTable) form = query ? soup_form_decode (query) : NULL;
-
-  return rtcbotd_access_find_token (soup_message_headers_get_one (headers, "Authorization"),
-                                    form ? g_hash_table_lookup (form, "token") : NULL,
-                                    soup_message_headers_get_one (headers, "Cookie"));
-}
-
-/* What @path needs, also read once more decoded: whichever of the two the
- * server routes by, a protected path is never taken for an open one. */
-static RtcbotdNeed
-need_for (const char *path)
-{
-  g_autofree char *decoded = g_uri_unescape_string (path, NULL);
-  RtcbotdNeed need = rtcbotd_access_need_for (path);
-
-  return decoded ? MAX (need, rtcbotd_access_need_for (decoded)) : MAX (need, RTCBOTD_NEED_VIEWER);
-}
-
 /* libsoup 3.2 (Debian 12) never closes a kept-alive connection that the
  * client closes while it is idle: each stays in CLOSE_WAIT, an fd lost per
  * client (fixed upstream in 3.3, libsoup commit d20c6601). So every reply
@@ -123,22 +100,22 @@ close_after_reply (SoupServerMessage *msg)
 static void
 on_got_headers (SoupServerMessage *msg, RtcbotdHttp *self)
 {
-  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
-  RtcbotdNeed need = need_for (path);
-  g_autofree char *token = NULL;
-  RtcbotdAccess access;
-  RtcbotdRole role;
+  GUri *uri = soup_server_message_get_uri (msg);
+  const char *path = g_uri_get_path (uri);
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  RtcbotdRole role = RTCBOTD_ROLE_VIEWER;
+  gboolean checked = rtcbotd_http_request_need (path) != RTCBOTD_NEED_NOTHING;
+  RtcbotdAccess access = rtcbotd_http_request_gate (
+      self->config->token, self->config->viewer_token, soup_server_message_get_method (msg), path,
+      soup_message_headers_get_one (headers, "Authorization"), g_uri_get_query (uri),
+      soup_message_headers_get_one (headers, "Cookie"), &role);
 
   close_after_reply (msg);
-  /* A CORS preflight never carries credentials, and its reply gives nothing away. */
-  if (need == RTCBOTD_NEED_NOTHING || g_str_equal (soup_server_message_get_method (msg), "OPTIONS"))
-    return;
-  token = request_token (msg);
-  access
-      = rtcbotd_access_check (self->config->token, self->config->viewer_token, token, need, &role);
   if (access == RTCBOTD_ACCESS_GRANTED)
     {
-      g_object_set_data (G_OBJECT (msg), ROLE_KEY, GINT_TO_POINTER (role + 1));
+      /* Only a checked token gives a role; open paths and preflights keep the default. */
+      if (checked && !g_str_equal (soup_server_message_get_method (msg), "OPTIONS"))
+        g_object_set_data (G_OBJECT (msg), ROLE_KEY, GINT_TO_POINTER (role + 1));
       return;
     }
   g_debug ("%s %s: refused: %s", soup_server_message_get_method (msg), path,
@@ -191,19 +168,25 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
                gpointer user_data)
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  guint status;
 
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
-      && soup_message_headers_get_content_length (headers) > RTCBOTD_HTTP_MAX_BODY)
-    {
-      rtcbotd_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                                "request body over 64 KiB");
-      return;
-    }
+  /* Without "Expect: 100-continue" libsoup reads the whole body even after
+   * the 413: never accumulate it, or Content-Length: 10 GB is 10 GB of memory. */
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
   g_object_set_data_full (G_OBJECT (msg), BODY_KEY, g_byte_array_new (),
                           (GDestroyNotify)g_byte_array_unref);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
   g_signal_connect (msg, "disconnected", G_CALLBACK (on_disconnected), NULL);
+  status = rtcbotd_http_request_check_length (soup_message_headers_get_encoding (headers),
+                                              soup_message_headers_get_content_length (headers));
+  if (status)
+    {
+      g_object_set_data (G_OBJECT (msg), TOO_LARGE_KEY, GINT_TO_POINTER (TRUE));
+      rtcbotd_http_reply_error (msg, status,
+                                status == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE
+                                    ? "request body over 64 KiB"
+                                    : "Content-Length is not a size");
+    }
 }
 
 static const char *
@@ -241,15 +224,13 @@ inside_web_root (RtcbotdHttp *self, const char *path)
 static GBytes *
 load_asset (RtcbotdHttp *self, const char *name)
 {
-  g_auto (GStrv) parts = g_strsplit (name, "/", -1);
   g_autofree char *resource = NULL;
   g_autofree char *path = NULL;
   char *data;
   gsize length;
 
-  for (guint i = 0; parts[i]; i++)
-    if (*parts[i] == '\0' || g_str_equal (parts[i], ".") || g_str_equal (parts[i], ".."))
-      return NULL;
+  if (!name)
+    return NULL;
   if (!self->config->web_root)
     {
       resource = g_strconcat (RESOURCE_PREFIX, name, NULL);
@@ -360,51 +341,57 @@ handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
          gpointer user_data)
 {
   RtcbotdHttp *self = user_data;
-  const char *method = soup_server_message_get_method (msg);
-  gboolean is_get = g_str_equal (method, "GET") || g_str_equal (method, "HEAD");
-  gboolean is_connect = g_str_equal (path, "/connect");
-  gboolean is_status = g_str_equal (path, "/healthz") || g_str_equal (path, "/metrics")
-                       || g_str_equal (path, "/api/robot");
-  const char *asset_name = g_str_equal (path, "/") ? "index.html" : path + 1;
-  g_autoptr (GBytes) asset = NULL;
+  const char *asset_name = rtcbotd_http_request_asset_name (path);
+  g_autoptr (GBytes) asset
+      = rtcbotd_http_request_is_builtin (path) ? NULL : load_asset (self, asset_name);
+  gboolean too_large = g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY) != NULL;
 
-  if (rtcbotd_whep_owns_path (path) && !g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
-    serve_whep (self, msg, path);
-  else if (rtcbotd_whep_owns_path (path))
-    rtcbotd_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                              "request body over 64 KiB");
-  else if (!is_connect && !is_status && !(asset = load_asset (self, asset_name)))
-    rtcbotd_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
-  else if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
-    rtcbotd_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-                              "request body over 64 KiB");
-  else if (is_connect ? !g_str_equal (method, "POST") : !is_get)
+  switch (rtcbotd_http_request_route (soup_server_message_get_method (msg), path, too_large,
+                                      asset != NULL))
     {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
-                                    is_connect ? "POST" : "GET, HEAD");
-      rtcbotd_http_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed here");
-    }
-  else if (is_connect)
-    serve_connect (self, msg);
-  else if (g_str_equal (path, "/healthz"))
-    {
-      g_autofree char *json = rtcbotd_daemon_health_json (self->daemon);
-      rtcbotd_http_reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
-    }
-  else if (g_str_equal (path, "/api/robot"))
-    {
-      g_autofree char *json = rtcbotd_robot_info_json (self->config);
-      rtcbotd_http_reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
-    }
-  else if (g_str_equal (path, "/metrics"))
-    {
-      g_autofree char *text = rtcbotd_daemon_metrics_text (self->daemon);
-      rtcbotd_http_reply (msg, SOUP_STATUS_OK, RTCBOTD_METRICS_CONTENT_TYPE, text, strlen (text));
-    }
-  else
-    {
-      remember_token (self, msg, query);
-      serve_static (msg, asset_name, asset);
+      case RTCBOTD_HTTP_TARGET_WHEP:
+        serve_whep (self, msg, path);
+        break;
+      case RTCBOTD_HTTP_TARGET_CONNECT:
+        serve_connect (self, msg);
+        break;
+      case RTCBOTD_HTTP_TARGET_HEALTHZ:
+        {
+          g_autofree char *json = rtcbotd_daemon_health_json (self->daemon);
+          rtcbotd_http_reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
+        }
+        break;
+      case RTCBOTD_HTTP_TARGET_ROBOT_INFO:
+        {
+          g_autofree char *json = rtcbotd_robot_info_json (self->config);
+          rtcbotd_http_reply (msg, SOUP_STATUS_OK, "application/json", json, strlen (json));
+        }
+        break;
+      case RTCBOTD_HTTP_TARGET_METRICS:
+        {
+          g_autofree char *text = rtcbotd_daemon_metrics_text (self->daemon);
+          rtcbotd_http_reply (msg, SOUP_STATUS_OK, RTCBOTD_METRICS_CONTENT_TYPE, text,
+                              strlen (text));
+        }
+        break;
+      case RTCBOTD_HTTP_TARGET_ASSET:
+        remember_token (self, msg, query);
+        serve_static (msg, asset_name, asset);
+        break;
+      case RTCBOTD_HTTP_TARGET_TOO_LARGE:
+        /* The early handler's status (413, or 400 for a bad Content-Length) stands. */
+        if (soup_server_message_get_status (msg) == SOUP_STATUS_NONE)
+          rtcbotd_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
+                                    "request body over 64 KiB");
+        break;
+      case RTCBOTD_HTTP_TARGET_NOT_FOUND:
+        rtcbotd_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "no such page");
+        break;
+      case RTCBOTD_HTTP_TARGET_METHOD:
+        soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                      rtcbotd_http_request_allow (path));
+        rtcbotd_http_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed here");
+        break;
     }
 }
 

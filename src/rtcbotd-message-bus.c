@@ -272,17 +272,18 @@ rtcbotd_message_bus_add_metrics (RtcbotdMessageBus *self, RtcbotdMetrics *metric
     rtcbotd_route_add_metrics (self->routes->pdata[i], metrics);
 }
 
-/* TRUE when arrays and objects in @text nest deeper than @limit; json-glib
- * copies and prints nodes recursively, so a hostile depth would exhaust the stack. */
-static gboolean
-nests_deeper_than (const char *text, guint limit)
+/* json-glib parses, copies, prints and frees nodes recursively, so a hostile
+ * depth would exhaust the stack: whatever parses JSON from outside checks this first. */
+gboolean
+rtcbotd_message_nests_deeper_than (const char *text, gssize length, guint limit)
 {
+  const char *end = length < 0 ? NULL : text + length;
   guint depth = 0;
   gboolean in_string = FALSE;
 
-  for (const char *p = text; *p; p++)
+  for (const char *p = text; end ? p < end : *p != '\0'; p++)
     {
-      if (in_string && *p == '\\' && p[1])
+      if (in_string && *p == '\\' && (end ? p + 1 < end : p[1] != '\0'))
         p++;
       else if (*p == '"')
         in_string = !in_string;
@@ -300,7 +301,7 @@ rtcbotd_message_decode (const char *text)
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   JsonNode *node;
 
-  if (*text != '\0' && !nests_deeper_than (text, RTCBOTD_MESSAGE_MAX_DEPTH)
+  if (*text != '\0' && !rtcbotd_message_nests_deeper_than (text, -1, RTCBOTD_MESSAGE_MAX_DEPTH)
       && json_parser_load_from_data (parser, text, -1, NULL) && json_parser_get_root (parser))
     return json_node_copy (json_parser_get_root (parser));
   node = json_node_new (JSON_NODE_VALUE);

@@ -78,6 +78,10 @@ void rtcbotd_message_bus_add_metrics (RtcbotdMessageBus *self, RtcbotdMetrics *m
 /* Deeper JSON is taken as a plain string. */
 #define RTCBOTD_MESSAGE_MAX_DEPTH 64
 
+/** Returns TRUE when arrays and objects in @text (@length bytes, -1: NUL-terminated) nest
+ * deeper than @limit (strings skipped). */
+gboolean rtcbotd_message_nests_deeper_than (const char *text, gssize length, guint limit);
+
 /** Decodes a data-channel text as RTCBot does: JSON, or else the text as a string. */
 JsonNode *rtcbotd_message_decode (const char *text);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rtcbotd-error.h"
+#include "rtcbotd-message-bus.h"
 
 void
 rtcbotd_relay_message_free (RtcbotdRelayMessage *self)
@@ -209,6 +210,13 @@ rtcbotd_relay_message_parse (const char *text, gsize length, GError **error)
   g_autoptr (GError) local_error = NULL;
   JsonNode *root;
 
+  /* json-glib recurses per level: 100000 '[' from a peer would overflow the stack. */
+  if (rtcbotd_message_nests_deeper_than (text, length, RTCBOTD_MESSAGE_MAX_DEPTH))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                   "the envelope nests deeper than %d levels", RTCBOTD_MESSAGE_MAX_DEPTH);
+      return NULL;
+    }
   if (!g_utf8_validate_len (text, length, NULL)
       || !json_parser_load_from_data (parser, text, length, &local_error))
     {
@@ -225,5 +233,14 @@ rtcbotd_relay_message_parse (const char *text, gsize length, GError **error)
     }
   if (!fill (m, json_node_get_object (root), error))
     return NULL;
+  /* json-glib decodes octal escapes ("\\234") into bytes that are not UTF-8. */
+  if (!g_utf8_validate (m->request, -1, NULL) || (m->body && !g_utf8_validate (m->body, -1, NULL))
+      || (m->token && !g_utf8_validate (m->token, -1, NULL))
+      || (m->error && !g_utf8_validate (m->error, -1, NULL)))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                   "the envelope holds a string that is not UTF-8 text");
+      return NULL;
+    }
   return g_steal_pointer (&m);
 }

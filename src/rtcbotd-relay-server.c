@@ -673,16 +673,18 @@ early_handler (SoupServer *server, SoupServerMessage *msg, const char *path, GHa
 {
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
 
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
-      && soup_message_headers_get_content_length (headers) > RTCBOTD_RELAY_MAX_MESSAGE)
-    {
-      reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 256 KiB");
-      return;
-    }
+  /* Without "Expect: 100-continue" libsoup reads the whole body even after
+   * the 413: never accumulate it, or Content-Length: 10 GB is 10 GB of memory. */
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
   g_object_set_data_full (G_OBJECT (msg), BODY_KEY, g_byte_array_new (),
                           (GDestroyNotify)g_byte_array_unref);
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) > RTCBOTD_RELAY_MAX_MESSAGE)
+    {
+      g_object_set_data (G_OBJECT (msg), TOO_LARGE_KEY, GINT_TO_POINTER (TRUE));
+      reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body over 256 KiB");
+    }
 }
 
 /* No robot came back to @slot: what waits for one gets RTCBot's 404 now.

@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rtcbotd-error.h"
+#include "rtcbotd-message-bus.h"
 
 /* Extracts the SDP of a description body {"type": @kind, "sdp": "..."};
  * @wrong_type says why another type is refused. */
@@ -21,6 +22,14 @@ parse_description (const char *body, gsize length, const char *kind, const char 
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
                    "empty body: expected a JSON %s {\"type\": \"%s\", \"sdp\": ...}", kind, kind);
+      return NULL;
+    }
+  /* json-glib recurses per level; a body through the relay may be 256 KiB of '['. */
+  if (rtcbotd_message_nests_deeper_than (body, length, RTCBOTD_MESSAGE_MAX_DEPTH))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                   "body is not a JSON %s: it nests deeper than %d levels", kind,
+                   RTCBOTD_MESSAGE_MAX_DEPTH);
       return NULL;
     }
   if (!g_utf8_validate_len (body, length, NULL)
@@ -58,6 +67,13 @@ parse_description (const char *body, gsize length, const char *kind, const char 
     {
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
                    "the %s has no \"sdp\" string member", kind);
+      return NULL;
+    }
+  /* json-glib decodes octal escapes ("\\234") into bytes that are not UTF-8. */
+  if (!g_utf8_validate (json_node_get_string (sdp), -1, NULL))
+    {
+      g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
+                   "the %s's \"sdp\" is not UTF-8 text", kind);
       return NULL;
     }
   return g_strdup (json_node_get_string (sdp));

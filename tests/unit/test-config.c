@@ -590,6 +590,28 @@ test_load_file_missing (void)
   g_assert_nonnull (strstr (error->message, path));
 }
 
+/* A binary file once passed --check-config as an empty, valid config: the
+ * parser stopped at its first NUL byte. */
+static void
+test_load_file_binary (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("rtcbotd-config-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "binary.conf", NULL);
+  const char data[] = "[daemon]\n\0\xff\xfe junk";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (RtcbotdConfig) config = NULL;
+  g_autofree char *expected = NULL;
+
+  g_assert_true (g_file_set_contents (path, data, sizeof data - 1, NULL));
+  config = rtcbotd_config_load_file (path, &error);
+  g_assert_null (config);
+  g_assert_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_CONFIG);
+  expected = g_strdup_printf ("%s: a NUL byte at offset 9: not a text file", path);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 /* Parses @text as an address and checks the result. */
 static void
 expect_address (const char *text, const char *host, guint16 port)
@@ -942,6 +964,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/config/error/listen", test_listen);
   g_test_add_func ("/config/error/web-root", test_web_root);
   g_test_add_func ("/config/error/load-file-missing", test_load_file_missing);
+  g_test_add_func ("/config/error/load-file-binary", test_load_file_binary);
   g_test_add_func ("/config/parse-address", test_parse_address);
   g_test_add_func ("/config/set-listen", test_set_listen);
   g_test_add_func ("/config/take-unchanged", test_take_unchanged);

@@ -141,6 +141,33 @@ test_malformed (void)
   g_assert_cmpuint (m->status, ==, 500);
 }
 
+/* A robot (or a relay) that sent 100000 '[' once overflowed the stack in
+ * json-glib's recursive parser: the relay died with SIGSEGV. */
+static void
+test_deep_nesting (void)
+{
+  g_autofree char *deep = g_strnfill (100000, '[');
+  g_autofree char *objects = NULL;
+  g_autoptr (GString) nested = g_string_new (NULL);
+
+  expect_invalid (deep, "the envelope nests deeper than 64 levels");
+  for (guint i = 0; i < 50000; i++)
+    g_string_append (nested, "{\"a\":");
+  objects = g_string_free (g_steal_pointer (&nested), FALSE);
+  expect_invalid (objects, "the envelope nests deeper than 64 levels");
+  /* json-glib takes "\234" for the byte 0x9c (found by fuzz-relay). */
+  expect_invalid ("{\"type\":\"offer\",\"request\":\"17\",\"body\":\"x\\234\"}",
+                  "the envelope holds a string that is not UTF-8 text");
+  /* Brackets inside strings do not count. */
+  {
+    g_autofree char *text
+        = g_strdup_printf ("{\"type\":\"answer\",\"request\":\"7\",\"body\":\"%s\"}", deep);
+    g_autoptr (RtcbotdRelayMessage) m = rtcbotd_relay_message_parse (text, strlen (text), NULL);
+    g_assert_nonnull (m);
+    g_assert_cmpuint (strlen (m->body), ==, 100000);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -150,5 +177,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/relay-protocol/secrets", test_secrets);
   g_test_add_func ("/relay-protocol/envelopes", test_envelopes);
   g_test_add_func ("/relay-protocol/malformed", test_malformed);
+  g_test_add_func ("/relay-protocol/deep-nesting", test_deep_nesting);
   return g_test_run ();
 }

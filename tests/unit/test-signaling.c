@@ -207,6 +207,24 @@ test_error_json (void)
   g_assert_cmpstr (json_object_get_string_member (object, "error"), ==, message);
 }
 
+/* An offer relayed by `rtcbotd relay` may be 256 KiB: of '[' it would
+ * overflow json-glib's recursive parser; refused before parsing. */
+static void
+test_parse_offer_deep (void)
+{
+  g_autofree char *deep = g_strnfill (256 * 1024, '[');
+  g_autofree char *sdp_of_brackets = g_strdup_printf ("{\"type\":\"offer\",\"sdp\":\"%s\"}", deep);
+  g_autofree char *sdp = NULL;
+
+  expect_error (deep, strlen (deep), "body is not a JSON offer: it nests deeper than 64 levels");
+  /* json-glib takes "\234" for the byte 0x9c: not UTF-8, refused. */
+  expect_error ("{\"type\":\"offer\",\"sdp\":\"v=0\\234\"}", 32,
+                "the offer's \"sdp\" is not UTF-8 text");
+  /* Brackets inside the SDP string do not count. */
+  sdp = rtcbotd_signaling_parse_offer (sdp_of_brackets, strlen (sdp_of_brackets), NULL);
+  g_assert_cmpstr (sdp, ==, deep);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -220,6 +238,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/signaling/error-json", test_error_json);
   g_test_add_func ("/signaling/offer-json-and-answer", test_offer_json_and_answer);
   g_test_add_func ("/signaling/parse-offer/whitespace", test_parse_offer_whitespace);
+  g_test_add_func ("/signaling/parse-offer/deep", test_parse_offer_deep);
 
   return g_test_run ();
 }
