@@ -5,13 +5,14 @@
 #include <string.h>
 
 #include "rtcbotd-rate-limit.h"
+#include "rtcbotd-sdp.h"
 
 /* What one peer may make the daemon hold. */
 #define MAX_CHANNELS 16
 #define MAX_QUEUED_MESSAGES 256
 #define MAX_QUEUED_BYTES (1024 * 1024) /* ... and bytes: 256 long serial lines stay in bounds */
 /* Longer data-channel messages are dropped, not parsed. */
-#define MAX_MESSAGE_BYTES (64 * 1024)
+#define MAX_MESSAGE_BYTES RTCBOTD_SDP_MAX_MESSAGE_SIZE /* as the answers say */
 /* A peer that reads slower than routes send to it has at most this much
  * waiting in its SCTP send buffer; more messages for it are dropped. */
 #define MAX_BUFFERED_BYTES (1024 * 1024)

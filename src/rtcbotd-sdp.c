@@ -530,6 +530,7 @@ rtcbotd_sdp_answer_feedback (const char *answer, const char *offer)
   g_auto (GStrv) offer_lines = split_lines (offer);
   g_autoptr (GPtrArray) remb = collect_remb (offer_lines);
   g_autoptr (GString) out = g_string_new (NULL);
+  gboolean sized = strstr (answer, "a=max-message-size:") != NULL;
   gint section = -1;
 
   for (guint i = 0; lines[i]; i++)
@@ -543,6 +544,8 @@ rtcbotd_sdp_answer_feedback (const char *answer, const char *offer)
         continue;
       section += g_str_has_prefix (line, "m=");
       g_string_append_printf (out, "%s\r\n", line);
+      if (!sized && g_str_has_prefix (line, "a=sctp-port:"))
+        g_string_append_printf (out, "a=max-message-size:%d\r\n", RTCBOTD_SDP_MAX_MESSAGE_SIZE);
       if (!g_str_has_prefix (line, "a=rtpmap:"))
         continue;
       rtpmap = g_strsplit_set (line + strlen ("a=rtpmap:"), " /", 3);

@@ -67,9 +67,15 @@ char *rtcbotd_sdp_prepare_offer (const char *text);
 char *rtcbotd_sdp_add_msid (const char *answer, const char *stream, const char *const *tracks,
                             const guint *ssrcs, guint n_tracks);
 
+/* The largest data-channel message rtcbotd takes (longer ones are dropped,
+ * rtcbotd-channels.c), announced in answers as a=max-message-size. */
+#define RTCBOTD_SDP_MAX_MESSAGE_SIZE (64 * 1024)
+
 /** Returns @answer with the RTCP feedback rtcbotd acts on: "goog-remb" (not
  * in webrtcbin's answers) wherever @offer has it for the payload type, and no
- * "transport-cc" (rtcbotd sends no transport-wide sequence numbers). */
+ * "transport-cc" (rtcbotd sends no transport-wide sequence numbers); and, in
+ * a data section without one, "a=max-message-size" (webrtcbin 1.22 writes
+ * none, and its SCTP hands on the tail of a longer message as a message). */
 char *rtcbotd_sdp_answer_feedback (const char *answer, const char *offer);
 
 /** Returns the name of @codec ("H264", "VP8", "opus"). */

@@ -678,6 +678,21 @@ test_answer_feedback (void)
   g_assert_nonnull (strstr (out, "a=rtcp-fb:96 nack pli\r\n"));
 }
 
+/* The data section says how long a message may be, once. */
+static void
+test_answer_max_message_size (void)
+{
+  const char *reply = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n"
+                      "a=sctp-port:5000\r\n";
+  g_autofree char *out = rtcbotd_sdp_answer_feedback (reply, "v=0\r\n");
+  g_autofree char *again = rtcbotd_sdp_answer_feedback (out, "v=0\r\n");
+
+  g_assert_cmpstr (out, ==,
+                   "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n"
+                   "a=sctp-port:5000\r\na=max-message-size:65536\r\n");
+  g_assert_cmpstr (again, ==, out);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -699,6 +714,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/sdp/add-msid", test_add_msid);
   g_test_add_func ("/sdp/add-msid/ssrc-lines", test_add_msid_rewrites_ssrc);
   g_test_add_func ("/sdp/answer-feedback", test_answer_feedback);
+  g_test_add_func ("/sdp/answer-max-message-size", test_answer_max_message_size);
 
   return g_test_run ();
 }
