@@ -23,7 +23,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tty
 from pathlib import Path
@@ -45,6 +44,7 @@ from rtcbotd_test import (  # noqa: E402
 )
 
 import aiohttp  # noqa: E402
+from test_relay import Relay  # noqa: E402 - its helper, not its tests
 
 S = {}
 RESULTS = []  # (area, input, outcome) per row, in order
@@ -140,28 +140,6 @@ async def daemon():
         S["config"] = cfg
     check(d.alive(), f"daemon died (exit {d.proc.returncode})")
     return d
-
-
-class Relay(Daemon):
-    """`rtcbotd relay -v` on loopback (as tests/integration/test_relay.py)."""
-
-    def __init__(self):
-        super().__init__("", name="relay")
-
-    def start_sync(self, timeout=15.0):
-        cmd = [rtcbotd_path(), "relay", "--listen", "127.0.0.1:0", "-v"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        Daemon.running.add(self)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._url_event.wait(timeout) or self.url is None:
-            self.kill()
-            raise TestFailure(f"relay did not start\n{self.tail()}")
-        return self
-
-    def ws_url(self, robot_id):
-        return self.url.replace("http://", "ws://") + robot_id
 
 
 async def relay():
