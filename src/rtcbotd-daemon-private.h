@@ -14,8 +14,12 @@
 #include "rtcbotd-http.h"
 #include "rtcbotd-relay-client.h"
 #include "rtcbotd-sink-set.h"
+#include "rtcbotd-trim.h"
 
 G_BEGIN_DECLS
+
+/* How long after the last peer left its threads' memory is trimmed (rtcbotd-trim.h). */
+#define RTCBOTD_DAEMON_TRIM_DELAY_MS 500
 
 struct _RtcbotdDaemon
 {
@@ -42,6 +46,8 @@ struct _RtcbotdDaemon
   /* Offerer mode: the [peer NAME] groups and their peers, not in "peers". */
   GPtrArray *outbounds;       /* of RtcbotdOutbound, one per [peer NAME] */
   GHashTable *outbound_peers; /* id -> RtcbotdPeer of an outbound, until "closed" */
+
+  RtcbotdTrim *trim; /* malloc_trim() after peers leave */
 };
 
 G_END_DECLS

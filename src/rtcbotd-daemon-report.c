@@ -106,6 +106,12 @@ add_peer_metrics (RtcbotdDaemon *self, RtcbotdMetrics *m)
                          self->config->max_peers, NULL);
   rtcbotd_metrics_counter (m, "rtcbotd_peers_accepted_total",
                            "Offers answered (peers accepted) since start.", self->accepted, NULL);
+  rtcbotd_metrics_counter (m, "rtcbotd_memory_trims_total",
+                           "malloc_trim() calls after peers left (rtcbotd-trim.h).",
+                           rtcbotd_trim_get_count (self->trim), NULL);
+  rtcbotd_metrics_gauge (m, "rtcbotd_memory_trim_pending",
+                         "1 while the trim after the last peer left waits.",
+                         rtcbotd_trim_is_pending (self->trim), NULL);
 #define REFUSED(reason, value)                                                                     \
   rtcbotd_metrics_counter (m, "rtcbotd_peers_refused_total",                                       \
                            "Offers not answered: busy (max-peers, 503), bad-offer (400), "         \

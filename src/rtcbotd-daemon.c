@@ -4,9 +4,6 @@
 
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "rtcbotd-build-config.h"
 #include "rtcbotd-capture.h"
@@ -57,6 +54,7 @@ rtcbotd_daemon_finalize (GObject *object)
   g_clear_pointer (&self->control, rtcbotd_control_plane_free);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->config, rtcbotd_config_free);
+  g_clear_pointer (&self->trim, rtcbotd_trim_free);
   G_OBJECT_CLASS (rtcbotd_daemon_parent_class)->finalize (object);
 }
 
@@ -79,6 +77,7 @@ rtcbotd_daemon_init (RtcbotdDaemon *self)
   self->sources = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   self->retired = g_ptr_array_new_with_free_func ((GDestroyNotify)rtcbotd_source_free);
   self->next_peer_id = 1;
+  self->trim = rtcbotd_trim_new (RTCBOTD_DAEMON_TRIM_DELAY_MS);
 }
 
 RtcbotdDaemon *
@@ -103,13 +102,9 @@ on_peer_closed (RtcbotdPeer *peer, RtcbotdDaemon *self)
              g_hash_table_size (self->peers) - 1);
   g_hash_table_remove (self->peers, GUINT_TO_POINTER (rtcbotd_peer_get_id (peer)));
   g_signal_emit (self, signals[SIGNAL_PEERS_CHANGED], 0);
-#ifdef __GLIBC__
-  /* A peer's threads (ICE, DTLS, SCTP, RTP) allocate in malloc's per-thread
-   * arenas, which keep what they freed: without this the RSS of a daemon
-   * that saw many peers come and go creeps up by megabytes (bench/soak).
-   * It takes about 0.3 ms (at most 8 ms measured) once per peer. */
-  malloc_trim (0);
-#endif
+  /* Without this the RSS of a daemon that saw many peers come and go
+   * creeps up by megabytes (bench/soak): see rtcbotd-trim.h. */
+  rtcbotd_trim_after_peer (self->trim);
 }
 
 /* Main context: the peer's streams leave the sinks (recordings are finished)

@@ -112,6 +112,13 @@ async def settled(d, timeout=20.0):
         return same
 
     await wait_until(stable, 10, interval=0.5)
+    # The daemon trims malloc's arenas again half a second after the last
+    # peer left, once the peers' threads have ended (rtcbotd-trim.h).
+    async def trimmed():
+        text = await d.get_text("metrics")
+        return re.search(r"^rtcbotd_memory_trim_pending(?:\{\})? 0$", text, re.M) is not None
+
+    await wait_until(trimmed, 10, interval=0.1)
     return rss_kb(d.pid), fd_count(d.pid)
 
 
