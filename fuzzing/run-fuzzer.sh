@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # run-fuzzer.sh TARGET SEEDS: one bounded libFuzzer run of TARGET over a copy
-# of the SEEDS directory, RTCBOTD_FUZZ_SECONDS long (default 30). Exit status
+# of the SEEDS directory, RTCBOTD_FUZZ_SECONDS long (default 10). Exit status
 # non-zero when the fuzzer found a crash, a leak or a timeout; the input that
 # did it is left in $RTCBOTD_FUZZ_ARTIFACTS (default /tmp/rtcbotd-fuzz).
 set -euo pipefail
 target=$1
 seeds=$2
-seconds=${RTCBOTD_FUZZ_SECONDS:-20}
+seconds=${RTCBOTD_FUZZ_SECONDS:-10}
 artifacts=${RTCBOTD_FUZZ_ARTIFACTS:-/tmp/rtcbotd-fuzz}/$(basename "$target")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
