@@ -426,6 +426,9 @@ async def test_valgrind():
             await server.start()
             await wait_state(d, "connected", timeout=90)
             await d.stop(timeout=90, check_exit=False)
+        except BaseException:
+            note(f"--- the daemon under valgrind ---\n{d.tail(200)}", stderr=True)
+            raise
         finally:
             if d.alive():
                 d.kill()
