@@ -262,7 +262,11 @@ async def test_inbound_cycle():
               "\n[route from-peers]\nfrom = peers.audio;peers.video\nto = rec\n")
     with tempfile.TemporaryDirectory(prefix="rtcbotd-valgrind-") as tmp:
         log = Path(tmp) / "valgrind.log"
-        d = await start_under_valgrind(tmp, log, CONFIG + routes.format(tmp=tmp),
+        # Under valgrind a receiving peer's packets may wait longer than the
+        # 15 s silence limit (the limit itself is test_pathloss's).
+        config = CONFIG.replace("[daemon]\n", "[daemon]\npeer-timeout = 60\n", 1)
+        check("peer-timeout = 60" in config, "no [daemon] group in the test config")
+        d = await start_under_valgrind(tmp, log, config + routes.format(tmp=tmp),
                                        "inbound-valgrind")
         first = Sender(d.url, video=True, video_codec="video/VP8")
         second = Sender(d.url)
