@@ -34,7 +34,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from test_control import Pty
-from test_valgrind import check_report, start_under_valgrind
+from test_valgrind import check_report, stacks_on_failure, start_under_valgrind
 
 TOKEN = "desktop-token-1234"
 
@@ -414,16 +414,17 @@ async def test_valgrind():
         log = Path(rig.tmp.name) / "valgrind.log"
         d = await start_under_valgrind(rig.tmp.name, log, config(server, pty, extra), "offerer-vg")
         try:
-            await server.wait_frames(3, timeout=90)
-            await wait_state(d, "retrying", "broken", timeout=60)
-            await server.wait_channel(timeout=60)
-            server.channel.send(json.dumps({"vg": 1}))
-            check(await read_line(pty, timeout=30) == b'{"vg":1}\n', "pty: no message")
-            await server.stop()
-            await wait_state(d, "retrying", timeout=90)
-            # The way back to a restarted server is test 3's (without valgrind):
-            # under valgrind it took over 90 s in some runs.
-            await d.stop(timeout=90, check_exit=False)
+            with stacks_on_failure(d):
+                await server.wait_frames(3, timeout=90)
+                await wait_state(d, "retrying", "broken", timeout=60)
+                await server.wait_channel(timeout=60)
+                server.channel.send(json.dumps({"vg": 1}))
+                check(await read_line(pty, timeout=30) == b'{"vg":1}\n', "pty: no message")
+                await server.stop()
+                await wait_state(d, "retrying", timeout=90)
+                # The way back to a restarted server is test 3's (without valgrind):
+                # under valgrind it took over 90 s in some runs.
+                await d.stop(timeout=90, check_exit=False)
         except BaseException:
             note(f"--- the daemon under valgrind ---\n{d.tail(200)}", stderr=True)
             raise

@@ -13,6 +13,7 @@ TAP output; skipped when valgrind is not installed.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -74,9 +75,12 @@ def valgrind_wrapper(tmp, log):
     if sanitized():
         raise Skip("the daemon is built with sanitizers, which valgrind cannot run")
     wrapper = Path(tmp) / "rtcbotd-under-valgrind"
+    # valgrind runs one thread at a time; its default lock lets a thread that
+    # gives it up take it straight back, so a busy streaming thread can starve
+    # the main loop for many seconds. --fair-sched=yes hands it round in turn.
     wrapper.write_text(
         "#!/bin/sh\n"
-        f"exec {valgrind} --quiet --leak-check=full --show-leak-kinds=definite "
+        f"exec {valgrind} --quiet --fair-sched=yes --leak-check=full --show-leak-kinds=definite "
         f"--errors-for-leak-kinds=definite --num-callers=40 "
         f"--suppressions={SUPPRESSIONS} --log-file={log} {rtcbotd_path()} \"$@\"\n")
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
@@ -92,6 +96,33 @@ async def start_under_valgrind(tmp, log, config, name):
     finally:
         os.environ["RTCBOTD"] = real
     return d
+
+
+def valgrind_stacks(d):
+    """Every thread's stack in @d, still running under valgrind (its gdbserver, through vgdb)."""
+    gdb, vgdb = shutil.which("gdb"), shutil.which("vgdb")
+    if not (gdb and vgdb and d.alive()):
+        return "(no stacks: gdb or vgdb missing, or the daemon has exited)"
+    try:
+        out = subprocess.run([gdb, "-batch", "-nx", "-ex", "set pagination off",
+                              "-ex", f"target remote | {vgdb} --pid={d.pid}",
+                              "-ex", "thread apply all bt 30", rtcbotd_path()],
+                             capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return "(no stacks: gdb did not answer within 120 s)"
+    frames = [l for l in out.stdout.splitlines() if l.startswith(("Thread ", "#"))]
+    return "\n".join(frames) or out.stderr[-2000:]
+
+
+@contextlib.contextmanager
+def stacks_on_failure(d):
+    """A failure while @d runs under valgrind prints its threads' stacks: a
+    daemon that stopped answering shows where it waits."""
+    try:
+        yield
+    except BaseException:
+        note(f"--- threads of {d.name} under valgrind ---\n{valgrind_stacks(d)}", stderr=True)
+        raise
 
 
 def check_report(d, log):
@@ -118,29 +149,30 @@ async def test_cycle():
         b = RTCBotClient(d.url, codecs=video_codecs("video/VP8"), name="valgrind-b")
         c = None
         try:
-            await a.connect(timeout=60)
-            await a.wait_first_video(timeout=60)
-            await a.wait_open(timeout=60)
-            a.send({"cycle": 1})
-            got = await a.recv(timeout=60)
-            check(got[1] == {"cycle": 1}, f"echo under valgrind: {got!r}")
-            await a.close()
-            await d.wait_peers(0, timeout=60)
-            await b.connect(timeout=60)
-            await b.wait_first_video(timeout=60)
-            # A reload that changes the camera: b is closed, the old camera
-            # retires and is freed, a new one is built; a broken file after it.
-            d.reload(CONFIG.replace("width = 160", "width = 160\npattern = ball"))
-            await d.wait_output("[source camera]: started (reload)", timeout=60)
-            for _ in range(20):  # /metrics reads every peer's tracks while b closes
-                await d.get_text("metrics", timeout=30)
-            await d.wait_peers(0, timeout=60)
-            d.reload(CONFIG + "\n[nonsense]\n")
-            await d.wait_output("keeping the running configuration", timeout=60)
-            c = RTCBotClient(d.url, name="valgrind-c")
-            await c.connect(timeout=60)
-            await c.wait_first_video(timeout=60)
-            await d.stop(timeout=90, check_exit=False)  # with c still attached
+            with stacks_on_failure(d):
+                await a.connect(timeout=60)
+                await a.wait_first_video(timeout=60)
+                await a.wait_open(timeout=60)
+                a.send({"cycle": 1})
+                got = await a.recv(timeout=60)
+                check(got[1] == {"cycle": 1}, f"echo under valgrind: {got!r}")
+                await a.close()
+                await d.wait_peers(0, timeout=60)
+                await b.connect(timeout=60)
+                await b.wait_first_video(timeout=60)
+                # A reload that changes the camera: b is closed, the old camera
+                # retires and is freed, a new one is built; a broken file after it.
+                d.reload(CONFIG.replace("width = 160", "width = 160\npattern = ball"))
+                await d.wait_output("[source camera]: started (reload)", timeout=60)
+                for _ in range(20):  # /metrics reads every peer's tracks while b closes
+                    await d.get_text("metrics", timeout=30)
+                await d.wait_peers(0, timeout=60)
+                d.reload(CONFIG + "\n[nonsense]\n")
+                await d.wait_output("keeping the running configuration", timeout=60)
+                c = RTCBotClient(d.url, name="valgrind-c")
+                await c.connect(timeout=60)
+                await c.wait_first_video(timeout=60)
+                await d.stop(timeout=90, check_exit=False)  # with c still attached
         finally:
             await a.close()
             await b.close()
@@ -211,32 +243,33 @@ async def test_control_cycle():
         d = await start_under_valgrind(tmp, log, control_config(tmp), "control-valgrind")
         c = RTCBotClient(d.url, video=False, audio=False, name="driver")
         try:
-            await c.connect(timeout=60)
-            await c.wait_open(timeout=60)
-            mcu = os.open(f"{tmp}/mcu", os.O_RDWR | os.O_NOCTTY)
-            os.write(mcu, bytes([192, 105]) + b"\xaa\x55" + struct.pack("<h", 7) + b"\xaa\x55")
-            c.send({"type": "keydown", "key": "w", "keyCode": 87})
-            c.send({"rtcbotd": "alive"})
-            c.send({"rtcbotd": "take-control", "token": "wrong"})
-            c.send({"rtcbotd": "nonsense"})
-            c.send({"forward": 1e9})
-            c.send({"type": "keyup", "key": "w", "keyCode": 87})
-            await asyncio.sleep(1.0)  # the worker echoes, the failsafe fires, under valgrind
-            os.close(mcu)
-            pty.terminate()
-            pty.wait()
-            await asyncio.sleep(1.0)  # the port is down and retried
-            pty = subprocess.Popen(socat, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            await asyncio.sleep(1.5)  # and comes back
-            c.send({"type": "keydown", "key": "d", "keyCode": 68})
-            await asyncio.sleep(0.5)
-            # Reload: the worker and the map change, the serial port stays open.
-            d.reload(control_config(tmp).replace("worker.py\n", "worker.py changed\n")
-                     .replace("turn=key.d*50", "turn=key.d*60"))
-            await d.wait_output("configuration reloaded", timeout=60)
-            c.send({"type": "keydown", "key": "d", "keyCode": 68})
-            await asyncio.sleep(0.5)
-            await d.stop(timeout=90, check_exit=False)
+            with stacks_on_failure(d):
+                await c.connect(timeout=60)
+                await c.wait_open(timeout=60)
+                mcu = os.open(f"{tmp}/mcu", os.O_RDWR | os.O_NOCTTY)
+                os.write(mcu, bytes([192, 105]) + b"\xaa\x55" + struct.pack("<h", 7) + b"\xaa\x55")
+                c.send({"type": "keydown", "key": "w", "keyCode": 87})
+                c.send({"rtcbotd": "alive"})
+                c.send({"rtcbotd": "take-control", "token": "wrong"})
+                c.send({"rtcbotd": "nonsense"})
+                c.send({"forward": 1e9})
+                c.send({"type": "keyup", "key": "w", "keyCode": 87})
+                await asyncio.sleep(1.0)  # the worker echoes, the failsafe fires, under valgrind
+                os.close(mcu)
+                pty.terminate()
+                pty.wait()
+                await asyncio.sleep(1.0)  # the port is down and retried
+                pty = subprocess.Popen(socat, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                await asyncio.sleep(1.5)  # and comes back
+                c.send({"type": "keydown", "key": "d", "keyCode": 68})
+                await asyncio.sleep(0.5)
+                # Reload: the worker and the map change, the serial port stays open.
+                d.reload(control_config(tmp).replace("worker.py\n", "worker.py changed\n")
+                         .replace("turn=key.d*50", "turn=key.d*60"))
+                await d.wait_output("configuration reloaded", timeout=60)
+                c.send({"type": "keydown", "key": "d", "keyCode": 68})
+                await asyncio.sleep(0.5)
+                await d.stop(timeout=90, check_exit=False)
         finally:
             await c.close()
             pty.terminate()
@@ -271,17 +304,18 @@ async def test_inbound_cycle():
         first = Sender(d.url, video=True, video_codec="video/VP8")
         second = Sender(d.url)
         try:
-            await first.connect(timeout=60)
-            # Under valgrind on a busy machine DTLS and the first RTP take long.
-            await d.wait_output("peer 1: receiving video", timeout=120)
-            await d.wait_output("peer 1: receiving audio", timeout=60)
-            for _ in range(5):
-                await d.get_text("metrics", timeout=30)
-            await first.close()
-            await d.wait_peers(0, timeout=60)
-            await second.connect(timeout=60)
-            await d.wait_output("peer 2: receiving audio", timeout=60)
-            await d.stop(timeout=90, check_exit=False)  # with the second still sending
+            with stacks_on_failure(d):
+                await first.connect(timeout=60)
+                # Under valgrind on a busy machine DTLS and the first RTP take long.
+                await d.wait_output("peer 1: receiving video", timeout=120)
+                await d.wait_output("peer 1: receiving audio", timeout=60)
+                for _ in range(5):
+                    await d.get_text("metrics", timeout=30)
+                await first.close()
+                await d.wait_peers(0, timeout=60)
+                await second.connect(timeout=60)
+                await d.wait_output("peer 2: receiving audio", timeout=60)
+                await d.stop(timeout=90, check_exit=False)  # with the second still sending
         finally:
             await first.close()
             await second.close()
