@@ -138,22 +138,22 @@ rtcbotd_encoder_describe (RtcbotdCodec codec, RtcbotdEncoder encoder, const Rtcb
         return g_strdup_printf (
             "v4l2h264enc name=encoder extra-controls=\"controls,video_bitrate=%u,"
             "repeat_sequence_header=1,h264_i_frame_period=%u,h264_profile=%d,h264_level=%d\" "
-            "! video/x-h264,level=(string)4,profile=constrained-baseline ! "
-            "h264parse config-interval=-1",
+            "! video/x-h264,level=(string)4,profile=constrained-baseline "
+            "! " RTCBOTD_ENCODER_H264_OUTPUT,
             c->bitrate * 1000, c->keyframe_interval, V4L2_H264_PROFILE_CONSTRAINED_BASELINE,
             V4L2_H264_LEVEL_4_0);
       case RTCBOTD_ENCODER_X264:
         return g_strdup_printf (
             "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bitrate=%u "
             "key-int-max=%u bframes=0 ! "
-            "video/x-h264,profile=constrained-baseline,stream-format=byte-stream ! "
-            "h264parse config-interval=-1",
+            "video/x-h264,profile=constrained-baseline,stream-format=byte-stream "
+            "! " RTCBOTD_ENCODER_H264_OUTPUT,
             c->bitrate, c->keyframe_interval);
       case RTCBOTD_ENCODER_OPENH264:
         return g_strdup_printf (
             "openh264enc name=encoder bitrate=%u gop-size=%u complexity=low "
-            "rate-control=bitrate usage-type=camera ! video/x-h264,profile=constrained-baseline ! "
-            "h264parse config-interval=-1",
+            "rate-control=bitrate usage-type=camera ! video/x-h264,profile=constrained-baseline "
+            "! " RTCBOTD_ENCODER_H264_OUTPUT,
             c->bitrate * 1000, c->keyframe_interval);
       case RTCBOTD_ENCODER_VP8:
       case RTCBOTD_ENCODER_AUTO:

@@ -18,6 +18,13 @@
 
 G_BEGIN_DECLS
 
+/* The end of every H.264 branch before its tee: Annex B with SPS/PPS before
+ * each key frame, whole access units. Fixed, so that no consumer linked when
+ * the encoder negotiates (a payloader that prefers avc) changes it for all. */
+#define RTCBOTD_ENCODER_H264_OUTPUT                                                                \
+  "h264parse config-interval=-1 ! capsfilter "                                                     \
+  "caps=video/x-h264,stream-format=byte-stream,alignment=au"
+
 /* Arrays indexed by RtcbotdCodec. */
 #define RTCBOTD_ENCODER_N_CODECS (RTCBOTD_CODEC_OPUS + 1)
 

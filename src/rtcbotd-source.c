@@ -462,9 +462,7 @@ make_passthrough (RtcbotdSource *self, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
   GstElement *bin
-      = gst_parse_bin_from_description ("h264parse config-interval=-1 ! capsfilter "
-                                        "caps=video/x-h264,stream-format=byte-stream,alignment=au",
-                                        TRUE, &local_error);
+      = gst_parse_bin_from_description (RTCBOTD_ENCODER_H264_OUTPUT, TRUE, &local_error);
 
   if (!bin)
     g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_MEDIA, "[source %s]: passthrough: %s",

@@ -87,9 +87,10 @@ def valgrind_wrapper(tmp, log):
     return str(wrapper)
 
 
-async def start_under_valgrind(tmp, log, config, name):
+async def start_under_valgrind(tmp, log, config, name, env=None):
+    """@env: more environment for the daemon (GST_DEBUG, say)."""
     wrapper, real = valgrind_wrapper(tmp, log), rtcbotd_path()
-    d = Daemon(config, name=name, env={"G_SLICE": "always-malloc"})
+    d = Daemon(config, name=name, env={"G_SLICE": "always-malloc", **(env or {})})
     os.environ["RTCBOTD"] = wrapper  # Daemon starts whatever RTCBOTD names
     try:
         await d.start(timeout=120)

@@ -281,6 +281,24 @@ test_vp8_bin (void)
   g_assert_cmpint (bitrate, ==, 250000);
 }
 
+/* Every H.264 encoder ends in byte-stream access units, whoever is linked to
+ * its tee when it negotiates (an avc-preferring payloader made h264parse
+ * switch the stream for every consumer). */
+static void
+test_h264_output_fixed (void)
+{
+  g_autoptr (RtcbotdConfig) config = load ("auto", "");
+  const RtcbotdSourceConfig *c = rtcbotd_config_find_source (config, "cam");
+  const RtcbotdEncoder encoders[]
+      = { RTCBOTD_ENCODER_H264_HW, RTCBOTD_ENCODER_X264, RTCBOTD_ENCODER_OPENH264 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (encoders); i++)
+    {
+      g_autofree char *text = rtcbotd_encoder_describe (RTCBOTD_CODEC_H264, encoders[i], c);
+      g_assert_true (g_str_has_suffix (text, "! " RTCBOTD_ENCODER_H264_OUTPUT));
+    }
+}
+
 /* No Pi here: the description is checked as text, and its extra-controls as
  * the GstStructure v4l2h264enc will be given. */
 static void
@@ -350,6 +368,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/encoder/bin/openh264", test_openh264_bin);
   g_test_add_func ("/encoder/bin/vp8", test_vp8_bin);
   g_test_add_func ("/encoder/bin/h264-hw", test_h264_hw_description);
+  g_test_add_func ("/encoder/h264-output", test_h264_output_fixed);
   g_test_add_func ("/encoder/summary", test_summary);
   return g_test_run ();
 }
