@@ -179,7 +179,9 @@ fill (RtcbotdRelayMessage *m, JsonObject *object, GError **error)
     {
       m->kind = g_str_equal (type, "offer") ? RTCBOTD_RELAY_OFFER : RTCBOTD_RELAY_ANSWER;
       m->body = g_strdup (body);
-      m->token = g_strdup (string_member (object, "token"));
+      /* Only a client's offer carries one; a robot's answer has none to keep. */
+      if (m->kind == RTCBOTD_RELAY_OFFER)
+        m->token = g_strdup (string_member (object, "token"));
       if (body)
         return TRUE;
       g_set_error (error, RTCBOTD_ERROR, RTCBOTD_ERROR_INVALID,
