@@ -17,7 +17,7 @@ RUNTIME_PACKAGES=(
   gstreamer1.0-x glib-networking gstreamer1.0-alsa gstreamer1.0-libcamera
 )
 TEST_PACKAGES=(
-  chromium python3-aiortc python3-aiohttp valgrind iproute2 clang-format clang socat
+  chromium python3-aiortc python3-aiohttp valgrind gdb iproute2 clang-format clang socat
   systemd systemd-container groff-base man-db python3-prometheus-client openssl coturn janus
   gstreamer1.0-plugins-base-apps
 )

@@ -12,8 +12,10 @@
 #include "rtcbotd-sdp.h"
 
 /* RTCBot's Python side (aiortc) takes H.264 only in packetization mode 1
- * with a profile it decodes; the encoders make constrained baseline. */
-#define H264_OFFER_PROFILE "42e01f"
+ * with a profile it decodes (it matches the profile, not the level); the
+ * encoders make constrained baseline. Level 4.2: rtph264pay caps what it
+ * accepts at the offered level, and the Pi's encoder makes level 4. */
+#define H264_OFFER_PROFILE "42e02a"
 
 /* Gives the offer's codecs the parameters answerers match on: H.264's mode
  * and profile, and Opus's two channels (libwebrtc takes only opus/48000/2). */

@@ -88,7 +88,8 @@ def valgrind_wrapper(tmp, log):
 
 
 async def start_under_valgrind(tmp, log, config, name, env=None):
-    """@env: more environment for the daemon (GST_DEBUG, say)."""
+    """Starts a Daemon for @config under memcheck, logging to @log; @env: more
+    environment for it (GST_DEBUG, say)."""
     wrapper, real = valgrind_wrapper(tmp, log), rtcbotd_path()
     d = Daemon(config, name=name, env={"G_SLICE": "always-malloc", **(env or {})})
     os.environ["RTCBOTD"] = wrapper  # Daemon starts whatever RTCBOTD names
@@ -107,10 +108,10 @@ def valgrind_stacks(d):
     try:
         out = subprocess.run([gdb, "-batch", "-nx", "-ex", "set pagination off",
                               "-ex", f"target remote | {vgdb} --pid={d.pid}",
-                              "-ex", "thread apply all bt 30", rtcbotd_path()],
-                             capture_output=True, text=True, timeout=120)
+                              "-ex", "thread apply all bt 30", "-ex", "detach", rtcbotd_path()],
+                             capture_output=True, text=True, timeout=45)
     except subprocess.TimeoutExpired:
-        return "(no stacks: gdb did not answer within 120 s)"
+        return "(no stacks: gdb did not answer within 45 s)"
     frames = [l for l in out.stdout.splitlines() if l.startswith(("Thread ", "#"))]
     return "\n".join(frames) or out.stderr[-2000:]
 
@@ -118,10 +119,11 @@ def valgrind_stacks(d):
 @contextlib.contextmanager
 def stacks_on_failure(d):
     """A failure while @d runs under valgrind prints its threads' stacks: a
-    daemon that stopped answering shows where it waits."""
+    daemon that stopped answering shows where it waits. Also on run_tap's
+    timeout (a cancellation), the usual end of a daemon that hangs."""
     try:
         yield
-    except BaseException:
+    except (Exception, asyncio.CancelledError):
         note(f"--- threads of {d.name} under valgrind ---\n{valgrind_stacks(d)}", stderr=True)
         raise
 
@@ -332,4 +334,4 @@ if __name__ == "__main__":
     run_tap([("connect/disconnect cycle under valgrind: no errors, no leaks", test_cycle),
              ("control plane under valgrind: no errors, no leaks", test_control_cycle),
              ("peers' media under valgrind: no errors, no leaks", test_inbound_cycle)],
-            timeout=400)
+            timeout=200)  # each takes about 60 s; meson's 420 s must leave room for the stacks

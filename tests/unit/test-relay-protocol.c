@@ -91,6 +91,7 @@ test_envelopes (void)
    * whose round trip then lost it). */
   text = g_strdup ("{\"type\":\"answer\",\"request\":\"17\",\"body\":\"{}\",\"token\":\"t\"}");
   m = rtcbotd_relay_message_parse (text, strlen (text), NULL);
+  g_assert_nonnull (m);
   g_assert_cmpint (m->kind, ==, RTCBOTD_RELAY_ANSWER);
   g_assert_null (m->token);
   g_clear_pointer (&m, rtcbotd_relay_message_free);
