@@ -13,6 +13,7 @@
 #include "rtcbotd-encoder.h"
 #include "rtcbotd-rate-control.h"
 #include "rtcbotd-source.h"
+#include "rtcbotd-filler.h"
 #include "rtcbotd-stall.h"
 
 G_BEGIN_DECLS
@@ -70,11 +71,12 @@ struct _RtcbotdSource
   gint64 capture_started; /* monotonic µs of the last start: a stall counts from there */
   guint restarts;         /* starts after a failure */
   RtcbotdBackoff *retry;
-  RtcbotdStall *stall; /* on the raw tee's input: a running capture that gives nothing */
-  gboolean stalled;    /* logged, restarting; until a buffer flows again */
-  guint start_id;      /* the first start, once the main loop runs */
-  gboolean stopped;    /* for good: a reload retired the source */
-  guint consumers;     /* users of all branches: peers' tracks, recordings */
+  RtcbotdStall *stall;   /* on the raw tee's input: a running capture that gives nothing */
+  gboolean stalled;      /* logged, restarting; until a buffer flows again */
+  RtcbotdFiller *filler; /* on the raw tee's input: the last picture, again while none comes */
+  guint start_id;        /* the first start, once the main loop runs */
+  gboolean stopped;      /* for good: a reload retired the source */
+  guint consumers;       /* users of all branches: peers' tracks, recordings */
   /* The wait from the first consumer to its first key frame: set on the main
    * context, taken by the encoded tees' streaming threads. */
   atomic_int_least64_t first_wait;     /* monotonic µs the first consumer came; 0: none waits */

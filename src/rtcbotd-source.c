@@ -13,6 +13,18 @@
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 10000
 
+/* A filler is due after a second without a buffer, or two frame intervals of
+ * a slower camera: well inside the 5 s after which rtpsession says BYE. */
+static gint64
+filler_interval (const RtcbotdSourceConfig *config)
+{
+  gint64 frames_us = 0;
+
+  if (config->kind == RTCBOTD_KIND_VIDEO && config->framerate > 0)
+    frames_us = 2 * G_USEC_PER_SEC / config->framerate;
+  return MAX (G_USEC_PER_SEC, frames_us);
+}
+
 static GstElement *
 add_element (RtcbotdSource *self, const char *factory, const char *role, GError **error)
 {
@@ -98,6 +110,7 @@ rtcbotd_source_new (const RtcbotdSourceConfig *config, GstElement *pipeline, gui
   {
     g_autoptr (GstPad) raw_sink = gst_element_get_static_pad (self->raw_tee, "sink");
     self->stall = rtcbotd_stall_new (raw_sink, rtcbotd_stall_timeout_for (config));
+    self->filler = rtcbotd_filler_new (raw_sink, filler_interval (config));
   }
   /* The preferred encoder runs from the start, so the first viewer waits for nothing. */
   if (!branch_new (self, self->preferred, error))
@@ -280,6 +293,7 @@ rtcbotd_source_free (RtcbotdSource *self)
   /* Capture first: its streaming thread stops before anything downstream goes. */
   capture_remove (self);
   g_clear_pointer (&self->stall, rtcbotd_stall_free);
+  g_clear_pointer (&self->filler, rtcbotd_filler_free);
   g_clear_pointer (&self->retry, rtcbotd_backoff_free);
   remove_element (self, self->raw_tee);
   for (guint i = 0; i < self->branches->len; i++)
@@ -749,8 +763,11 @@ down_reason (RtcbotdSource *self)
       gint64 frame = MAX (branch->started, atomic_load_explicit (&branch->counters->last_frame,
                                                                  memory_order_relaxed));
       gint64 last = MAX (frame, self->capture_started);
-      /* A restart is no cure: down with the error until a frame comes after it. */
-      if (self->error && frame <= self->error_time)
+      /* A restart is no cure: down with the error until a frame comes after it,
+       * from the capture itself (rtcbotd-filler.h keeps the encoders busy meanwhile). */
+      if (self->error
+          && (frame <= self->error_time
+              || rtcbotd_stall_get_last_buffer (self->stall) <= self->error_time))
         return g_strdup (self->error);
       if (now - last > STALL_S * G_USEC_PER_SEC)
         return g_strdup_printf ("no frame from %s (%s) for more than %d s", encoder_name (branch),
@@ -813,6 +830,28 @@ check_stall (RtcbotdSource *self)
   capture_failed (self, cause);
 }
 
+/* Main context: while the capture gives nothing, every encoder a consumer
+ * uses gets the last picture again (or silence), so no track times out. */
+static void
+push_fillers (RtcbotdSource *self)
+{
+  g_autoptr (GstClock) clock = NULL;
+  GstClockTime now;
+
+  if (!rtcbotd_filler_is_due (self->filler) || !(clock = gst_element_get_clock (self->pipeline)))
+    return;
+  now = gst_clock_get_time (clock) - gst_element_get_base_time (self->pipeline);
+  for (guint i = 0; i < self->branches->len; i++)
+    {
+      Branch *branch = self->branches->pdata[i];
+      g_autoptr (GstPad) sink = NULL;
+      if (branch->users == 0)
+        continue;
+      sink = gst_element_get_static_pad (branch->queue, "sink");
+      rtcbotd_filler_push (self->filler, sink, now);
+    }
+}
+
 /* Main context, every second: a stall is noticed and logged even when nobody asks. */
 static gboolean
 on_health_check (gpointer user_data)
@@ -820,6 +859,7 @@ on_health_check (gpointer user_data)
   RtcbotdSource *self = user_data;
 
   check_stall (self);
+  push_fillers (self);
   rtcbotd_source_update_health (self);
   log_first_frame (self);
   /* Steps up (and stale estimates) need a clock, not only new reports. */

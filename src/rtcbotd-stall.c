@@ -76,6 +76,12 @@ rtcbotd_stall_is_flowing (RtcbotdStall *self)
   return atomic_load_explicit (&self->last_buffer, memory_order_relaxed) > self->armed;
 }
 
+gint64
+rtcbotd_stall_get_last_buffer (RtcbotdStall *self)
+{
+  return atomic_load_explicit (&self->last_buffer, memory_order_relaxed);
+}
+
 /* TRUE when @element and everything in it is asked to play (the state it is
  * going to, not the one reached: a camera stuck on its way there is stalled). */
 static gboolean

@@ -44,6 +44,9 @@ void rtcbotd_stall_arm (RtcbotdStall *self);
 /** Returns TRUE when a buffer has passed since the last rtcbotd_stall_arm(). */
 gboolean rtcbotd_stall_is_flowing (RtcbotdStall *self);
 
+/** Returns the monotonic µs of the last buffer that passed (0: none yet). */
+gint64 rtcbotd_stall_get_last_buffer (RtcbotdStall *self);
+
 /** Returns TRUE when @capture, every element of it meant to play, gave no buffer for the timeout.
  */
 gboolean rtcbotd_stall_check (RtcbotdStall *self, GstElement *capture);

@@ -239,6 +239,7 @@ async def test_source_producer_stops():
                 sender.wait()
                 t_kill = time.monotonic()
                 camera_before = track_frames(c, "camera")
+                udp_before = track_frames(c, "udp")
                 await d.wait_output("[source udp]: stalled: no frame for 2.0 s; restarting",
                                     timeout=6)
                 note(f"stall logged {time.monotonic() - t_kill:.1f} s after the sender died")
@@ -255,6 +256,15 @@ async def test_source_producer_stops():
                 note(f"the camera kept flowing during the stall: {fps:.1f} fps")
                 check(fps >= 10, f"the other source slowed down to {fps:.1f} fps")
                 check((await source_state(d, "camera"))["state"] == "up", "camera not up")
+                # Away for longer than the 5 s after which rtpsession says BYE for a
+                # silent sender, and aiortc ends the track for good; the fillers
+                # (the last picture again, once a second) keep it alive.
+                await asyncio.sleep(max(0.0, 8 - (time.monotonic() - t_kill)))
+                fillers = track_frames(c, "udp") - udp_before
+                note(f"frozen pictures while the sender was away "
+                     f"{time.monotonic() - t_kill:.1f} s: {fillers}")
+                check(fillers >= 4, f"{fillers} frozen pictures in 8 s of outage (one a second)")
+                check((await source_state(d, "udp"))["state"] == "down", "up on fillers alone")
 
                 sender = start_sender(port)
                 t_back = time.monotonic()
