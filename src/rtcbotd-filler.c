@@ -43,38 +43,35 @@ static GstPadProbeReturn
 on_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   RtcbotdFiller *self = user_data;
-  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  GstBuffer *buffer = NULL;
+  g_autoptr (GstCaps) caps = NULL;
   gint64 now = g_get_monotonic_time ();
   gboolean copy;
 
+  /* A list counts as a buffer that came; only a single buffer is kept. */
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+      caps = gst_pad_get_current_caps (pad);
+    }
   g_mutex_lock (&self->lock);
   self->last_buffer = now;
-  copy = caps && now - self->copied >= COPY_INTERVAL_US;
+  copy = caps && (is_raw_audio (caps) || worth_copying (caps, buffer))
+         && now - self->copied >= COPY_INTERVAL_US;
   if (copy)
     self->copied = now;
   g_mutex_unlock (&self->lock);
-  if (!copy || (!is_raw_audio (caps) && !worth_copying (caps, buffer)))
+  if (copy)
     {
-      /* Not a key frame after all: the next one may be. */
-      if (copy)
-        {
-          g_mutex_lock (&self->lock);
-          self->copied = 0;
-          g_mutex_unlock (&self->lock);
-        }
-      return GST_PAD_PROBE_OK;
-    }
-  {
-    /* Outside the lock: the deep copy takes a moment, and nothing else waits for it. */
-    GstBuffer *frame = is_raw_audio (caps) ? NULL : gst_buffer_copy_deep (buffer);
+      /* Outside the lock: the deep copy takes a moment, and nothing waits for it. */
+      GstBuffer *frame = is_raw_audio (caps) ? NULL : gst_buffer_copy_deep (buffer);
 
-    g_mutex_lock (&self->lock);
-    gst_caps_replace (&self->caps, caps);
-    gst_buffer_replace (&self->frame, NULL);
-    self->frame = frame;
-    g_mutex_unlock (&self->lock);
-  }
+      g_mutex_lock (&self->lock);
+      gst_caps_replace (&self->caps, caps);
+      gst_buffer_replace (&self->frame, NULL);
+      self->frame = frame;
+      g_mutex_unlock (&self->lock);
+    }
   return GST_PAD_PROBE_OK;
 }
 
@@ -86,7 +83,8 @@ rtcbotd_filler_new (GstPad *pad, gint64 interval_us)
   g_mutex_init (&self->lock);
   self->pad = gst_object_ref (pad);
   self->interval_us = interval_us;
-  self->probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, self, NULL);
+  self->probe = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                                   on_buffer, self, NULL);
   return self;
 }
 
