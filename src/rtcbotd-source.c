@@ -13,8 +13,9 @@
 #define RETRY_MIN_MS 500
 #define RETRY_MAX_MS 10000
 
-/* A filler is due after a second without a buffer, or two frame intervals of
- * a slower camera: well inside the 5 s after which rtpsession says BYE. */
+/* A filler is due after 2 s without a buffer, or two frame intervals of a
+ * slower camera: well inside the 5 s after which rtpsession says BYE, and
+ * late enough that a capture merely slow (valgrind, a busy Pi) gets none. */
 static gint64
 filler_interval (const RtcbotdSourceConfig *config)
 {
@@ -22,7 +23,7 @@ filler_interval (const RtcbotdSourceConfig *config)
 
   if (config->kind == RTCBOTD_KIND_VIDEO && config->framerate > 0)
     frames_us = 2 * G_USEC_PER_SEC / config->framerate;
-  return MAX (G_USEC_PER_SEC, frames_us);
+  return MAX (2 * G_USEC_PER_SEC, frames_us);
 }
 
 static GstElement *
