@@ -93,13 +93,23 @@ rtcbotd_filler_free (RtcbotdFiller *self)
 {
   if (!self)
     return;
-  /* Returns once a probe call in progress has finished: none uses self after. */
+  /* The source stops its capture first, so no probe call is in progress. */
   gst_pad_remove_probe (self->pad, self->probe);
   gst_object_unref (self->pad);
   gst_clear_caps (&self->caps);
   gst_clear_buffer (&self->frame);
   g_mutex_clear (&self->lock);
   g_free (self);
+}
+
+void
+rtcbotd_filler_forget (RtcbotdFiller *self)
+{
+  g_mutex_lock (&self->lock);
+  gst_clear_caps (&self->caps);
+  gst_clear_buffer (&self->frame);
+  self->copied = 0;
+  g_mutex_unlock (&self->lock);
 }
 
 gboolean
@@ -154,10 +164,15 @@ GstFlowReturn
 rtcbotd_filler_push (RtcbotdFiller *self, GstPad *sink, GstClockTime running_time)
 {
   g_autoptr (GstCaps) caps = NULL;
-  g_autoptr (GstCaps) current = gst_pad_get_current_caps (sink);
+  g_autoptr (GstCaps) current = NULL;
   GstBuffer *buffer = NULL;
-  GstClockTime pts = position_at (sink, running_time);
+  GstClockTime pts;
+  GstFlowReturn ret;
 
+  /* Held across the check and the push (it is recursive): no new caps come in between. */
+  GST_PAD_STREAM_LOCK (sink);
+  current = gst_pad_get_current_caps (sink);
+  pts = position_at (sink, running_time);
   g_mutex_lock (&self->lock);
   if (self->caps)
     caps = gst_caps_ref (self->caps);
@@ -166,17 +181,19 @@ rtcbotd_filler_push (RtcbotdFiller *self, GstPad *sink, GstClockTime running_tim
     buffer = gst_buffer_copy (self->frame);
   g_mutex_unlock (&self->lock);
   /* Renegotiated since (a new capture): its own buffers are about to come. */
-  if (!caps || !current || !gst_caps_is_equal (caps, current) || !GST_CLOCK_TIME_IS_VALID (pts))
+  if (caps && current && gst_caps_is_equal (caps, current) && GST_CLOCK_TIME_IS_VALID (pts)
+      && (buffer || (buffer = is_raw_audio (caps) ? make_silence (caps) : NULL)))
     {
-      gst_clear_buffer (&buffer);
-      return GST_FLOW_NOT_NEGOTIATED;
+      GST_BUFFER_PTS (buffer) = pts;
+      GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+      if (!is_raw_audio (caps))
+        GST_BUFFER_DURATION (buffer) = GST_CLOCK_TIME_NONE;
+      GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+      ret = gst_pad_chain (sink, g_steal_pointer (&buffer));
     }
-  if (!buffer && !(buffer = is_raw_audio (caps) ? make_silence (caps) : NULL))
-    return GST_FLOW_NOT_NEGOTIATED;
-  GST_BUFFER_PTS (buffer) = pts;
-  GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
-  if (!is_raw_audio (caps))
-    GST_BUFFER_DURATION (buffer) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
-  return gst_pad_chain (sink, buffer);
+  else
+    ret = GST_FLOW_NOT_NEGOTIATED;
+  GST_PAD_STREAM_UNLOCK (sink);
+  gst_clear_buffer (&buffer);
+  return ret;
 }

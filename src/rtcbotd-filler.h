@@ -33,6 +33,9 @@ RtcbotdFiller *rtcbotd_filler_new (GstPad *pad, gint64 interval_us);
 /** Removes the probe, drops the copy and frees @self (NULL is fine). */
 void rtcbotd_filler_free (RtcbotdFiller *self);
 
+/** Drops the picture and caps kept so far: a capture stopped for lack of consumers. */
+void rtcbotd_filler_forget (RtcbotdFiller *self);
+
 /** Returns TRUE when nothing came for the interval and there is something to push. */
 gboolean rtcbotd_filler_is_due (RtcbotdFiller *self);
 

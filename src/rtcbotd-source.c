@@ -255,6 +255,8 @@ capture_stop (RtcbotdSource *self)
 {
   rtcbotd_backoff_cancel (self->retry);
   capture_remove (self);
+  /* Nobody watches now: the next consumer must not get a picture from before. */
+  rtcbotd_filler_forget (self->filler);
   self->capture_state = CAPTURE_STOPPED;
   self->stalled = FALSE;
   g_debug ("[source %s]: capture stopped", self->config->name);
@@ -754,6 +756,7 @@ static char *
 down_reason (RtcbotdSource *self)
 {
   gint64 now = g_get_monotonic_time ();
+  gint64 captured = rtcbotd_stall_get_last_buffer (self->stall);
 
   /* A capture that does not run makes no frames: only its error counts. */
   if (self->capture_state != CAPTURE_RUNNING)
@@ -761,14 +764,14 @@ down_reason (RtcbotdSource *self)
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *branch = self->branches->pdata[i];
-      gint64 frame = MAX (branch->started, atomic_load_explicit (&branch->counters->last_frame,
-                                                                 memory_order_relaxed));
+      /* Encoded frames count only as far as the capture's own: the fillers
+       * (rtcbotd-filler.h) keep an encoder busy while the capture gives nothing. */
+      gint64 encoded = MIN (
+          atomic_load_explicit (&branch->counters->last_frame, memory_order_relaxed), captured);
+      gint64 frame = MAX (branch->started, encoded);
       gint64 last = MAX (frame, self->capture_started);
-      /* A restart is no cure: down with the error until a frame comes after it,
-       * from the capture itself (rtcbotd-filler.h keeps the encoders busy meanwhile). */
-      if (self->error
-          && (frame <= self->error_time
-              || rtcbotd_stall_get_last_buffer (self->stall) <= self->error_time))
+      /* A restart is no cure: down with the error until a frame comes after it. */
+      if (self->error && frame <= self->error_time)
         return g_strdup (self->error);
       if (now - last > STALL_S * G_USEC_PER_SEC)
         return g_strdup_printf ("no frame from %s (%s) for more than %d s", encoder_name (branch),
@@ -841,7 +844,12 @@ push_fillers (RtcbotdSource *self)
 
   if (!rtcbotd_filler_is_due (self->filler) || !(clock = gst_element_get_clock (self->pipeline)))
     return;
+  /* A second back: a capture's frames carry their capture time, earlier than
+   * their arrival, and the first one after an outage must not go backwards. */
   now = gst_clock_get_time (clock) - gst_element_get_base_time (self->pipeline);
+  if (now < GST_SECOND)
+    return;
+  now -= GST_SECOND;
   for (guint i = 0; i < self->branches->len; i++)
     {
       Branch *branch = self->branches->pdata[i];

@@ -239,10 +239,10 @@ async def test_source_producer_stops():
                 sender.wait()
                 t_kill = time.monotonic()
                 camera_before = track_frames(c, "camera")
-                udp_before = track_frames(c, "udp")
                 await d.wait_output("[source udp]: stalled: no frame for 2.0 s; restarting",
                                     timeout=6)
                 note(f"stall logged {time.monotonic() - t_kill:.1f} s after the sender died")
+                udp_before = track_frames(c, "udp")  # from here on, only fillers
                 state = await source_state(d, "udp")
                 check(state["state"] == "down" and "stalled" in state.get("reason", ""),
                       f"/healthz during the stall: {state}")
@@ -263,7 +263,8 @@ async def test_source_producer_stops():
                 fillers = track_frames(c, "udp") - udp_before
                 note(f"frozen pictures while the sender was away "
                      f"{time.monotonic() - t_kill:.1f} s: {fillers}")
-                check(fillers >= 4, f"{fillers} frozen pictures in 8 s of outage (one a second)")
+                check(fillers >= 3, f"{fillers} frozen pictures in the outage's last 5 s "
+                      "(one a second after 2 s without a frame)")
                 check((await source_state(d, "udp"))["state"] == "down", "up on fillers alone")
 
                 sender = start_sender(port)

@@ -128,6 +128,12 @@ test_video (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->last_size, ==, 64 * 48 * 3 / 2);
   /* Still due: the filler's own buffers do not pass the watched pad. */
   g_assert_true (rtcbotd_filler_is_due (f->filler));
+  /* Forgotten (the capture stopped for lack of consumers): nothing more to push. */
+  rtcbotd_filler_forget (f->filler);
+  g_assert_false (rtcbotd_filler_is_due (f->filler));
+  g_assert_cmpint (rtcbotd_filler_push (f->filler, f->sink, running_time (f)), ==,
+                   GST_FLOW_NOT_NEGOTIATED);
+  g_assert_cmpuint (g_atomic_int_get (&f->buffers), ==, before + 1);
 }
 
 /* Audio: 20 ms of silence in the watched caps. */
